@@ -1,0 +1,147 @@
+// Environment parsed once, validated and frozen. A bad value stops start-up with one line
+// naming the variable and what to fix, before anything is created on disk.
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl: string;
+  logLevel: LogLevel;
+  dockerSocket: string;
+  /** Image repository; the flavour is the tag (browsergrid/browser:headless-shell). */
+  browserImage: string;
+  /** Full API keys accepted without a database row (headless installs); hashed on load. */
+  staticApiKeys: string[];
+  adminEmail?: string;
+  adminPassword?: string;
+  /** Addresses whose X-Forwarded-For / auth header we believe. */
+  trustedProxies: string[];
+  /** Header carrying the user's email when set by a trusted proxy (SSO in front). */
+  authProxyHeader?: string;
+  apiRateLimitPerMinute: number;
+  sessionMaxDurationSec: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string, maxLen = 4096): string {
+  const v = env[name];
+  if (v === undefined || v === "") return fallback;
+  if (v.length > maxLen) throw new ConfigError(name, `longer than ${maxLen} characters`);
+  return v;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+function list(env: Env, name: string): string[] {
+  return str(env, name, "", 65536)
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** The data dir must exist (or be creatable) and be writable; checked before anything is written. */
+function checkDataDir(dir: string): void {
+  const name = "BROWSERGRID_DATA_DIR";
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new ConfigError(name, `${dir} exists and is not a directory`);
+    try {
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch {
+      throw new ConfigError(name, `${dir} is not writable by this user; fix its permissions or choose another directory`);
+    }
+    return;
+  }
+  // Find the nearest existing parent and check we may create the directory there.
+  let parent = resolve(dir, "..");
+  while (!existsSync(parent)) parent = resolve(parent, "..");
+  try {
+    accessSync(parent, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new ConfigError(name, `cannot create ${dir}: ${parent} is not writable by this user`);
+  }
+}
+
+export function loadConfig(env: Env = process.env, opts: { createDataDir?: boolean } = {}): Readonly<Config> {
+  const host = str(env, "BROWSERGRID_HOST", "127.0.0.1", 255);
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(host)) throw new ConfigError("BROWSERGRID_HOST", `"${host}" is not a host name or address`);
+  const port = int(env, "BROWSERGRID_PORT", 7070, 1, 65535);
+  const dataDir = resolve(str(env, "BROWSERGRID_DATA_DIR", defaultDataDir(env)));
+  checkDataDir(dataDir);
+
+  const level = str(env, "BROWSERGRID_LOG_LEVEL", "info").toLowerCase();
+  if (!LOG_LEVELS.includes(level as LogLevel))
+    throw new ConfigError("BROWSERGRID_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+
+  const displayHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  const publicUrlRaw = str(env, "BROWSERGRID_PUBLIC_URL", `http://${displayHost}:${port}`, 2048).replace(/\/+$/, "");
+  let publicUrl: URL;
+  try {
+    publicUrl = new URL(publicUrlRaw);
+  } catch {
+    throw new ConfigError("BROWSERGRID_PUBLIC_URL", `"${publicUrlRaw}" is not a URL (example: https://grid.example.com)`);
+  }
+  if (publicUrl.protocol !== "http:" && publicUrl.protocol !== "https:")
+    throw new ConfigError("BROWSERGRID_PUBLIC_URL", "must start with http:// or https://");
+
+  const staticApiKeys = list(env, "BROWSERGRID_API_KEYS");
+  for (const k of staticApiKeys)
+    if (!/^bg_[A-Za-z0-9]{8,32}_[A-Za-z0-9]{16,128}$/.test(k))
+      throw new ConfigError("BROWSERGRID_API_KEYS", "each key must look like bg_<id>_<secret> (letters and digits; id 8-32, secret 16-128 characters)");
+
+  const adminEmail = env.BROWSERGRID_ADMIN_EMAIL || undefined;
+  const adminPassword = env.BROWSERGRID_ADMIN_PASSWORD || undefined;
+  if (!!adminEmail !== !!adminPassword)
+    throw new ConfigError(adminEmail ? "BROWSERGRID_ADMIN_PASSWORD" : "BROWSERGRID_ADMIN_EMAIL", "set both BROWSERGRID_ADMIN_EMAIL and BROWSERGRID_ADMIN_PASSWORD, or neither");
+
+  const authProxyHeader = str(env, "BROWSERGRID_AUTH_PROXY_HEADER", "", 128).toLowerCase() || undefined;
+  const trustedProxies = list(env, "BROWSERGRID_TRUSTED_PROXIES");
+  if (authProxyHeader && trustedProxies.length === 0)
+    throw new ConfigError("BROWSERGRID_AUTH_PROXY_HEADER", "needs BROWSERGRID_TRUSTED_PROXIES (the proxy addresses allowed to set it)");
+
+  if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    publicUrl: publicUrl.toString().replace(/\/+$/, ""),
+    logLevel: level as LogLevel,
+    dockerSocket: str(env, "BROWSERGRID_DOCKER_SOCKET", "/var/run/docker.sock", 1024),
+    browserImage: str(env, "BROWSERGRID_BROWSER_IMAGE", "browsergrid/browser", 255),
+    staticApiKeys,
+    adminEmail,
+    adminPassword,
+    trustedProxies,
+    authProxyHeader,
+    apiRateLimitPerMinute: int(env, "BROWSERGRID_API_RATE_LIMIT", 600, 1, 1_000_000),
+    sessionMaxDurationSec: int(env, "BROWSERGRID_SESSION_MAX_DURATION", 3600, 10, 7 * 24 * 3600),
+  });
+}
+
+function defaultDataDir(env: Env): string {
+  if (env.XDG_DATA_HOME) return `${env.XDG_DATA_HOME}/browsergrid`;
+  if (process.getuid?.() === 0) return "/var/lib/browsergrid";
+  return `${env.HOME ?? "."}/.local/share/browsergrid`;
+}

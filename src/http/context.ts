@@ -1,0 +1,35 @@
+// What every route module receives: the frozen config, the database, the logger and the
+// services. Built once in main.ts (or by a test) and passed down; nothing is a global.
+import type { Config } from "../config";
+import type { Db } from "../db/client";
+import type { Logger } from "../lib/logger";
+import type { Role } from "../db/schema";
+
+/** Who is making a request, resolved once by the auth plugin. */
+export interface Actor {
+  type: "user" | "api_key" | "static_key" | "proxy";
+  /** The user behind the request; null only for static keys from the environment. */
+  userId: string | null;
+  email?: string;
+  role: Role;
+  keyId?: string;
+  via: "cookie" | "bearer" | "query" | "proxy" | "static";
+  /** The UI login session (cookie auth only). */
+  authSessionId?: string;
+}
+
+export interface ProbeResult {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  db: Db;
+  log: Logger;
+  /** Extra readiness probes (e.g. "a worker is reachable"), registered by later modules. */
+  readinessProbes: (() => Promise<ProbeResult>)[];
+  startedAt: number;
+  version: string;
+}

@@ -1,0 +1,51 @@
+// One place maps errors to HTTP: domain errors keep their status and message; validation
+// errors say which field is wrong; anything else is a 500 logged with its stack and answered
+// with a plain message that echoes no internals.
+import { DomainError } from "../lib/errors";
+import type { Logger } from "../lib/logger";
+
+export interface ErrorBody {
+  error: { code: string; message: string; requestId?: string };
+}
+
+export function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}, requestId?: string): Response {
+  const body: ErrorBody = { error: { code, message, ...(requestId ? { requestId } : {}) } };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+interface ValidationLike {
+  all?: { path?: string; message?: string; summary?: string }[];
+  message?: string;
+}
+
+/** Turns Elysia's validation error into one sentence naming the field. */
+export function describeValidation(err: ValidationLike): string {
+  const first = err.all?.[0];
+  if (!first) return "The request body or query is not valid.";
+  const field = first.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : "";
+  const why = first.summary ?? first.message ?? "is not valid";
+  if (!field) return `Invalid request: ${why}.`;
+  if (/additional|unknown|not allowed/i.test(why)) return `Unknown field "${field}": remove it.`;
+  return `Field "${field}": ${why}.`;
+}
+
+export function mapError(code: string | number, error: unknown, log: Logger, requestId?: string): Response {
+  if (error instanceof DomainError) return errorResponse(error.status, error.code, error.message, error.headers, requestId);
+  switch (code) {
+    case "VALIDATION":
+      return errorResponse(400, "invalid_request", describeValidation(error as ValidationLike), {}, requestId);
+    case "NOT_FOUND":
+      return errorResponse(404, "not_found", "No such route.", {}, requestId);
+    case "PARSE":
+      return errorResponse(400, "invalid_body", "The body could not be parsed: send valid JSON with Content-Type: application/json.", {}, requestId);
+    case "INVALID_COOKIE_SIGNATURE":
+      return errorResponse(401, "unauthorized", "Invalid cookie.", {}, requestId);
+  }
+  const e = error as { status?: number; message?: string } | undefined;
+  if (e?.status === 413 || /too large|exceeds.*size/i.test(String(e?.message))) return errorResponse(413, "payload_too_large", "The request body is too large.", {}, requestId);
+  log.error("unhandled error", { err: error, requestId });
+  return errorResponse(500, "internal", "Internal error; the server log has the details.", {}, requestId);
+}

@@ -1,0 +1,50 @@
+// The page shell shared by every UI page: navigation, the stylesheet and htmx from /assets
+// (embedded in the binary, never a CDN).
+import { html, type SafeHtml } from "./html";
+
+export interface LayoutOptions {
+  title: string;
+  /** Signed-in user's email; null on setup/login pages (no navigation shown). */
+  user?: { email: string; role: string } | null;
+  active?: string;
+  csrfToken?: string;
+}
+
+const NAV: [string, string][] = [
+  ["/", "Dashboard"],
+  ["/sessions", "Sessions"],
+  ["/pools", "Pools"],
+  ["/workers", "Workers"],
+  ["/api-keys", "API keys"],
+  ["/users", "Users"],
+  ["/audit", "Audit log"],
+  ["/api/docs", "API"],
+];
+
+export function layout(opts: LayoutOptions, body: SafeHtml): SafeHtml {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${opts.title} · BrowserGrid</title>
+<link rel="stylesheet" href="/assets/app.css">
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
+<script src="/assets/htmx.min.js" defer></script>
+</head>
+<body>
+<header class="topbar">
+  <a class="brand" href="/"><img src="/assets/favicon.svg" alt="" width="22" height="22"> BrowserGrid</a>
+  ${
+    opts.user
+      ? html`<nav aria-label="Main">${NAV.map(
+          ([href, label]) => html`<a href="${href}"${opts.active === href ? html` aria-current="page"` : ""}>${label}</a>`,
+        )}</nav>
+  <form method="post" action="/logout" class="logout"><span class="who">${opts.user.email} · ${opts.user.role}</span><button type="submit" class="link">Log out</button></form>`
+      : ""
+  }
+</header>
+<main id="main">${body}</main>
+</body>
+</html>`;
+}
