@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The one command that sets up this machine and runs every test: installs Bun, the Docker
+# engine (and starts dockerd when nothing answers), Chromium for UI/client tests, builds the
+# browser images, then type-checks and runs `bun test`. Idempotent; exits non-zero on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_bun
+log "installing JavaScript dependencies"
+bun install --frozen-lockfile >/dev/null
+
+if [ ! -x /usr/bin/chromium ]; then log "installing Chromium (for UI and client tests)"; apt_install chromium fonts-liberation; fi
+command -v socat >/dev/null || apt_install socat
+
+log "Docker engine"
+bash scripts/setup-docker.sh
+log "browser images"
+bash scripts/build-images.sh
+
+log "type check"
+bunx tsc --noEmit -p .
+
+log "bun test"
+mkdir -p test-results
+set +e
+bun test "$@" 2>&1 | tee test-results/bun-test.log
+status=${PIPESTATUS[0]}
+set -e
+pass=$(grep -Eo '^ *[0-9]+ pass$' test-results/bun-test.log | tail -1 | tr -dc 0-9)
+fail=$(grep -Eo '^ *[0-9]+ fail$' test-results/bun-test.log | tail -1 | tr -dc 0-9)
+skip=$(grep -Eo '^ *[0-9]+ skip$' test-results/bun-test.log | tail -1 | tr -dc 0-9)
+echo
+echo "bun: ${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+if [ "${pass:-0}" = 0 ]; then echo "no test ran" >&2; exit 1; fi
+exit "$status"
