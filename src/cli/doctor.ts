@@ -59,6 +59,16 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   return checks;
 }
 
+async function answersHealthz(config: Readonly<Config>): Promise<boolean> {
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  try {
+    const res = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${config.port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
 async function isPortFree(host: string, port: number): Promise<boolean> {
   try {
     const s = Bun.listen({ hostname: host, port, socket: { data() {} } });
@@ -72,11 +82,15 @@ async function isPortFree(host: string, port: number): Promise<boolean> {
 export const doctorCommand: Command = {
   name: "doctor",
   summary: "Check this machine: Docker, browser images, data dir, port",
-  usage: `browsergrid doctor [--json]
+  usage: `browsergrid doctor [--json] [--healthz]
 
 Checks that the Docker engine answers, both browser images exist, the data directory is
 writable and the listen port is free. Prints a fix for each failed check and exits 1 when
-any check fails. Reads the same BROWSERGRID_* environment as "serve".`,
+any check fails. Reads the same BROWSERGRID_* environment as "serve".
+
+  --json      print the checks as JSON
+  --healthz   only ask the running appliance's /healthz (exit 0 when it answers); for
+              container health checks`,
   async run(args) {
     if (wantsHelp(args)) {
       console.log(this.usage);
@@ -85,6 +99,7 @@ any check fails. Reads the same BROWSERGRID_* environment as "serve".`,
     let config;
     try {
       config = loadConfig(process.env, { createDataDir: false });
+      if (args.includes("--healthz")) return (await answersHealthz(config)) ? 0 : 1;
     } catch (e) {
       if (e instanceof ConfigError) {
         console.error(`✗ configuration: ${e.message}`);

@@ -1,0 +1,113 @@
+// Slots and the per-pool FIFO queue. A slot is reserved before a browser starts and freed
+// when it ends; freeing a slot hands it straight to the oldest waiter of that pool (no
+// polling interval). Counts live in memory and are rebuilt from the database at start.
+import { CapacityExhausted } from "../../lib/errors";
+
+export interface PlacementWorker {
+  id: string;
+  poolId: string;
+  capacity: number;
+  online: boolean;
+}
+
+interface Waiter {
+  poolId: string;
+  resolve(workerId: string): void;
+  reject(err: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class Capacity {
+  private load = new Map<string, number>();
+  private queues = new Map<string, Waiter[]>();
+
+  constructor(
+    private workers: () => PlacementWorker[],
+    private poolLimit: (poolId: string) => number,
+  ) {}
+
+  loadOf(workerId: string): number {
+    return this.load.get(workerId) ?? 0;
+  }
+
+  queueDepth(poolId: string): number {
+    return this.queues.get(poolId)?.length ?? 0;
+  }
+
+  /** Sets counts from the database's live sessions (boot, reconciliation). */
+  reset(counts: Map<string, number>): void {
+    this.load = new Map(counts);
+  }
+
+  /** Picks the least-loaded online worker of the pool with a free slot, and reserves it. */
+  tryReserve(poolId: string): string | null {
+    const candidates = this.workers().filter((w) => w.poolId === poolId && w.online);
+    const poolLoad = candidates.reduce((n, w) => n + this.loadOf(w.id), 0);
+    if (poolLoad >= this.poolLimit(poolId)) return null;
+    let best: PlacementWorker | null = null;
+    for (const w of candidates) {
+      const l = this.loadOf(w.id);
+      if (l < w.capacity && (!best || l < this.loadOf(best.id))) best = w;
+    }
+    if (!best) return null;
+    this.load.set(best.id, this.loadOf(best.id) + 1);
+    return best.id;
+  }
+
+  /** Reserves a slot now, or waits in the pool's FIFO queue up to `timeoutMs`. */
+  acquire(poolId: string, timeoutMs: number, onQueued?: () => void): Promise<string> {
+    if (this.queueDepth(poolId) === 0) {
+      const w = this.tryReserve(poolId);
+      if (w) return Promise.resolve(w);
+    }
+    onQueued?.();
+    return new Promise<string>((resolve, reject) => {
+      const waiter: Waiter = {
+        poolId,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.removeWaiter(waiter);
+          reject(new CapacityExhausted(`The pool is full and no slot freed within ${Math.round(timeoutMs / 1000)} s; try again later.`, Math.max(1, timeoutMs / 2000)));
+        }, timeoutMs),
+      };
+      const q = this.queues.get(poolId) ?? [];
+      q.push(waiter);
+      this.queues.set(poolId, q);
+    });
+  }
+
+  release(workerId: string): void {
+    const l = this.loadOf(workerId);
+    this.load.set(workerId, Math.max(0, l - 1));
+    const w = this.workers().find((x) => x.id === workerId);
+    if (w) this.drain(w.poolId);
+  }
+
+  /** Hands free slots to waiters, oldest first. */
+  drain(poolId: string): void {
+    const q = this.queues.get(poolId);
+    while (q && q.length > 0) {
+      const reserved = this.tryReserve(poolId);
+      if (!reserved) return;
+      const waiter = q.shift()!;
+      clearTimeout(waiter.timer);
+      waiter.resolve(reserved);
+    }
+  }
+
+  /** Rejects every waiter (shutdown). */
+  rejectAll(err: Error): void {
+    for (const q of this.queues.values()) for (const w of q.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
+
+  private removeWaiter(w: Waiter): void {
+    const q = this.queues.get(w.poolId);
+    if (!q) return;
+    const i = q.indexOf(w);
+    if (i >= 0) q.splice(i, 1);
+  }
+}

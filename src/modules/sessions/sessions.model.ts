@@ -1,0 +1,79 @@
+// The public shape of a session and its connect URL.
+//
+// The connect token is an HMAC of the session id under the install key: the gateway checks
+// its SHA-256 against the stored digest, and the owner can read the cdpUrl again later
+// without the token ever being stored in clear. It dies with the session, because the
+// gateway only admits sessions that are running.
+import type { SessionEventRow, SessionRow } from "./sessions.store";
+import { hmac } from "../../security/install-key";
+import { sha256Hex } from "../../lib/ids";
+import { isTerminal } from "./sessions.store";
+
+export function connectToken(installKey: Buffer, sessionId: string): string {
+  return hmac(installKey, `cdp:${sessionId}`);
+}
+
+export function connectTokenHash(installKey: Buffer, sessionId: string): string {
+  return sha256Hex(connectToken(installKey, sessionId));
+}
+
+export function wsBase(publicUrl: string): string {
+  return publicUrl.replace(/^http/, "ws");
+}
+
+export function cdpUrl(publicUrl: string, installKey: Buffer, sessionId: string): string {
+  return `${wsBase(publicUrl)}/cdp/${sessionId}?token=${connectToken(installKey, sessionId)}`;
+}
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+export interface PublicSession {
+  id: string;
+  status: SessionRow["status"];
+  pool: string;
+  worker: string | null;
+  cdpUrl: string | null;
+  liveUrl: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  expiresAt: string | null;
+  endedAt: string | null;
+  durationMs: number | null;
+  endReason: string | null;
+  keepAlive: boolean;
+  timeoutSec: number;
+  idleTimeoutSec: number;
+  config: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export function toPublicSession(
+  row: SessionRow,
+  ctx: { publicUrl: string; installKey: Buffer; poolName: string; workerName: string | null; now?: number },
+): PublicSession {
+  const live = !isTerminal(row.status) && row.status !== "stopping";
+  const end = row.endedAt ?? (row.startedAt ? (ctx.now ?? Date.now()) : null);
+  return {
+    id: row.id,
+    status: row.status,
+    pool: ctx.poolName,
+    worker: ctx.workerName,
+    cdpUrl: live ? cdpUrl(ctx.publicUrl, ctx.installKey, row.id) : null,
+    liveUrl: null,
+    createdAt: iso(row.createdAt)!,
+    startedAt: iso(row.startedAt),
+    expiresAt: iso(row.expiresAt),
+    endedAt: iso(row.endedAt),
+    durationMs: row.startedAt && end ? end - row.startedAt : null,
+    endReason: row.endReason,
+    keepAlive: row.keepAlive,
+    timeoutSec: row.timeoutSec,
+    idleTimeoutSec: row.idleTimeoutSec,
+    config: row.config,
+    metadata: row.metadata,
+  };
+}
+
+export function toPublicEvent(e: SessionEventRow) {
+  return { id: e.id, at: iso(e.at)!, type: e.type, detail: e.detail ?? {} };
+}

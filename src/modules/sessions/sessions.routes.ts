@@ -1,0 +1,116 @@
+// /api/v1/sessions — thin handlers over SessionService. Members see and stop their own
+// sessions; viewers read all; admins do everything.
+import { Elysia, t } from "elysia";
+import type { Actor } from "../../http/context";
+import { BadRequest, NotFound } from "../../lib/errors";
+import type { SessionService } from "./sessions.service";
+import * as store from "./sessions.store";
+import { CreateSessionBody, ListSessionsQuery, MAX_METADATA_BYTES, SessionEvent, SessionParams, SessionResponse } from "./sessions.schema";
+import { toPublicEvent } from "./sessions.model";
+import type { Db } from "../../db/client";
+import { findPoolByName } from "../pools/pools.service";
+
+export function ownerOf(actor: Actor) {
+  return { type: actor.type, id: actor.userId ?? actor.keyId ?? null };
+}
+
+function canSeeAll(actor: Actor): boolean {
+  return actor.role === "admin" || actor.role === "viewer";
+}
+
+function visibleSession(db: Db, actor: Actor, id: string): store.SessionRow {
+  const row = store.getSession(db, id);
+  if (!row || (!canSeeAll(actor) && row.ownerId !== ownerOf(actor).id)) throw new NotFound(`Session ${id}`);
+  return row;
+}
+
+function decodeCursor(cursor: string | undefined): { createdAt: number; id: string } | undefined {
+  if (!cursor) return undefined;
+  const m = /^(\d{1,16})\.([a-z0-9_]{1,64})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!m) throw new BadRequest("Invalid cursor: pass the nextCursor value of the previous page unchanged.");
+  return { createdAt: Number(m[1]), id: m[2]! };
+}
+
+export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
+  const { db, sessions } = deps;
+  return new Elysia({ name: "sessions", prefix: "/api/v1/sessions" })
+    .post(
+      "/",
+      async ({ body, actor, set }) => {
+        if (body.metadata && JSON.stringify(body.metadata).length > MAX_METADATA_BYTES)
+          throw new BadRequest(`Field "metadata" is larger than ${MAX_METADATA_BYTES} bytes as JSON; store less.`);
+        const row = await sessions.create(ownerOf(actor!), body);
+        set.status = 201;
+        return sessions.toPublic(row);
+      },
+      {
+        auth: "member",
+        body: CreateSessionBody,
+        response: { 201: SessionResponse },
+        detail: {
+          tags: ["sessions"],
+          summary: "Start a browser session",
+          description:
+            "Answers 201 once the browser accepts CDP. When the pool is full the request waits in the pool's FIFO queue up to its queue timeout, then gets 429 with Retry-After.",
+        },
+      },
+    )
+    .get(
+      "/",
+      ({ query, actor }) => {
+        const limit = Number(query.limit ?? 50);
+        const pool = query.pool ? findPoolByName(db, query.pool) : undefined;
+        if (query.pool && !pool) return { sessions: [], nextCursor: null };
+        const rows = store.listSessions(db, {
+          status: query.status,
+          poolId: pool?.id,
+          ownerId: canSeeAll(actor!) ? undefined : (ownerOf(actor!).id ?? ""),
+          limit,
+          cursor: decodeCursor(query.cursor),
+        });
+        const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+        return {
+          sessions: rows.map((r) => sessions.toPublic(r)),
+          nextCursor: last ? Buffer.from(`${last.createdAt}.${last.id}`).toString("base64url") : null,
+        };
+      },
+      {
+        auth: "viewer",
+        query: ListSessionsQuery,
+        response: t.Object({ sessions: t.Array(SessionResponse), nextCursor: t.Nullable(t.String()) }),
+        detail: { tags: ["sessions"], summary: "List sessions, newest first" },
+      },
+    )
+    .get("/:id", ({ params, actor }) => sessions.toPublic(visibleSession(db, actor!, params.id)), {
+      auth: "viewer",
+      params: SessionParams,
+      response: SessionResponse,
+      detail: { tags: ["sessions"], summary: "Get one session" },
+    })
+    .delete(
+      "/:id",
+      async ({ params, actor }) => {
+        visibleSession(db, actor!, params.id);
+        return sessions.toPublic(await sessions.stop(params.id));
+      },
+      {
+        auth: "member",
+        params: SessionParams,
+        response: SessionResponse,
+        detail: { tags: ["sessions"], summary: "Stop a session", description: "The browser and its container are removed; the cdpUrl stops working." },
+      },
+    )
+    .get(
+      "/:id/events",
+      ({ params, actor }) => {
+        visibleSession(db, actor!, params.id);
+        return { events: store.listEvents(db, params.id).map(toPublicEvent) };
+      },
+      {
+        auth: "viewer",
+        params: SessionParams,
+        response: t.Object({ events: t.Array(SessionEvent) }),
+        detail: { tags: ["sessions"], summary: "A session's lifecycle timeline" },
+      },
+    );
+}

@@ -1,0 +1,178 @@
+// Control-plane tests of the session lifecycle with a fake provider (fast). The same paths
+// against real Docker and real Chromium are in test/e2e/sessions.e2e.test.ts.
+import { beforeEach, describe, expect, test } from "bun:test";
+import { openMemoryDatabase, type Db } from "../../db/client";
+import { log } from "../../lib/logger";
+import { ensureDefaultPool } from "../pools/pools.service";
+import { registerWorker, setWorkerStatus } from "../workers/workers.service";
+import { ProviderRegistryImpl } from "../../providers/registry";
+import { FakeProvider } from "../../../test/helpers/fake-provider";
+import { SessionService } from "./sessions.service";
+import { reconcileSessions } from "./sessions.reconcile";
+import * as store from "./sessions.store";
+import { pools } from "../../db/schema";
+import { connectToken } from "./sessions.model";
+
+const key = Buffer.alloc(32, 7);
+const owner = { type: "user", id: "usr_1" };
+
+function setup(opts: { capacity?: number; queueTimeoutSec?: number } = {}) {
+  const db = openMemoryDatabase();
+  const pool = ensureDefaultPool(db);
+  if (opts.queueTimeoutSec !== undefined) db.update(pools).set({ queueTimeoutSec: opts.queueTimeoutSec }).run();
+  const worker = registerWorker(db, { name: "local", poolId: pool.id, endpoint: "unix:///fake.sock", kind: "docker", capacity: opts.capacity ?? 10 });
+  setWorkerStatus(db, worker.id, "online");
+  const provider = new FakeProvider(worker.id);
+  const providers = new ProviderRegistryImpl();
+  providers.set(worker.id, provider);
+  const closed: { id: string; code: number; reason: string }[] = [];
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: key, providers, maxDurationSec: 3600 });
+  sessions.attachGateway({ closeSession: (id, code, reason) => closed.push({ id, code, reason }) });
+  return { db, pool, worker, provider, providers, sessions, closed };
+}
+
+function events(db: Db, id: string) {
+  return store.listEvents(db, id).map((e) => e.type);
+}
+
+describe("session lifecycle (fake provider)", () => {
+  let s: ReturnType<typeof setup>;
+  beforeEach(() => {
+    s = setup();
+  });
+
+  test("create → running with a scoped token; stop → completed, browser gone, token dead", async () => {
+    const row = await s.sessions.create(owner, {});
+    expect(row.status).toBe("running");
+    expect(s.provider.browsers.size).toBe(1);
+    const pub = s.sessions.toPublic(row);
+    expect(pub.cdpUrl).toStartWith(`ws://grid.test/cdp/${row.id}?token=`);
+    const token = connectToken(key, row.id);
+    expect(s.sessions.authorizeConnect(row.id, token)).not.toBeNull();
+    expect(s.sessions.authorizeConnect(row.id, token + "x")).toBeNull();
+    // The stored digest is not the token.
+    expect(row.connectTokenHash).not.toContain(token);
+
+    const stopped = await s.sessions.stop(row.id);
+    expect(stopped.status).toBe("completed");
+    expect(stopped.endedAt).toBeGreaterThan(0);
+    expect(s.provider.browsers.size).toBe(0);
+    expect(s.sessions.authorizeConnect(row.id, token)).toBeNull();
+    expect(s.closed.map((c) => c.id)).toEqual([row.id]);
+    expect(events(s.db, row.id)).toEqual(["starting", "running", "stopping", "completed"]);
+    expect(s.sessions.toPublic(stopped).cdpUrl).toBeNull();
+  });
+
+  test("a token of session A does not open session B", async () => {
+    const a = await s.sessions.create(owner, {});
+    const b = await s.sessions.create(owner, {});
+    expect(s.sessions.authorizeConnect(b.id, connectToken(key, a.id))).toBeNull();
+  });
+
+  test("crash: a died browser marks the session crashed, closes its clients, frees the slot", async () => {
+    const row = await s.sessions.create(owner, {});
+    s.provider.kill(row.containerId!);
+    await Bun.sleep(5);
+    const after = store.getSession(s.db, row.id)!;
+    expect(after.status).toBe("crashed");
+    expect(s.closed[0]).toMatchObject({ id: row.id, code: 4003 });
+    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+  });
+
+  test("start failure → failed with a reason, slot freed, nothing left", async () => {
+    s.provider.failNextStart = new Error("image missing");
+    await expect(s.sessions.create(owner, {})).rejects.toMatchObject({ status: 503 });
+    const [row] = store.listSessions(s.db, { limit: 10 });
+    expect(row!.status).toBe("failed");
+    expect(row!.endReason).toContain("image missing");
+    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect(s.provider.browsers.size).toBe(0);
+  });
+
+  test("unknown pool and unavailable features are refused before any row or browser", async () => {
+    await expect(s.sessions.create(owner, { pool: "nope" })).rejects.toMatchObject({ status: 400, code: "unknown_pool" });
+    await expect(s.sessions.create(owner, { profile: { name: "x" } })).rejects.toMatchObject({ status: 400 });
+    expect(store.listSessions(s.db, { limit: 10 })).toHaveLength(0);
+    expect(s.provider.browsers.size).toBe(0);
+  });
+
+  test("non-keepAlive session ends when its last client leaves; keepAlive survives until idle timeout", async () => {
+    const plain = await s.sessions.create(owner, {});
+    s.sessions.onClientsChanged(plain.id, 1);
+    s.sessions.onClientsChanged(plain.id, 0);
+    await Bun.sleep(5);
+    expect(store.getSession(s.db, plain.id)!.status).toBe("completed");
+
+    const kept = await s.sessions.create(owner, { keepAlive: true, idleTimeoutSec: 1 });
+    s.sessions.onClientsChanged(kept.id, 1);
+    s.sessions.onClientsChanged(kept.id, 0);
+    await Bun.sleep(300);
+    expect(store.getSession(s.db, kept.id)!.status).toBe("running");
+    s.sessions.onClientsChanged(kept.id, 1); // reconnect stops the idle clock
+    await Bun.sleep(900);
+    expect(store.getSession(s.db, kept.id)!.status).toBe("running");
+    s.sessions.onClientsChanged(kept.id, 0);
+    await Bun.sleep(1150);
+    const ended = store.getSession(s.db, kept.id)!;
+    expect(ended.status).toBe("timed_out");
+    expect(ended.endReason).toContain("idle");
+  });
+
+  test("hard timeout ends a session with a connected client", async () => {
+    const row = await s.sessions.create(owner, { timeoutSec: 1 });
+    s.sessions.onClientsChanged(row.id, 1);
+    await Bun.sleep(1150);
+    const ended = store.getSession(s.db, row.id)!;
+    expect(ended.status).toBe("timed_out");
+    expect(s.closed.find((c) => c.id === row.id)?.reason).toContain("maximum duration");
+  });
+});
+
+describe("capacity and queue", () => {
+  test("a full pool queues FIFO and hands the freed slot to the oldest waiter at once", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 5 });
+    const first = await s.sessions.create(owner, {});
+    const order: string[] = [];
+    const second = s.sessions.create(owner, { metadata: { n: 2 } }).then((r) => (order.push("second"), r));
+    const third = s.sessions.create(owner, { metadata: { n: 3 } }).then((r) => (order.push("third"), r));
+    await Bun.sleep(10);
+    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(2);
+    expect(store.listSessions(s.db, { limit: 10, status: "queued" })).toHaveLength(2);
+    await s.sessions.stop(first.id);
+    const r2 = await second;
+    expect(r2.status).toBe("running");
+    await s.sessions.stop(r2.id);
+    await third;
+    expect(order).toEqual(["second", "third"]);
+  });
+
+  test("queue timeout → 429 with Retry-After, the queued row ends failed", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 1 });
+    await s.sessions.create(owner, {});
+    const err = await s.sessions.create(owner, {}).catch((e) => e);
+    expect(err.status).toBe(429);
+    expect(Number(err.headers["Retry-After"])).toBeGreaterThan(0);
+    const failed = store.listSessions(s.db, { limit: 10, status: "failed" });
+    expect(failed[0]?.endReason).toBe("queue timeout");
+  });
+});
+
+describe("reconciliation", () => {
+  test("removes orphans, crashes sessions whose browser is gone, and is a no-op the second time", async () => {
+    const s = setup();
+    const alive = await s.sessions.create(owner, {});
+    const lost = await s.sessions.create(owner, {});
+    s.provider.browsers.delete(lost.containerId!); // container vanished while we were down
+    const orphan = s.provider.addOrphan("ses_gone");
+
+    const deps = { db: s.db, log, providers: s.providers, sessions: s.sessions };
+    const first = await reconcileSessions(deps, { atBoot: true });
+    expect(first.removedContainers).toEqual([orphan]);
+    expect(first.endedSessions.map((e) => [e.id, e.status])).toEqual([[lost.id, "crashed"]]);
+    expect(store.getSession(s.db, alive.id)!.status).toBe("running");
+
+    const second = await reconcileSessions(deps, { atBoot: true });
+    expect(second).toEqual({ removedContainers: [], endedSessions: [], unreachableWorkers: [] });
+    expect(store.listSessions(s.db, { limit: 10 })).toHaveLength(2);
+  });
+});

@@ -1,0 +1,298 @@
+// The session lifecycle: reserve a slot → start a browser through the worker's provider →
+// running with a connect URL → stop (asked, timed out, idle, client gone) or crash → terminal
+// state with a reason → slot freed → the queue moves. The database holds what should exist;
+// this service keeps timers and slot counts that follow it.
+import type { Logger } from "../../lib/logger";
+import type { Db } from "../../db/client";
+import type { BrowserFlavour, BrowserProvider } from "../../providers/provider";
+import { BadRequest, NotFound, Unavailable } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import { safeEqual, sha256Hex } from "../../lib/ids";
+import { findPoolById, findPoolByName, type Pool } from "../pools/pools.service";
+import { listWorkers } from "../workers/workers.service";
+import { Capacity } from "./capacity";
+import { connectTokenHash, toPublicSession, type PublicSession } from "./sessions.model";
+import * as store from "./sessions.store";
+import type { SessionRow } from "./sessions.store";
+import { SessionTimers } from "./sessions.timers";
+
+export interface CreateSessionInput {
+  pool?: string;
+  browser?: BrowserFlavour;
+  viewport?: { width: number; height: number };
+  userAgent?: string;
+  locale?: string;
+  timezone?: string;
+  timeoutSec?: number;
+  idleTimeoutSec?: number;
+  keepAlive?: boolean;
+  metadata?: Record<string, unknown>;
+  profile?: unknown;
+  proxy?: unknown;
+  ruleSets?: unknown[];
+}
+
+export interface Owner {
+  type: string;
+  id: string | null;
+}
+
+/** What the service needs from the gateway: closing a session's clients. */
+export interface ClientCloser {
+  closeSession(sessionId: string, code: number, reason: string): void;
+}
+
+export interface ProviderRegistry {
+  get(workerId: string): BrowserProvider | undefined;
+  entries(): [string, BrowserProvider][];
+}
+
+export const CLOSE_CODES = { completed: 4001, timed_out: 4002, crashed: 4003, failed: 4004 } as const;
+
+type EndStatus = "completed" | "failed" | "timed_out" | "crashed";
+
+export class SessionService {
+  readonly capacity: Capacity;
+  private timers: SessionTimers;
+  private gateway: ClientCloser | null = null;
+  private clients = new Map<string, { count: number; hadClient: boolean }>();
+  private unsubscribers: (() => void)[] = [];
+
+  constructor(
+    private deps: {
+      db: Db;
+      log: Logger;
+      publicUrl: string;
+      installKey: Buffer;
+      providers: ProviderRegistry;
+      maxDurationSec: number;
+    },
+  ) {
+    this.capacity = new Capacity(
+      () =>
+        listWorkers(deps.db).map((w) => ({ id: w.id, poolId: w.poolId, capacity: w.capacity, online: w.status === "online" && !!deps.providers.get(w.id) })),
+      (poolId) => findPoolById(deps.db, poolId)?.maxSessions ?? 0,
+    );
+    this.timers = new SessionTimers({
+      onHardTimeout: (id) => void this.end(id, "timed_out", "maximum duration reached"),
+      onIdleTimeout: (id) => void this.end(id, "timed_out", "idle timeout: no client connected"),
+    });
+    for (const [, provider] of deps.providers.entries())
+      this.unsubscribers.push(provider.onEvent((e) => e.type === "died" && void this.onBrowserDied(e.handle, e.reason)));
+  }
+
+  attachGateway(gateway: ClientCloser): void {
+    this.gateway = gateway;
+  }
+
+  /** Starts a browser and resolves with the session once its CDP endpoint answers. */
+  async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean } = {}): Promise<SessionRow> {
+    for (const feature of ["profile", "proxy", "ruleSets"] as const)
+      if (input[feature] !== undefined) throw new BadRequest(`"${feature}" is not available in this version of BrowserGrid; remove the field.`, "feature_unavailable");
+    const pool = this.resolvePool(input.pool);
+    if (pool.state !== "active") throw new Unavailable(`Pool "${pool.name}" is ${pool.state} and takes no new sessions.`, "pool_not_active");
+    const timeoutSec = Math.min(input.timeoutSec ?? pool.maxDurationSec, pool.maxDurationSec, this.deps.maxDurationSec);
+    const idleTimeoutSec = input.idleTimeoutSec ?? pool.idleTimeoutSec;
+    const config = {
+      browser: input.browser ?? pool.flavour,
+      viewport: input.viewport ?? { width: 1280, height: 720 },
+      ...(input.userAgent ? { userAgent: input.userAgent } : {}),
+      ...(input.locale ? { locale: input.locale } : {}),
+      ...(input.timezone ? { timezone: input.timezone } : {}),
+    };
+    const id = newId("ses");
+    let queuedRow: SessionRow | null = null;
+    const workerId = await this.capacity.acquire(pool.id, pool.queueTimeoutSec * 1000, () => {
+      queuedRow = store.insertSession(
+        this.deps.db,
+        this.newRow(id, owner, pool, null, "queued", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral),
+        { type: "queued", detail: { pool: pool.name } },
+      );
+    }).catch((err) => {
+      if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: "queue timeout" }, { type: "failed", detail: { reason: "queue timeout" } });
+      throw err;
+    });
+
+    const startedAtMs = performance.now();
+    if (queuedRow) store.transition(this.deps.db, id, ["queued"], "starting", { workerId }, { type: "starting", detail: { worker: workerId } });
+    else
+      store.insertSession(this.deps.db, this.newRow(id, owner, pool, workerId, "starting", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral), {
+        type: "starting",
+        detail: { pool: pool.name, worker: workerId },
+      });
+
+    const provider = this.deps.providers.get(workerId);
+    try {
+      if (!provider) throw new Error(`worker ${workerId} has no provider`);
+      const started = await provider.start({
+        sessionId: id,
+        poolId: pool.id,
+        workerId,
+        flavour: config.browser,
+        viewport: config.viewport,
+        userAgent: input.userAgent,
+        locale: input.locale,
+        timezone: input.timezone,
+      });
+      const now = Date.now();
+      const row = store.transition(
+        this.deps.db,
+        id,
+        ["starting"],
+        "running",
+        {
+          containerId: started.handle,
+          cdpEndpoint: `${started.cdp.host}:${started.cdp.port}`,
+          connectTokenHash: connectTokenHash(this.deps.installKey, id),
+          startedAt: now,
+          expiresAt: now + timeoutSec * 1000,
+        },
+        { type: "running", detail: { startMs: Math.round(performance.now() - startedAtMs) } },
+      );
+      if (!row) {
+        // Stopped while starting (DELETE or shutdown): do not leave the browser behind.
+        await provider.stop(started.handle).catch(() => {});
+        throw new Unavailable("The session was stopped while its browser was starting.", "session_stopped");
+      }
+      this.clients.set(id, { count: 0, hadClient: false });
+      this.timers.arm(row);
+      return row;
+    } catch (err) {
+      const reason = err instanceof Unavailable ? err.message : `browser failed to start: ${(err as Error).message}`;
+      if (store.transition(this.deps.db, id, ["starting"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } }))
+        this.capacity.release(workerId);
+      this.deps.log.error("session start failed", { sessionId: id, err });
+      if (err instanceof Unavailable) throw err;
+      throw new Unavailable("The browser could not be started; the server log has the details.", "browser_start_failed");
+    }
+  }
+
+  /** Stops a session on request (DELETE). Terminal sessions are left as they are. */
+  async stop(id: string, reason = "stopped by user"): Promise<SessionRow> {
+    const row = store.getSession(this.deps.db, id);
+    if (!row) throw new NotFound(`Session ${id}`);
+    if (store.isTerminal(row.status)) return row;
+    return (await this.end(id, "completed", reason)) ?? store.getSession(this.deps.db, id)!;
+  }
+
+  /** Ends a session: stopping → provider stop → terminal status; frees the slot once. */
+  async end(id: string, status: EndStatus, reason: string): Promise<SessionRow | null> {
+    const stopping = store.transition(this.deps.db, id, ["queued", "starting", "running", "paused"], "stopping", {}, { type: "stopping", detail: { reason } });
+    if (!stopping) return null;
+    this.timers.clear(id);
+    this.gateway?.closeSession(id, CLOSE_CODES[status], `session ended: ${status} (${reason})`);
+    if (stopping.containerId && stopping.workerId) {
+      await this.deps.providers
+        .get(stopping.workerId)
+        ?.stop(stopping.containerId)
+        .catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }));
+    }
+    const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
+    this.clients.delete(id);
+    if (stopping.workerId) this.capacity.release(stopping.workerId);
+    this.deps.log.info("session ended", { sessionId: id, status, reason });
+    return ended;
+  }
+
+  private async onBrowserDied(handle: string, reason: string): Promise<void> {
+    const row = store.findLiveByContainer(this.deps.db, handle);
+    if (!row || row.status === "stopping") return;
+    await this.end(row.id, "crashed", `browser exited: ${reason}`);
+  }
+
+  // ---- gateway hooks -------------------------------------------------------------------
+
+  /** The target for /cdp/<id>?token=…, or null when the token is wrong or the session is not running. */
+  authorizeConnect(sessionId: string, token: string): { sessionId: string; cdp: { host: string; port: number } } | null {
+    const row = store.getSession(this.deps.db, sessionId);
+    if (!row || row.status !== "running" || !row.connectTokenHash || !row.cdpEndpoint) return null;
+    if (!safeEqual(sha256Hex(token), row.connectTokenHash)) return null;
+    const i = row.cdpEndpoint.lastIndexOf(":");
+    return { sessionId, cdp: { host: row.cdpEndpoint.slice(0, i), port: Number(row.cdpEndpoint.slice(i + 1)) } };
+  }
+
+  onClientsChanged(sessionId: string, count: number): void {
+    const c = this.clients.get(sessionId);
+    if (!c) return;
+    const before = c.count;
+    c.count = count;
+    if (count > 0) {
+      c.hadClient = true;
+      this.timers.clearIdle(sessionId);
+      if (before === 0) store.appendEvent(this.deps.db, sessionId, "client_connected", { clients: count });
+      return;
+    }
+    store.appendEvent(this.deps.db, sessionId, "client_disconnected", {});
+    const row = store.getSession(this.deps.db, sessionId);
+    if (!row || row.status !== "running") return;
+    if (!row.keepAlive) void this.end(sessionId, "completed", "last client disconnected");
+    else this.timers.armIdle(row);
+  }
+
+  setKeepAlive(sessionId: string, keepAlive: boolean): SessionRow | undefined {
+    this.deps.db.$client.query("UPDATE sessions SET keep_alive = ? WHERE id = ? AND status = 'running'").run(keepAlive ? 1 : 0, sessionId);
+    store.appendEvent(this.deps.db, sessionId, "keep_alive", { keepAlive });
+    return store.getSession(this.deps.db, sessionId);
+  }
+
+  // ---- reads ---------------------------------------------------------------------------
+
+  toPublic(row: SessionRow): PublicSession {
+    const pool = findPoolById(this.deps.db, row.poolId);
+    const worker = row.workerId ? listWorkers(this.deps.db).find((w) => w.id === row.workerId) : undefined;
+    return toPublicSession(row, { publicUrl: this.deps.publicUrl, installKey: this.deps.installKey, poolName: pool?.name ?? row.poolId, workerName: worker?.name ?? null });
+  }
+
+  resolvePool(name: string | undefined): Pool {
+    const pool = findPoolByName(this.deps.db, name ?? "default");
+    if (!pool) throw new BadRequest(`Unknown pool "${name}": use GET /api/v1/pools for the pool names.`, "unknown_pool");
+    return pool;
+  }
+
+  /** Re-arms timers and slot counts for sessions that survived a restart (after reconcile). */
+  adoptLiveSessions(): void {
+    const counts = new Map<string, number>();
+    for (const row of store.liveSessions(this.deps.db)) {
+      if (row.workerId) counts.set(row.workerId, (counts.get(row.workerId) ?? 0) + 1);
+      if (row.status === "running") {
+        this.clients.set(row.id, { count: 0, hadClient: false });
+        this.timers.arm(row);
+      }
+    }
+    this.capacity.reset(counts);
+  }
+
+  async shutdown(): Promise<void> {
+    this.timers.clearAll();
+    this.capacity.rejectAll(new Unavailable("BrowserGrid is shutting down.", "shutting_down"));
+    for (const u of this.unsubscribers) u();
+  }
+
+  private newRow(
+    id: string,
+    owner: Owner,
+    pool: Pool,
+    workerId: string | null,
+    status: "queued" | "starting",
+    config: Record<string, unknown>,
+    input: CreateSessionInput,
+    timeoutSec: number,
+    idleTimeoutSec: number,
+    ephemeral = false,
+  ): store.NewSessionRow {
+    return {
+      id,
+      poolId: pool.id,
+      workerId,
+      ownerType: owner.type,
+      ownerId: owner.id,
+      status,
+      config,
+      metadata: input.metadata ?? {},
+      keepAlive: input.keepAlive ?? false,
+      ephemeral,
+      timeoutSec,
+      idleTimeoutSec,
+    };
+  }
+}

@@ -1,0 +1,20 @@
+// Which provider serves which worker. Built from the workers table at boot; later modules
+// (SSH workers, local processes) add theirs here.
+import type { BrowserProvider } from "./provider";
+
+export class ProviderRegistryImpl {
+  private map = new Map<string, BrowserProvider>();
+
+  set(workerId: string, provider: BrowserProvider): void {
+    this.map.set(workerId, provider);
+  }
+  get(workerId: string): BrowserProvider | undefined {
+    return this.map.get(workerId);
+  }
+  entries(): [string, BrowserProvider][] {
+    return [...this.map.entries()];
+  }
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.map.values()].map((p) => p.close().catch(() => {})));
+  }
+}
