@@ -1,7 +1,7 @@
 // Environment parsed once, validated and frozen. A bad value stops start-up with one line
 // naming the variable and what to fix, before anything is created on disk.
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -66,16 +66,19 @@ function checkDataDir(dir: string): void {
   const name = "BROWSERGRID_DATA_DIR";
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new ConfigError(name, `${dir} exists and is not a directory`);
+    // A probe write also catches read-only file systems, which access() does not for root.
+    const probe = join(dir, `.write-test-${process.pid}`);
     try {
-      accessSync(dir, constants.W_OK | constants.X_OK);
+      writeFileSync(probe, "");
+      unlinkSync(probe);
     } catch {
       throw new ConfigError(name, `${dir} is not writable by this user; fix its permissions or choose another directory`);
     }
     return;
   }
-  // Find the nearest existing parent and check we may create the directory there.
   let parent = resolve(dir, "..");
   while (!existsSync(parent)) parent = resolve(parent, "..");
+  if (!statSync(parent).isDirectory()) throw new ConfigError(name, `cannot create ${dir}: ${parent} is not a directory`);
   try {
     accessSync(parent, constants.W_OK | constants.X_OK);
   } catch {

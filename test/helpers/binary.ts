@@ -1,0 +1,74 @@
+// Builds the single executable once per test run (into a temp dir) and starts it like a user.
+import { mkdtempSync, copyFileSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "../..");
+let built: string | null = null;
+
+export async function buildBinary(): Promise<string> {
+  if (built) return built;
+  const out = join(mkdtempSync(join(tmpdir(), "bg-build-")), "browsergrid");
+  const p = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "src/main.ts", "--outfile", out], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`bun build --compile failed: ${p.stderr.toString()}`);
+  built = out;
+  return out;
+}
+
+export function freePort(): number {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+export interface RunningBinary {
+  url: string;
+  dir: string;
+  dataDir: string;
+  proc: ReturnType<typeof Bun.spawn>;
+  output(): string;
+  stop(): Promise<number>;
+}
+
+/** Copies the executable alone into an empty directory and starts it there. */
+export async function startBinaryAlone(env: Record<string, string> = {}): Promise<RunningBinary> {
+  const bin = await buildBinary();
+  const dir = mkdtempSync(join(tmpdir(), "bg-alone-"));
+  copyFileSync(bin, join(dir, "browsergrid"));
+  chmodSync(join(dir, "browsergrid"), 0o755);
+  const port = freePort();
+  const dataDir = join(dir, "data");
+  let out = "";
+  const proc = Bun.spawn([join(dir, "browsergrid"), "serve"], {
+    cwd: dir,
+    env: { PATH: process.env.PATH!, HOME: dir, BROWSERGRID_PORT: String(port), BROWSERGRID_DATA_DIR: dataDir, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const collect = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s) out += new TextDecoder().decode(chunk);
+  };
+  void collect(proc.stdout as ReadableStream<Uint8Array>);
+  void collect(proc.stderr as ReadableStream<Uint8Array>);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`binary exited early (${proc.exitCode}): ${out}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    await Bun.sleep(20);
+  }
+  return {
+    url,
+    dir,
+    dataDir,
+    proc,
+    output: () => out,
+    async stop() {
+      proc.kill("SIGTERM");
+      return await proc.exited;
+    },
+  };
+}
