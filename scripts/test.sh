@@ -24,7 +24,7 @@ bunx tsc --noEmit -p .
 log "bun test"
 mkdir -p test-results
 set +e
-bun test "$@" 2>&1 | tee test-results/bun-test.log
+bun test --timeout 120000 "$@" 2>&1 | tee test-results/bun-test.log
 status=${PIPESTATUS[0]}
 set -e
 pass=$(grep -Eo '^ *[0-9]+ pass$' test-results/bun-test.log | tail -1 | tr -dc 0-9)

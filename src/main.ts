@@ -4,8 +4,10 @@ import type { Command } from "./cli/command";
 import { serveCommand } from "./cli/serve";
 import { versionCommand } from "./cli/version";
 import { doctorCommand } from "./cli/doctor";
+import { adminCommand } from "./cli/admin";
+import { keysCommand } from "./cli/keys";
 
-const commands: Command[] = [serveCommand, versionCommand, doctorCommand];
+const commands: Command[] = [serveCommand, versionCommand, doctorCommand, adminCommand, keysCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

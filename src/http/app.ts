@@ -4,13 +4,22 @@ import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import type { AppDeps } from "./context";
 import { requestContext } from "./plugins/request-context";
+import { authPlugin } from "./plugins/auth";
+import { authRoutes } from "../modules/auth/auth.routes";
+import { authPages } from "../modules/auth/auth.pages";
+import { userRoutes } from "../modules/users/users.routes";
+import { apiKeyRoutes } from "../modules/api-keys/api-keys.routes";
+import { auditRoutes } from "../modules/audit/audit.routes";
+import { dashboardPages } from "../modules/dashboard/dashboard.pages";
 import { healthRoutes } from "../modules/health/health.routes";
 import { assetRoutes } from "../modules/assets/assets.routes";
 import { renderApiDocs } from "../modules/docs/docs.pages";
+import { sessionRoutes } from "../modules/sessions/sessions.routes";
 
 export function createApp(deps: AppDeps) {
   const app: any = new Elysia({ name: "browsergrid" })
     .use(requestContext(deps.log))
+    .use(authPlugin(deps))
     .use(
       openapi({
         provider: null,
@@ -31,6 +40,13 @@ export function createApp(deps: AppDeps) {
     )
     .use(healthRoutes(deps))
     .use(assetRoutes())
+    .use(authPages(deps))
+    .use(authRoutes(deps))
+    .use(userRoutes(deps))
+    .use(apiKeyRoutes(deps))
+    .use(auditRoutes(deps))
+    .use(dashboardPages())
+    .use(sessionRoutes(deps))
     .get(
       "/api/docs",
       async (): Promise<Response> => {

@@ -4,6 +4,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/client";
 import type { Logger } from "../lib/logger";
 import type { Role } from "../db/schema";
+import type { SessionService } from "../modules/sessions/sessions.service";
 
 /** Who is making a request, resolved once by the auth plugin. */
 export interface Actor {
@@ -32,4 +33,10 @@ export interface AppDeps {
   readinessProbes: (() => Promise<ProbeResult>)[];
   startedAt: number;
   version: string;
+  /** The session lifecycle (browsers, timeouts, queue). */
+  sessions: SessionService;
+  /** The install's secret key (data dir secret.key): signs connect tokens. */
+  installKey: Buffer;
+  /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
+  now?: () => number;
 }

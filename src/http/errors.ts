@@ -28,7 +28,7 @@ export function describeValidation(err: ValidationLike): string {
   const field = first.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : "";
   const why = first.summary ?? first.message ?? "is not valid";
   if (!field) return `Invalid request: ${why}.`;
-  if (/additional|unknown|not allowed/i.test(why)) return `Unknown field "${field}": remove it.`;
+  if (/additional|unknown|not allowed|should not be provided/i.test(why) || why === "Never") return `Unknown field "${field}": remove it.`;
   return `Field "${field}": ${why}.`;
 }
 

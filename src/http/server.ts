@@ -2,6 +2,7 @@
 // CDP gateway are taken here, before Elysia, so CDP messages never pass through a framework.
 import type { Server } from "bun";
 import type { App } from "./app";
+import { rememberPeer } from "./peer";
 
 export interface UpgradeHandler {
   /** Returns a Response when it handled (or refused) the request, undefined to fall through. */
@@ -19,6 +20,7 @@ export function listen(opts: { host: string; port: number; app: App; upgrade?: U
     maxRequestBodySize: 256 * 1024 * 1024,
     idleTimeout: 120,
     async fetch(req, server) {
+      rememberPeer(req, server);
       if (upgrade) {
         const handled = await upgrade.handle(req, server);
         if (handled !== undefined || (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket") return handled;

@@ -47,7 +47,12 @@ export async function startBinaryAlone(env: Record<string, string> = {}): Promis
     stderr: "pipe",
   });
   const collect = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) out += new TextDecoder().decode(chunk);
+    const reader = s.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      out += new TextDecoder().decode(value);
+    }
   };
   void collect(proc.stdout as ReadableStream<Uint8Array>);
   void collect(proc.stderr as ReadableStream<Uint8Array>);

@@ -8,6 +8,12 @@ import type { SessionEventRow, SessionRow } from "./sessions.store";
 import { hmac } from "../../security/install-key";
 import { sha256Hex } from "../../lib/ids";
 import { isTerminal } from "./sessions.store";
+import type { Actor } from "../../http/context";
+
+/** Sessions belong to the user behind a request (or to the static key that made them). */
+export function ownerOf(actor: Actor): { type: string; id: string | null } {
+  return { type: actor.type, id: actor.userId ?? actor.keyId ?? null };
+}
 
 export function connectToken(installKey: Buffer, sessionId: string): string {
   return hmac(installKey, `cdp:${sessionId}`);

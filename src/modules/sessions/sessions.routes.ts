@@ -6,13 +6,10 @@ import { BadRequest, NotFound } from "../../lib/errors";
 import type { SessionService } from "./sessions.service";
 import * as store from "./sessions.store";
 import { CreateSessionBody, ListSessionsQuery, MAX_METADATA_BYTES, SessionEvent, SessionParams, SessionResponse } from "./sessions.schema";
-import { toPublicEvent } from "./sessions.model";
+import { ownerOf, toPublicEvent } from "./sessions.model";
 import type { Db } from "../../db/client";
 import { findPoolByName } from "../pools/pools.service";
-
-export function ownerOf(actor: Actor) {
-  return { type: actor.type, id: actor.userId ?? actor.keyId ?? null };
-}
+import { authMacro } from "../../http/plugins/auth";
 
 function canSeeAll(actor: Actor): boolean {
   return actor.role === "admin" || actor.role === "viewer";
@@ -34,12 +31,13 @@ function decodeCursor(cursor: string | undefined): { createdAt: number; id: stri
 export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
   const { db, sessions } = deps;
   return new Elysia({ name: "sessions", prefix: "/api/v1/sessions" })
+    .use(authMacro)
     .post(
       "/",
       async ({ body, actor, set }) => {
         if (body.metadata && JSON.stringify(body.metadata).length > MAX_METADATA_BYTES)
           throw new BadRequest(`Field "metadata" is larger than ${MAX_METADATA_BYTES} bytes as JSON; store less.`);
-        const row = await sessions.create(ownerOf(actor!), body);
+        const row = await sessions.create(ownerOf(actor), body);
         set.status = 201;
         return sessions.toPublic(row);
       },
@@ -64,7 +62,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
         const rows = store.listSessions(db, {
           status: query.status,
           poolId: pool?.id,
-          ownerId: canSeeAll(actor!) ? undefined : (ownerOf(actor!).id ?? ""),
+          ownerId: canSeeAll(actor) ? undefined : (ownerOf(actor).id ?? ""),
           limit,
           cursor: decodeCursor(query.cursor),
         });
@@ -81,7 +79,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
         detail: { tags: ["sessions"], summary: "List sessions, newest first" },
       },
     )
-    .get("/:id", ({ params, actor }) => sessions.toPublic(visibleSession(db, actor!, params.id)), {
+    .get("/:id", ({ params, actor }) => sessions.toPublic(visibleSession(db, actor, params.id)), {
       auth: "viewer",
       params: SessionParams,
       response: SessionResponse,
@@ -90,7 +88,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
     .delete(
       "/:id",
       async ({ params, actor }) => {
-        visibleSession(db, actor!, params.id);
+        visibleSession(db, actor, params.id);
         return sessions.toPublic(await sessions.stop(params.id));
       },
       {
@@ -103,7 +101,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
     .get(
       "/:id/events",
       ({ params, actor }) => {
-        visibleSession(db, actor!, params.id);
+        visibleSession(db, actor, params.id);
         return { events: store.listEvents(db, params.id).map(toPublicEvent) };
       },
       {

@@ -1,28 +1,27 @@
 // Request and response schemas of the sessions API, with limits: every string has a maximum
 // length, unknown fields are rejected, metadata is small.
 import { t } from "elysia";
+import { strictObject } from "../../http/strict-object";
 
 const STATUS = ["queued", "starting", "running", "paused", "stopping", "completed", "failed", "timed_out", "crashed"] as const;
 
 export const MAX_METADATA_BYTES = 8 * 1024;
 
-export const CreateSessionBody = t.Object(
+export const CreateSessionBody = strictObject(
   {
     pool: t.Optional(t.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", description: "Pool name (default: \"default\")" })),
     browser: t.Optional(t.Union([t.Literal("headless-shell"), t.Literal("chromium")], { description: "Browser flavour; defaults to the pool's" })),
     viewport: t.Optional(
-      t.Object(
+      strictObject(
         { width: t.Integer({ minimum: 200, maximum: 7680 }), height: t.Integer({ minimum: 200, maximum: 4320 }) },
-        { additionalProperties: false },
       ),
     ),
     userAgent: t.Optional(t.String({ minLength: 1, maxLength: 512 })),
     locale: t.Optional(t.String({ minLength: 2, maxLength: 35, pattern: "^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", description: "BCP 47, e.g. en-US" })),
     timezone: t.Optional(t.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", description: "IANA zone, e.g. Europe/Paris" })),
     profile: t.Optional(
-      t.Object(
+      strictObject(
         { id: t.Optional(t.String({ maxLength: 64 })), name: t.Optional(t.String({ maxLength: 64 })), persist: t.Optional(t.Boolean()) },
-        { additionalProperties: false },
       ),
     ),
     proxy: t.Optional(t.Union([t.String({ maxLength: 2048 }), t.Object({}, { additionalProperties: true })])),
@@ -32,12 +31,11 @@ export const CreateSessionBody = t.Object(
     keepAlive: t.Optional(t.Boolean({ description: "Survive client disconnects until the idle timeout" })),
     metadata: t.Optional(t.Record(t.String({ maxLength: 64 }), t.Unknown(), { maxProperties: 32, description: `Your own key/values, at most ${MAX_METADATA_BYTES} bytes as JSON` })),
   },
-  { additionalProperties: false },
 );
 
 export const SessionResponse = t.Object({
   id: t.String(),
-  status: t.Union(STATUS.map((s) => t.Literal(s))),
+  status: t.UnionEnum(STATUS),
   pool: t.String(),
   worker: t.Nullable(t.String()),
   cdpUrl: t.Nullable(t.String({ description: "ws(s)://…/cdp/<id>?token=… — scoped to this session, dead when it ends" })),
@@ -55,14 +53,13 @@ export const SessionResponse = t.Object({
   metadata: t.Record(t.String(), t.Unknown()),
 });
 
-export const ListSessionsQuery = t.Object(
+export const ListSessionsQuery = strictObject(
   {
-    status: t.Optional(t.Union(STATUS.map((s) => t.Literal(s)))),
+    status: t.Optional(t.UnionEnum(STATUS)),
     pool: t.Optional(t.String({ maxLength: 64 })),
     limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500 })),
     cursor: t.Optional(t.String({ maxLength: 128 })),
   },
-  { additionalProperties: false },
 );
 
 export const SessionParams = t.Object({ id: t.String({ maxLength: 64 }) });

@@ -56,6 +56,7 @@ export class SessionService {
   private timers: SessionTimers;
   private gateway: ClientCloser | null = null;
   private clients = new Map<string, { count: number; hadClient: boolean }>();
+  private ending = new Map<string, Promise<SessionRow | null>>();
   private unsubscribers: (() => void)[] = [];
 
   constructor(
@@ -172,13 +173,25 @@ export class SessionService {
     const row = store.getSession(this.deps.db, id);
     if (!row) throw new NotFound(`Session ${id}`);
     if (store.isTerminal(row.status)) return row;
-    return (await this.end(id, "completed", reason)) ?? store.getSession(this.deps.db, id)!;
+    return (await (this.ending.get(id) ?? this.end(id, "completed", reason))) ?? store.getSession(this.deps.db, id)!;
   }
 
-  /** Ends a session: stopping → provider stop → terminal status; frees the slot once. */
-  async end(id: string, status: EndStatus, reason: string): Promise<SessionRow | null> {
+  /**
+   * Ends a session: stopping → provider stop → terminal status; frees the slot once. A second
+   * call while the first is under way waits for it and gets the same result.
+   */
+  end(id: string, status: EndStatus, reason: string): Promise<SessionRow | null> {
+    const inFlight = this.ending.get(id);
+    if (inFlight) return inFlight;
     const stopping = store.transition(this.deps.db, id, ["queued", "starting", "running", "paused"], "stopping", {}, { type: "stopping", detail: { reason } });
-    if (!stopping) return null;
+    if (!stopping) return Promise.resolve(null);
+    const done = this.finishEnd(stopping, status, reason).finally(() => this.ending.delete(id));
+    this.ending.set(id, done);
+    return done;
+  }
+
+  private async finishEnd(stopping: SessionRow, status: EndStatus, reason: string): Promise<SessionRow | null> {
+    const id = stopping.id;
     this.timers.clear(id);
     this.gateway?.closeSession(id, CLOSE_CODES[status], `session ended: ${status} (${reason})`);
     if (stopping.containerId && stopping.workerId) {

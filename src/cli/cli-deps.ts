@@ -1,0 +1,71 @@
+// What CLI commands that work on the database directly share: the config, the opened
+// database and a deps object for the services (no HTTP server, no browsers).
+import { ConfigError, loadConfig } from "../config";
+import { databasePath, openDatabase } from "../db/client";
+import { log } from "../lib/logger";
+import type { AppDeps } from "../http/context";
+import { VERSION } from "../version";
+
+/** Opens the install's database; prints a clear error and returns null when config is bad. */
+export function openForCli(): AppDeps | null {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`browsergrid: invalid configuration: ${e.message}`);
+      return null;
+    }
+    throw e;
+  }
+  const db = openDatabase(databasePath(config.dataDir));
+  // The CLI never starts sessions; services that need them are not called from here.
+  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, installKey: undefined as never };
+}
+
+/** Reads a password: all of stdin with --password-stdin, else a hidden prompt (twice when new). */
+export async function readPassword(opts: { fromStdin: boolean; confirm: boolean; label: string }): Promise<string | null> {
+  if (opts.fromStdin) return (await Bun.stdin.text()).replace(/\r?\n$/, "");
+  if (!process.stdin.isTTY) {
+    console.error("browsergrid: no terminal to prompt on; pipe the password with --password-stdin");
+    return null;
+  }
+  const first = await readHidden(`${opts.label}: `);
+  if (!opts.confirm) return first;
+  if ((await readHidden("Repeat it: ")) !== first) {
+    console.error("browsergrid: the two passwords differ");
+    return null;
+  }
+  return first;
+}
+
+function readHidden(prompt: string): Promise<string> {
+  process.stdout.write(prompt);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  let value = "";
+  return new Promise((resolve, reject) => {
+    const onData = (buf: Buffer) => {
+      for (const ch of buf.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") {
+          done();
+          process.stdout.write("\n");
+          return resolve(value);
+        }
+        if (ch === "\u0003") {
+          done();
+          return reject(new Error("cancelled"));
+        }
+        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    const done = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+    };
+    stdin.on("data", onData);
+  });
+}

@@ -1,0 +1,201 @@
+// Authentication and authorization for every HTTP route, default-deny.
+//
+// Once per request the actor is resolved — Bearer API key (or static key), trusted SSO proxy
+// header, then the bg_session cookie — before body validation, so an anonymous caller learns
+// nothing about a route's schema. Then, for every route not in PUBLIC_ROUTES: no actor means
+// 401 under /api/ and a redirect to /login (or /setup on a fresh install) for UI pages. Routes
+// declare their minimum role with the `auth` macro; a route that declares none is admin-only,
+// so forgetting the declaration never opens a door. Cookie- and proxy-authenticated requests
+// that change state must come from our own origin (csrf.ts). API calls are rate-limited per key.
+import { Elysia } from "elysia";
+import type { Actor, AppDeps } from "../context";
+import type { Role } from "../../db/schema";
+import { DomainError, Forbidden, Unauthorized } from "../../lib/errors";
+import { clientIp, isTrustedProxy } from "../../security/client-ip";
+import { isSafeMethod, requestOrigin } from "./csrf";
+import { peerOf } from "../peer";
+import { authState } from "../../modules/auth/auth.state";
+import { readSessionCookie, sessionCookie, clearSessionCookie, validateAuthSession } from "../../modules/auth/auth-sessions.service";
+import { verifyApiKey } from "../../modules/api-keys/api-keys.service";
+import { findUserByEmail, hasAnyUser, roleRank } from "../../modules/users/users.service";
+
+export { authenticateApiKey } from "../../modules/api-keys/api-keys.service";
+export { checkWebSocketOrigin } from "./csrf";
+
+/**
+ * Routes anyone may call, as "METHOD /path" exactly as registered. Keep this list short and
+ * reviewed: everything else needs an actor. The API docs are public on purpose — the OpenAPI
+ * document describes the open-source product, not this install's data.
+ */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  "GET /healthz",
+  "GET /readyz",
+  "GET /assets/:name",
+  "GET /setup",
+  "POST /setup",
+  "GET /login",
+  "POST /login",
+  "POST /api/v1/auth/login",
+  "GET /api/openapi.json",
+  "GET /api/docs",
+]);
+
+/** Public routes that need no actor at all: skip the cookie lookup. */
+const NO_ACTOR = new Set(["/healthz", "/readyz", "/assets/:name", "/api/openapi.json"]);
+
+export interface ResolvedAuth {
+  actor: Actor | null;
+  clientIp: string;
+  /** A Set-Cookie to send back (renewed or cleared session), if any. */
+  setCookie?: string;
+}
+
+/** A UI request without a session: 303 to the login (or setup) page. */
+export class RedirectTo extends DomainError {
+  constructor(location: string, htmx: boolean) {
+    super("login_required", "Sign in first.", 303, { location, ...(htmx ? { "hx-redirect": location } : {}) });
+  }
+}
+
+function bearerToken(request: Request): string | null {
+  const h = request.headers.get("authorization");
+  if (h === null) return null;
+  if (!/^bearer /i.test(h)) throw new Unauthorized("Send the API key as Authorization: Bearer bg_<id>_<secret>.");
+  return h.slice(7).trim();
+}
+
+/**
+ * Who is calling. Exported for the CDP gateway and other non-Elysia entry points. Throws 401
+ * for a bad API key (never silently anonymous) and 429 when an address keeps sending bad keys.
+ */
+export function resolveActor(deps: AppDeps, request: Request, peer: string | undefined): ResolvedAuth {
+  const state = authState(deps);
+  const { config } = deps;
+  const ip = clientIp(request, peer, config.trustedProxies);
+
+  let token = bearerToken(request);
+  let via: Actor["via"] = "bearer";
+  if (token === null && (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket") {
+    // ?token= only on WebSocket URLs, where clients cannot set headers; the logger redacts it.
+    const q = new URL(request.url).searchParams.get("token");
+    if (q !== null && q.startsWith("bg_")) [token, via] = [q, "query"];
+  }
+  if (token !== null) {
+    const actor = verifyApiKey(deps, token, via);
+    if (!actor) {
+      state.badKeyByAddress.check(ip);
+      state.badKeyByAddress.fail(ip);
+      throw new Unauthorized("Invalid, revoked or expired API key.");
+    }
+    return { actor, clientIp: ip };
+  }
+
+  if (config.authProxyHeader && isTrustedProxy(peer, config.trustedProxies)) {
+    const email = request.headers.get(config.authProxyHeader);
+    if (email !== null) {
+      const user = email.length <= 254 ? findUserByEmail(deps, email) : undefined;
+      if (!user || user.disabledAt !== null) throw new Unauthorized("The signed-in user of the auth proxy has no enabled BrowserGrid account; ask an admin to create it.");
+      return { actor: { type: "proxy", userId: user.id, email: user.email, role: user.role, via: "proxy" }, clientIp: ip };
+    }
+  }
+
+  const cookie = readSessionCookie(request.headers.get("cookie"));
+  if (cookie) {
+    const s = validateAuthSession(deps, cookie);
+    if (!s) return { actor: null, clientIp: ip, setCookie: clearSessionCookie(config) };
+    return {
+      actor: { type: "user", userId: s.user.id, email: s.user.email, role: s.user.role, via: "cookie", authSessionId: s.sessionId },
+      clientIp: ip,
+      setCookie: s.renewed ? sessionCookie(config, cookie, s.expiresAt, state.now()) : undefined,
+    };
+  }
+  return { actor: null, clientIp: ip };
+}
+
+/** The client address resolved by authPlugin, from any handler's context. */
+export function requestIp(ctx: object): string {
+  return (ctx as { clientIp?: string }).clientIp || "unknown";
+}
+
+export function requireRole(actor: Actor | null, need: Role): Actor {
+  if (!actor) throw new Unauthorized();
+  if (roleRank(actor.role) < roleRank(need)) throw new Forbidden(`This needs the ${need} role; you act as ${actor.role}.`);
+  return actor;
+}
+
+function hasUsers(deps: AppDeps): boolean {
+  const s = authState(deps);
+  if (!s.hasUsers) s.hasUsers = hasAnyUser(deps);
+  return s.hasUsers;
+}
+
+/** Marks, on the request context, that the route declared its role with the macro. */
+const DECLARED = Symbol("auth-declared");
+
+type WithActor = { actor?: Actor | null };
+
+/**
+ * The `auth` route option, usable by any feature module without deps:
+ * `.use(authMacro).get(path, ({ actor }) => …, { auth: "viewer" | "member" | "admin" })`.
+ * The actor itself is resolved by authPlugin(deps), registered once in app.ts; a module used
+ * without it has no actor and so refuses everything.
+ */
+export const authMacro = new Elysia({ name: "auth-macro" }).macro({
+  auth: (need: Role) => ({
+    transform(ctx) {
+      (ctx as unknown as Record<symbol, unknown>)[DECLARED] = true;
+      requireRole((ctx as WithActor).actor ?? null, need);
+    },
+    resolve(ctx) {
+      return { actor: (ctx as WithActor).actor as Actor };
+    },
+  }),
+});
+
+const instances = new WeakMap<AppDeps, ReturnType<typeof build>>();
+let seq = 0;
+
+export function authPlugin(deps: AppDeps) {
+  let p = instances.get(deps);
+  if (!p) instances.set(deps, (p = build(deps, ++seq)));
+  return p;
+}
+
+function build(deps: AppDeps, seed: number) {
+  const state = authState(deps);
+  return new Elysia({ name: "auth", seed })
+    .derive({ as: "global" }, ({ request, route, server, set }): { actor: Actor | null; clientIp: string } => {
+      if (NO_ACTOR.has(route)) return { actor: null, clientIp: "" };
+      const r = resolveActor(deps, request, peerOf(request) ?? server?.requestIP(request)?.address);
+      if (r.setCookie) set.headers["set-cookie"] = r.setCookie;
+      return { actor: r.actor, clientIp: r.clientIp };
+    })
+    .onTransform({ as: "global" }, ({ request, route, actor, path }) => {
+      const method = request.method;
+      if (PUBLIC_ROUTES.has(`${method} ${route}`)) {
+        // Login and setup forms: refuse a cross-site post (login CSRF); scripts without Origin pass.
+        if (!isSafeMethod(method) && requestOrigin(request, deps.config) === "cross-origin") throw new Forbidden("Cross-origin request refused.");
+        return;
+      }
+      if (!actor) {
+        const api = path.startsWith("/api/");
+        if (!hasUsers(deps)) {
+          if (api) throw new Unauthorized("No account exists yet: open /setup in a browser or run `browsergrid admin create`.");
+          throw new RedirectTo("/setup", request.headers.has("hx-request"));
+        }
+        if (api) throw new Unauthorized();
+        const next = method === "GET" ? path + new URL(request.url).search : "/";
+        throw new RedirectTo(next === "/" ? "/login" : `/login?next=${encodeURIComponent(next)}`, request.headers.has("hx-request"));
+      }
+      if (!isSafeMethod(method) && (actor.via === "cookie" || actor.via === "proxy") && requestOrigin(request, deps.config) !== "same-origin")
+        throw new Forbidden("Cross-origin request refused: state-changing requests must come from BrowserGrid's own pages.");
+      if (path.startsWith("/api/")) state.apiRate.take(actor.keyId ?? actor.userId ?? "anonymous");
+    })
+    .onBeforeHandle({ as: "global" }, (ctx) => {
+      const { request, route, actor } = ctx;
+      if (PUBLIC_ROUTES.has(`${request.method} ${route}`) || (ctx as Record<symbol, unknown>)[DECLARED]) return;
+      // Default-deny: a route without an `auth` declaration is for admins only.
+      requireRole(actor, "admin");
+    })
+    .use(authMacro);
+}

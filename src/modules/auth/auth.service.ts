@@ -1,0 +1,95 @@
+// Signing in and out, first-run setup and password changes. Brute force is slowed per account
+// and per address (see auth.state.ts); while an account is locked its password is not even
+// checked, so the lockout cannot be used as an oracle.
+import { eq } from "drizzle-orm";
+import type { Actor, AppDeps } from "../../http/context";
+import { users } from "../../db/schema";
+import { verifyAgainstDummy, verifyPassword, PASSWORD_MAX_LENGTH } from "../../security/passwords";
+import { BadRequest, Forbidden, Unauthorized } from "../../lib/errors";
+import { authState } from "./auth.state";
+import { createAuthSession, deleteUserSessions, type UserRow } from "./auth-sessions.service";
+import { audit } from "../audit/audit.service";
+import { createUser, findUserByEmail, hasAnyUser, setPassword } from "../users/users.service";
+
+export interface RequestMeta {
+  ip: string;
+  userAgent?: string | null;
+}
+
+export class LoginFailed extends Unauthorized {
+  constructor() {
+    super("Email or password is wrong.");
+  }
+}
+
+/** Checks the password and opens a session; throws LoginFailed or TooManyRequests. */
+export async function login(deps: AppDeps, email: string, password: string, meta: RequestMeta): Promise<{ user: UserRow; token: string; expiresAt: number }> {
+  const state = authState(deps);
+  const account = email.trim().toLowerCase().slice(0, 320);
+  state.loginByAddress.check(meta.ip);
+  state.loginByAccount.check(account);
+  const user = password.length <= PASSWORD_MAX_LENGTH ? findUserByEmail(deps, account) : undefined;
+  const ok = user && user.disabledAt === null ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password.slice(0, PASSWORD_MAX_LENGTH));
+  if (!ok || !user) {
+    state.loginByAddress.fail(meta.ip);
+    state.loginByAccount.fail(account);
+    audit(deps, null, "auth.login_failed", user?.id ?? null, account.includes("@") ? { email: account.slice(0, 254) } : null, meta.ip);
+    throw new LoginFailed();
+  }
+  state.loginByAccount.reset(account);
+  const s = createAuthSession(deps, user.id, meta);
+  audit(deps, { type: "user", userId: user.id, email: user.email, role: user.role, via: "cookie" }, "auth.login", user.id, null, meta.ip);
+  return { user, ...s };
+}
+
+/** Creates the first admin while no user exists; then opens a session for them. */
+export async function setupAdmin(deps: AppDeps, email: string, password: string, meta: RequestMeta): Promise<{ user: UserRow; token: string; expiresAt: number }> {
+  const user = await createUser(deps, { email, password, role: "admin" }, { onlyIfEmpty: true });
+  audit(deps, { type: "anonymous" }, "setup.admin_created", user.id, { email: user.email }, meta.ip);
+  const s = createAuthSession(deps, user.id, meta);
+  return { user, ...s };
+}
+
+/** Needs the current password (counted like a login); ends the user's other sessions. */
+export async function changePassword(deps: AppDeps, actor: Actor, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
+  if (!actor.userId) throw new Forbidden("Static keys have no password to change.");
+  const state = authState(deps);
+  const user = deps.db.select().from(users).where(eq(users.id, actor.userId)).get();
+  if (!user) throw new Unauthorized();
+  state.loginByAccount.check(user.email);
+  if (currentPassword.length > PASSWORD_MAX_LENGTH || !(await verifyPassword(currentPassword, user.passwordHash))) {
+    state.loginByAccount.fail(user.email);
+    state.loginByAddress.fail(meta.ip);
+    audit(deps, actor, "auth.password_change_failed", user.id, null, meta.ip);
+    throw new BadRequest("The current password is wrong.", "wrong_password");
+  }
+  if (currentPassword === newPassword) throw new BadRequest("Choose a new password different from the current one.", "weak_password");
+  await setPassword(deps, user.id, newPassword);
+  deleteUserSessions(deps, user.id, actor.authSessionId);
+  audit(deps, actor, "auth.password_changed", user.id, null, meta.ip);
+}
+
+/**
+ * Unattended installs: BROWSERGRID_ADMIN_EMAIL + BROWSERGRID_ADMIN_PASSWORD create the first
+ * admin when no user exists, and are ignored afterwards (changing them later changes nothing).
+ */
+export async function bootstrapAdminFromEnv(deps: AppDeps): Promise<"created" | "ignored" | "absent"> {
+  const { adminEmail, adminPassword } = deps.config;
+  if (hasAnyUser(deps)) {
+    authState(deps).hasUsers = true;
+    return adminEmail ? "ignored" : "absent";
+  }
+  if (!adminEmail || !adminPassword) {
+    deps.log.warn("no account exists yet: open /setup in a browser, or run `browsergrid admin create --email <you>`", { setupUrl: `${deps.config.publicUrl}/setup` });
+    return "absent";
+  }
+  try {
+    const user = await createUser(deps, { email: adminEmail, password: adminPassword, role: "admin" }, { onlyIfEmpty: true });
+    audit(deps, { type: "system" }, "setup.admin_created", user.id, { email: user.email, source: "env" }, null);
+    deps.log.info("created the first admin from BROWSERGRID_ADMIN_EMAIL; the variables are ignored from now on", { email: user.email });
+    return "created";
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(`BROWSERGRID_ADMIN_EMAIL/BROWSERGRID_ADMIN_PASSWORD: ${msg}`);
+  }
+}

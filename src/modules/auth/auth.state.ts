@@ -1,0 +1,61 @@
+// Per-process auth state: rate limiters, the verified-key cache and the hashed static keys.
+// Kept beside the AppDeps it belongs to (one per app, so tests never share counters).
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../http/context";
+import { FailureLimiter, TokenBuckets, type Clock } from "../../http/plugins/rate-limit";
+import { parseApiKey } from "../../security/tokens";
+import { sha256Hex } from "../../lib/ids";
+
+export const MINUTE = 60_000;
+
+export interface CachedKey {
+  secretHash: string;
+  actor: Actor;
+  /** The key's own expiry (ms) or null. */
+  expiresAt: number | null;
+  lastUsedAt: number;
+  /** When this cache entry must be re-read from the database. */
+  cachedUntil: number;
+}
+
+export interface AuthState {
+  now: Clock;
+  loginByAccount: FailureLimiter;
+  loginByAddress: FailureLimiter;
+  badKeyByAddress: FailureLimiter;
+  apiRate: TokenBuckets;
+  keyCache: Map<string, CachedKey>;
+  /** Static keys from BROWSERGRID_API_KEYS: id → SHA-256 of the secret. */
+  staticKeys: Map<string, string>;
+  /** Once a user exists it stays so (the last admin cannot be deleted). */
+  hasUsers: boolean;
+}
+
+const states = new WeakMap<AppDeps, AuthState>();
+
+export function clockOf(deps: AppDeps): Clock {
+  return deps.now ?? Date.now;
+}
+
+export function authState(deps: AppDeps): AuthState {
+  let s = states.get(deps);
+  if (s) return s;
+  const now = clockOf(deps);
+  const staticKeys = new Map<string, string>();
+  for (const k of deps.config.staticApiKeys) {
+    const p = parseApiKey(k);
+    if (p) staticKeys.set(p.id, sha256Hex(p.secret));
+  }
+  s = {
+    now,
+    loginByAccount: new FailureLimiter({ limit: 5, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins for this account" }, now),
+    loginByAddress: new FailureLimiter({ limit: 20, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins from this address" }, now),
+    badKeyByAddress: new FailureLimiter({ limit: 20, windowMs: 5 * MINUTE, maxLockMs: 60 * MINUTE, what: "API keys from this address" }, now),
+    apiRate: new TokenBuckets(deps.config.apiRateLimitPerMinute, now),
+    keyCache: new Map(),
+    staticKeys,
+    hasUsers: false,
+  };
+  states.set(deps, s);
+  return s;
+}

@@ -1,0 +1,20 @@
+// Request and response shapes for users and sign-in; every string bounded, no unknown fields.
+import { t } from "elysia";
+import { PASSWORD_MAX_LENGTH } from "../../security/passwords";
+
+export const RoleSchema = t.Union([t.Literal("admin"), t.Literal("member"), t.Literal("viewer")]);
+export const EmailSchema = t.String({ minLength: 3, maxLength: 254, description: "Email address (case-insensitive)" });
+export const PasswordSchema = t.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
+export const NewPasswordSchema = t.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH, description: "At least 12 characters" });
+export const UserIdParams = t.Object({ id: t.String({ minLength: 1, maxLength: 64, pattern: "^[a-z0-9_]+$" }) }, { additionalProperties: false });
+
+export const UserSchema = t.Object({
+  id: t.String(),
+  email: t.String(),
+  role: RoleSchema,
+  disabled: t.Boolean(),
+  createdAt: t.String({ format: "date-time" }),
+  updatedAt: t.String({ format: "date-time" }),
+});
+
+export const ErrorSchema = t.Object({ error: t.Object({ code: t.String(), message: t.String(), requestId: t.Optional(t.String()) }) });

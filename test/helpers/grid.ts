@@ -1,0 +1,128 @@
+// Whole-system helpers: a BrowserGrid started from source as a subprocess (so it can be
+// killed like a real server), an API client with a static admin key, a page server the
+// browser containers can reach, and Docker look-ups by label.
+import Docker from "dockerode";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./binary";
+
+export const docker = new Docker({ socketPath: "/var/run/docker.sock" });
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+
+export const ADMIN_KEY = `bg_e2eadmin0_${crypto.randomUUID().replace(/-/g, "")}`;
+
+export interface Grid {
+  url: string;
+  dataDir: string;
+  proc: ReturnType<typeof Bun.spawn>;
+  output(): string;
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  /** SIGTERM (graceful) or SIGKILL (crash) */
+  stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+}
+
+export async function startGrid(opts: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<Grid> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "bg-e2e-"));
+  const port = opts.port ?? freePort();
+  let out = "";
+  const proc = Bun.spawn([process.execPath, "run", MAIN, "serve"], {
+    env: {
+      PATH: process.env.PATH!,
+      HOME: dataDir,
+      BROWSERGRID_PORT: String(port),
+      BROWSERGRID_DATA_DIR: dataDir,
+      BROWSERGRID_API_KEYS: ADMIN_KEY,
+      BROWSERGRID_LOG_LEVEL: process.env.BROWSERGRID_TEST_LOG_LEVEL ?? "info",
+      ...opts.env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const collect = async (s: ReadableStream<Uint8Array>) => {
+    const reader = s.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      out += new TextDecoder().decode(value);
+    }
+  };
+  void collect(proc.stdout as ReadableStream<Uint8Array>);
+  void collect(proc.stderr as ReadableStream<Uint8Array>);
+  let stopping = false;
+  void proc.exited.then((code) => {
+    if (!stopping) console.error(`BrowserGrid exited unexpectedly (${code}); its output:\n${out}`);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`grid exited (${proc.exitCode}): ${out}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`grid not ready in 30 s: ${out}`);
+    await Bun.sleep(25);
+  }
+  return {
+    url,
+    dataDir,
+    proc,
+    output: () => out,
+    async api(method, path, body, headers = {}) {
+      const res = await fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {}
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async stop(signal = "SIGTERM") {
+      stopping = true;
+      proc.kill(signal);
+      await proc.exited;
+    },
+  };
+}
+
+/** Containers of a BrowserGrid data dir's install (all states). */
+export async function containersOfSession(sessionId: string) {
+  return docker.listContainers({ all: true, filters: { label: [`browsergrid.session=${sessionId}`] } });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(everyMs);
+  }
+}
+
+/**
+ * A page server the browser containers can reach: listens on all addresses; pages are
+ * addressed through the browser network's gateway (the Docker host as seen from a container).
+ */
+export async function startPageServer() {
+  const server = Bun.serve({
+    hostname: "0.0.0.0",
+    port: 0,
+    fetch(req) {
+      const url = new URL(req.url);
+      if (url.pathname === "/set-cookie")
+        return new Response("<title>cookie</title>ok", { headers: { "content-type": "text/html", "set-cookie": "grid=1; Path=/" } });
+      return new Response(`<!doctype html><title>BrowserGrid test page</title><h1 id="h">Hello ${url.pathname}</h1><script>window.answer = 42</script>`, {
+        headers: { "content-type": "text/html" },
+      });
+    },
+  });
+  const net = await docker.getNetwork("browsergrid-default").inspect();
+  const gateway: string | undefined = net.IPAM?.Config?.[0]?.Gateway;
+  if (!gateway) throw new Error("browsergrid-default network has no gateway address");
+  return { url: `http://${gateway}:${server.port}`, stop: () => server.stop(true) };
+}
