@@ -19,6 +19,15 @@ as_root() {
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
+# No procps on minimal images: look at /proc directly.
+process_running() {
+  local comm
+  for comm in /proc/[0-9]*/comm; do
+    [ "$(cat "$comm" 2>/dev/null)" = "$1" ] && return 0
+  done
+  return 1
+}
+
 if command -v docker >/dev/null 2>&1 && engine_answers; then
   say "engine already answers on $SOCK"
   exit 0
@@ -37,11 +46,11 @@ if engine_answers; then
   exit 0
 fi
 
-if [ "$(ps -p 1 -o comm= 2>/dev/null | tr -d ' ')" = "systemd" ] && command -v systemctl >/dev/null 2>&1; then
+if [ "$(cat /proc/1/comm 2>/dev/null)" = "systemd" ] && command -v systemctl >/dev/null 2>&1; then
   say "starting docker with systemctl"
   as_root systemctl start docker || die "systemctl start docker failed (see: journalctl -u docker)"
 else
-  if pgrep -x dockerd >/dev/null 2>&1; then
+  if process_running dockerd; then
     say "dockerd is running but not answering yet; waiting"
   else
     say "starting dockerd in the background (log: $LOG)"

@@ -1,0 +1,91 @@
+// What a browser container looks like: labels, environment (the contract of
+// browser-image/entrypoint.sh) and the limits that keep a hostile page inside it.
+// Every spec value is checked here, before anything exists on the engine.
+import type Docker from "dockerode";
+import { BadRequest } from "../lib/errors";
+import type { BrowserSpec } from "./provider";
+
+export const LABELS = {
+  install: "browsergrid.install",
+  worker: "browsergrid.worker",
+  session: "browsergrid.session",
+  pool: "browsergrid.pool",
+} as const;
+
+/** Inside every browser container, a relay on this port reaches Chromium's DevTools endpoint. */
+export const CDP_PORT = 9222;
+
+const MiB = 1024 * 1024;
+const DEFAULT_MEMORY_BYTES = 1024 * MiB;
+const MIN_MEMORY_BYTES = 128 * MiB;
+const SHM_BYTES = 256 * MiB;
+/** Counts threads, not processes: idle headless-shell ≈ 60, full Chromium ≈ 105, each tab ≈ 20 more. */
+const PIDS_LIMIT = 1024;
+
+const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$/;
+const LOCALE = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/;
+const TIMEZONE = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/;
+const PRINTABLE = /^[\x20-\x7e]{1,512}$/;
+
+/** Container environment from a spec; rejects values the entrypoint would refuse anyway. */
+export function containerEnv(spec: BrowserSpec): string[] {
+  const { width, height } = spec.viewport;
+  for (const v of [width, height]) {
+    if (!Number.isInteger(v) || v < 100 || v > 10_000) throw new BadRequest(`viewport size must be 100..10000 pixels, got ${width}x${height}`);
+  }
+  const env = [`BG_WINDOW_WIDTH=${width}`, `BG_WINDOW_HEIGHT=${height}`];
+  if (spec.userAgent !== undefined) {
+    if (!PRINTABLE.test(spec.userAgent)) throw new BadRequest("userAgent must be 1-512 printable ASCII characters");
+    env.push(`BG_USER_AGENT=${spec.userAgent}`);
+  }
+  if (spec.locale !== undefined) {
+    if (!LOCALE.test(spec.locale)) throw new BadRequest(`locale must be a BCP 47 tag like de-DE, got "${spec.locale}"`);
+    env.push(`BG_LANG=${spec.locale}`);
+  }
+  if (spec.timezone !== undefined) {
+    if (!TIMEZONE.test(spec.timezone) || spec.timezone.includes("..")) {
+      throw new BadRequest(`timezone must be an IANA name like Europe/Berlin, got "${spec.timezone}"`);
+    }
+    env.push(`TZ=${spec.timezone}`);
+  }
+  return env;
+}
+
+export function browserContainerConfig(
+  spec: BrowserSpec,
+  at: { image: string; installId: string; workerId: string; network: string },
+): Docker.ContainerCreateOptions {
+  if (!SESSION_ID.test(spec.sessionId)) throw new BadRequest(`invalid session id "${spec.sessionId}"`);
+  const env = containerEnv(spec);
+  const memory = spec.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  if (!Number.isInteger(memory) || memory < MIN_MEMORY_BYTES) throw new BadRequest("memoryBytes must be an integer of at least 128 MiB");
+  return {
+    name: `bg-${spec.sessionId}`,
+    Image: at.image,
+    Env: env,
+    Labels: {
+      [LABELS.install]: at.installId,
+      [LABELS.worker]: at.workerId,
+      [LABELS.session]: spec.sessionId,
+      [LABELS.pool]: spec.poolId,
+    },
+    HostConfig: {
+      NetworkMode: at.network, // no published ports: the grid reaches the container's address
+      Memory: memory,
+      MemorySwap: memory,
+      PidsLimit: PIDS_LIMIT,
+      ShmSize: SHM_BYTES,
+      CapDrop: ["ALL"], // Chromium runs as uid 1000 and needs none (its own sandbox is off, see the entrypoint)
+      SecurityOpt: ["no-new-privileges"],
+      ReadonlyRootfs: true,
+      // The only writable places, in memory and charged to the container's memory limit.
+      Tmpfs: {
+        "/tmp": "rw,nosuid,nodev,size=64m",
+        "/home/browser": `rw,nosuid,nodev,size=${memory},uid=1000,gid=1000,mode=0700`,
+      },
+      IpcMode: "private",
+      RestartPolicy: { Name: "no" },
+      LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// The Docker bridge network browser containers live on. Inter-container communication is off so
+// one session's page cannot reach another session's CDP relay; the bridge has a fixed interface
+// name so the grid's egress filter (nftables) can match traffic from it.
+import type Docker from "dockerode";
+
+export const ICC_OPTION = "com.docker.network.bridge.enable_icc";
+export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
+
+/** Linux interface names are at most 15 bytes: `browsergrid-default` → `bg-default`. */
+export function bridgeNameFor(network: string): string {
+  return ("bg-" + network.replace(/^browsergrid-/, "")).replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 15);
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | null)?.statusCode;
+}
+
+/**
+ * Creates the network when missing. Refuses (fail closed) a network of that name that lets
+ * containers talk to each other, e.g. one created by hand without the ICC option.
+ */
+export async function ensureBrowserNetwork(docker: Docker, name: string, installId: string): Promise<void> {
+  let info: Docker.NetworkInspectInfo | undefined;
+  try {
+    info = await docker.getNetwork(name).inspect();
+  } catch (err) {
+    if (statusOf(err) !== 404) throw err;
+  }
+  if (!info) {
+    try {
+      await docker.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Options: { [ICC_OPTION]: "false", [BRIDGE_NAME_OPTION]: bridgeNameFor(name) },
+        Labels: { "browsergrid.install": installId, "browsergrid.network": name },
+      });
+      return;
+    } catch (err) {
+      // Another worker process created it between our inspect and create: check theirs.
+      if (statusOf(err) !== 409) throw err;
+      info = await docker.getNetwork(name).inspect();
+    }
+  }
+  if (info?.Driver !== "bridge" || info.Options?.[ICC_OPTION] !== "false") {
+    throw new Error(
+      `Docker network "${name}" exists but is not a bridge with ${ICC_OPTION}=false; ` +
+        `remove it (docker network rm ${name}) and BrowserGrid will recreate it.`,
+    );
+  }
+}

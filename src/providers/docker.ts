@@ -1,0 +1,238 @@
+// Browsers as Docker containers on the local engine (dockerode over the Unix socket).
+//
+// Threats this file answers for: a page escaping into the host (non-root uid, all capabilities
+// dropped, no-new-privileges, read-only root, memory and pids limits); one session reaching
+// another (own bridge network with inter-container traffic off, no published ports); a grid
+// that loses track of containers (every container carries install/worker/session labels, and
+// stop/inspect refuse containers of another install). The container itself is defined in
+// docker-container.ts, its network in docker-network.ts, death events in docker-events.ts.
+import Docker from "dockerode";
+import { browserContainerConfig, CDP_PORT, LABELS } from "./docker-container";
+import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
+import { ensureBrowserNetwork } from "./docker-network";
+import type { BrowserProvider, BrowserSpec, OwnedBrowser, ProviderEvent, StartedBrowser } from "./provider";
+
+export { CDP_PORT, LABELS } from "./docker-container";
+
+export interface DockerProviderOptions {
+  installId: string;
+  workerId: string;
+  /** Bridge network for browser containers; created (ICC off) when missing. */
+  network?: string;
+  /** Images are `<imagePrefix>:<flavour>`. */
+  imagePrefix?: string;
+  /** How long start() waits for CDP to answer. */
+  readyTimeoutMs?: number;
+}
+
+const POLL_MS = 5;
+const ALIVE_CHECK_MS = 200;
+/** Intentional stops are remembered this long so their `die` event is not reported. */
+const STOP_MEMORY_MS = 60_000;
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | null)?.statusCode;
+}
+
+export class DockerProvider implements BrowserProvider {
+  readonly kind = "docker" as const;
+  private readonly docker: Docker;
+  private readonly installId: string;
+  private readonly workerId: string;
+  private readonly network: string;
+  private readonly imagePrefix: string;
+  private readonly readyTimeoutMs: number;
+  private networkReady?: Promise<void>;
+  private readonly stopping = new Map<string, number>();
+  private readonly starting = new Set<string>();
+  private readonly listeners = new Set<(event: ProviderEvent) => void>();
+  private watcher?: ContainerDeathWatcher;
+
+  constructor(docker: Docker | string, options: DockerProviderOptions) {
+    this.docker = typeof docker === "string" ? new Docker({ socketPath: docker }) : docker;
+    this.installId = options.installId;
+    this.workerId = options.workerId;
+    this.network = options.network ?? "browsergrid-default";
+    this.imagePrefix = options.imagePrefix ?? "browsergrid/browser";
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+    if (!this.installId || !this.workerId) throw new Error("DockerProvider needs installId and workerId");
+  }
+
+  async start(spec: BrowserSpec, signal?: AbortSignal): Promise<StartedBrowser> {
+    const image = `${this.imagePrefix}:${spec.flavour}`;
+    const config = browserContainerConfig(spec, { image, installId: this.installId, workerId: this.workerId, network: this.network });
+    const deadline = Date.now() + this.readyTimeoutMs;
+    signal?.throwIfAborted();
+    await this.ensureNetwork();
+    signal?.throwIfAborted();
+
+    let id: string | undefined;
+    try {
+      const container = await this.docker.createContainer(config).catch((err) => {
+        if (statusOf(err) === 404) throw new Error(`browser image ${image} not found; build it with scripts/build-images.sh`);
+        throw err;
+      });
+      id = container.id;
+      this.starting.add(id);
+      signal?.throwIfAborted();
+      await container.start();
+      const info = await container.inspect();
+      const host = info.NetworkSettings.Networks[this.network]?.IPAddress;
+      if (!host) throw new Error(`container ${id.slice(0, 12)} has no address on network ${this.network}`);
+      await this.waitForCdp(container, host, deadline, signal);
+      return { handle: id, cdp: { host, port: CDP_PORT } };
+    } catch (err) {
+      if (id) await this.remove(id).catch(() => {}); // the original failure is the one to report
+      throw err;
+    } finally {
+      if (id) this.starting.delete(id);
+    }
+  }
+
+  async stop(handle: string): Promise<void> {
+    const container = this.docker.getContainer(handle);
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await container.inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      throw err;
+    }
+    if (info.Config.Labels?.[LABELS.install] !== this.installId) {
+      throw new Error(`container ${handle.slice(0, 12)} does not belong to this BrowserGrid install; not stopping it`);
+    }
+    await this.remove(info.Id);
+  }
+
+  async inspect(handle: string): Promise<{ running: boolean } | null> {
+    try {
+      const info = await this.docker.getContainer(handle).inspect();
+      if (info.Config.Labels?.[LABELS.install] !== this.installId) return null;
+      return { running: info.State.Running };
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async listOwned(): Promise<OwnedBrowser[]> {
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.install}=${this.installId}`, `${LABELS.worker}=${this.workerId}`] },
+    });
+    return containers.map((c) => ({
+      handle: c.Id,
+      sessionId: c.Labels[LABELS.session] ?? "",
+      workerId: c.Labels[LABELS.worker] ?? "",
+      running: c.State === "running",
+    }));
+  }
+
+  onEvent(listener: (event: ProviderEvent) => void): () => void {
+    this.listeners.add(listener);
+    this.watcher ??= new ContainerDeathWatcher(this.docker, this.installId, (death) => this.reportDeath(death));
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        this.watcher?.close();
+        this.watcher = undefined;
+      }
+    };
+  }
+
+  async health(): Promise<{ ok: boolean; detail?: string }> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.docker.ping(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("Docker ping timed out after 2 s")), 2_000))),
+      ]);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: `Docker engine unreachable: ${(err as Error).message}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.listeners.clear();
+  }
+
+  private ensureNetwork(): Promise<void> {
+    this.networkReady ??= ensureBrowserNetwork(this.docker, this.network, this.installId).catch((err) => {
+      this.networkReady = undefined;
+      throw err;
+    });
+    return this.networkReady;
+  }
+
+  /** Force-removes (SIGKILL + remove) a container, remembering the stop was intended. */
+  private async remove(id: string): Promise<void> {
+    const now = Date.now();
+    for (const [key, until] of this.stopping) if (until < now) this.stopping.delete(key);
+    this.stopping.set(id, now + STOP_MEMORY_MS);
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      // 404: already gone; 409: a removal is already in progress.
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+    }
+  }
+
+  /**
+   * Polls GET /json/version through the in-container relay until Chromium answers. The relay
+   * accepts TCP before Chromium listens, so a TCP connect alone proves nothing. Chromium only
+   * answers /json when the Host header is an IP, hence the IP URL.
+   */
+  private async waitForCdp(container: Docker.Container, host: string, deadline: number, signal?: AbortSignal): Promise<void> {
+    const url = `http://${host}:${CDP_PORT}/json/version`;
+    let nextAliveCheck = Date.now() + ALIVE_CHECK_MS;
+    for (;;) {
+      signal?.throwIfAborted();
+      const timeout = AbortSignal.timeout(1_000);
+      try {
+        const res = await fetch(url, {
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          headers: { Connection: "close" },
+          keepalive: false,
+        });
+        const body = (await res.json().catch(() => null)) as { webSocketDebuggerUrl?: string } | null;
+        if (res.ok && body?.webSocketDebuggerUrl) return;
+      } catch {
+        signal?.throwIfAborted();
+      }
+      if (Date.now() > deadline) throw new Error(`Chromium did not answer on ${host}:${CDP_PORT} within ${this.readyTimeoutMs} ms`);
+      if (Date.now() >= nextAliveCheck) {
+        const state = (await container.inspect()).State;
+        if (!state.Running) {
+          const logs = await container.logs({ stdout: true, stderr: true, tail: 10 }).catch(() => Buffer.from(""));
+          const tail = logs.toString("utf8").replace(/[\x00-\x08\x0e-\x1f]/g, "").slice(-1_000);
+          throw new Error(`browser container exited with code ${state.ExitCode} before CDP was ready: ${tail}`);
+        }
+        nextAliveCheck = Date.now() + ALIVE_CHECK_MS;
+      }
+      await Bun.sleep(POLL_MS);
+    }
+  }
+
+  private reportDeath(death: ContainerDeath): void {
+    if (this.stopping.has(death.id) || this.starting.has(death.id)) return;
+    if (death.labels[LABELS.worker] !== this.workerId) return;
+    const reason = death.oom
+      ? "out of memory"
+      : death.exitCode === 137
+        ? "killed (SIGKILL)"
+        : `exited with code ${death.exitCode ?? "unknown"}`;
+    const event: ProviderEvent = { type: "died", handle: death.id, sessionId: death.labels[LABELS.session] ?? "", exitCode: death.exitCode, reason };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing listener must not stop the others from hearing about the death.
+      }
+    }
+  }
+}
