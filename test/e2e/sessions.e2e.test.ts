@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe("a session driven through the gateway", () => {
   test("Playwright connectOverCDP (ws): navigate, evaluate, screenshot; DELETE removes the container and kills the URL", async () => {
-    const s = await createSession();
+    const s = await createSession({ keepAlive: true });
     expect(s.status).toBe("running");
     expect(s.cdpUrl).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/cdp/${s.id}\\?token=`));
     expect(await containersOfSession(s.id)).toHaveLength(1);
@@ -148,7 +148,7 @@ describe("failures and timeouts", () => {
     await new Promise((r) => (ws.onopen = r));
     const closed = await new Promise<CloseEvent>((r) => (ws.onclose = r));
     expect(closed.reason).toContain("timed_out");
-    expect((await grid.api("GET", `/api/v1/sessions/${s.id}`)).body.status).toBe("timed_out");
+    await waitFor("timed_out", async () => (await grid.api("GET", `/api/v1/sessions/${s.id}`)).body.status === "timed_out", 5000);
   });
 
   test("keepAlive: the session survives a disconnect and the same cdpUrl reconnects", async () => {
