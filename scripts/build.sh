@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 ensure_bun
 [ -d node_modules ] || bun install --frozen-lockfile
 mkdir -p dist
-bun build --compile --minify --sourcemap=none src/main.ts --outfile dist/browsergrid
+bun build --compile --minify --bytecode --sourcemap=none src/main.ts --outfile dist/browsergrid
 ls -l dist/browsergrid | awk '{printf "dist/browsergrid: %.1f MiB\n", $5/1048576}'

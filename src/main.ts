@@ -38,4 +38,4 @@ async function main(argv: string[]): Promise<number> {
   return cmd.run(rest);
 }
 
-process.exit(await main(process.argv.slice(2)));
+void main(process.argv.slice(2)).then((code) => process.exit(code));

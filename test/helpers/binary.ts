@@ -9,7 +9,7 @@ let built: string | null = null;
 export async function buildBinary(): Promise<string> {
   if (built) return built;
   const out = join(mkdtempSync(join(tmpdir(), "bg-build-")), "browsergrid");
-  const p = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "src/main.ts", "--outfile", out], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
+  const p = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--bytecode", "src/main.ts", "--outfile", out], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
   if (p.exitCode !== 0) throw new Error(`bun build --compile failed: ${p.stderr.toString()}`);
   built = out;
   return out;

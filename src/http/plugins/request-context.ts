@@ -42,12 +42,14 @@ export function requestContext(log: Logger) {
     })
     .onAfterResponse({ as: "global" }, (ctx) => {
       const { request, set, requestId, requestStart } = ctx as typeof ctx & { requestId?: string; requestStart?: number };
+      const value = (ctx as { responseValue?: unknown }).responseValue;
+      const status = value instanceof Response ? value.status : typeof set.status === "number" ? set.status : 200;
       const url = new URL(request.url);
       log.info("http", {
         requestId,
         method: request.method,
         path: url.pathname + url.search,
-        status: typeof set.status === "number" ? set.status : 200,
+        status,
         ms: requestStart ? Math.round((performance.now() - requestStart) * 100) / 100 : undefined,
       });
     });
