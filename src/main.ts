@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // The `browsergrid` executable: dispatches to a subcommand; `serve` is the default.
-import type { Command } from "./cli/command";
+import { wantsHelp, type Command } from "./cli/command";
 import { serveCommand } from "./cli/serve";
 import { versionCommand } from "./cli/version";
 import { doctorCommand } from "./cli/doctor";
@@ -34,6 +34,10 @@ async function main(argv: string[]): Promise<number> {
     if (first.startsWith("-")) return serveCommand.run(argv);
     console.error(`browsergrid: unknown command "${first}"\n\n${help()}`);
     return 2;
+  }
+  if (wantsHelp(rest)) {
+    console.log(cmd.usage);
+    return 0;
   }
   return cmd.run(rest);
 }

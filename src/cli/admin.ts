@@ -1,5 +1,5 @@
 import type { Command } from "./command";
-import { parseFlags, wantsHelp } from "./command";
+import { parseFlags } from "./command";
 import { openForCli, readPassword } from "./cli-deps";
 import { createUser, findUserByEmail, setPassword } from "../modules/users/users.service";
 import { deleteUserSessions } from "../modules/auth/auth-sessions.service";
@@ -23,10 +23,6 @@ The password is prompted for twice (hidden), or read from stdin with --password-
   printf '%s' "$PASSWORD" | browsergrid admin create --email me@example.com --password-stdin
 Passwords shorter than 12 characters or otherwise easy to guess are refused.`,
   async run(args) {
-    if (wantsHelp(args)) {
-      console.log(this.usage);
-      return 0;
-    }
     const { flags, positional } = parseFlags(args);
     const action = positional[0];
     const email = typeof flags.email === "string" ? flags.email : undefined;

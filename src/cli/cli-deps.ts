@@ -1,6 +1,7 @@
 // What CLI commands that work on the database directly share: the config, the opened
 // database and a deps object for the services (no HTTP server, no browsers).
-import { ConfigError, loadConfig } from "../config";
+import { loadConfigOrReport } from "./command";
+import { loadInstallKey } from "../security/install-key";
 import { databasePath, openDatabase } from "../db/client";
 import { log } from "../lib/logger";
 import type { AppDeps } from "../http/context";
@@ -8,19 +9,11 @@ import { VERSION } from "../version";
 
 /** Opens the install's database; prints a clear error and returns null when config is bad. */
 export function openForCli(): AppDeps | null {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(`browsergrid: invalid configuration: ${e.message}`);
-      return null;
-    }
-    throw e;
-  }
+  const config = loadConfigOrReport();
+  if (!config) return null;
   const db = openDatabase(databasePath(config.dataDir));
-  // The CLI never starts sessions; services that need them are not called from here.
-  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, installKey: undefined as never };
+  // The CLI never starts sessions: no command reaches the session service from here.
+  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, installKey: loadInstallKey(config.dataDir) };
 }
 
 /** Reads a password: all of stdin with --password-stdin, else a hidden prompt (twice when new). */

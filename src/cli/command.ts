@@ -1,4 +1,6 @@
-// A CLI subcommand: its name, one-line summary, --help text and what it does.
+// A CLI subcommand: its name, one-line summary, --help text and what it does. `main.ts`
+// answers --help for every command from its usage text.
+import { ConfigError, loadConfig, type Config } from "../config";
 export interface Command {
   name: string;
   summary: string;
@@ -24,4 +26,17 @@ export function parseFlags(args: string[]): { flags: Record<string, string | tru
     } else positional.push(a);
   }
   return { flags, positional };
+}
+
+/** Loads the configuration, or prints the one-line error naming the variable and returns null. */
+export function loadConfigOrReport(opts: { createDataDir?: boolean } = {}): Readonly<Config> | null {
+  try {
+    return loadConfig(process.env, opts);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`browsergrid: invalid configuration: ${e.message}`);
+      return null;
+    }
+    throw e;
+  }
 }

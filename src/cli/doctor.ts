@@ -1,7 +1,6 @@
 // `browsergrid doctor`: the checks a new install fails on, each with the fix.
 import Docker from "dockerode";
 import type { Command } from "./command";
-import { wantsHelp } from "./command";
 import { ConfigError, loadConfig, type Config } from "../config";
 
 export interface Check {
@@ -92,10 +91,6 @@ any check fails. Reads the same BROWSERGRID_* environment as "serve".
   --healthz   only ask the running appliance's /healthz (exit 0 when it answers); for
               container health checks`,
   async run(args) {
-    if (wantsHelp(args)) {
-      console.log(this.usage);
-      return 0;
-    }
     let config;
     try {
       config = loadConfig(process.env, { createDataDir: false });

@@ -1,5 +1,5 @@
 import type { Command } from "./command";
-import { parseFlags, wantsHelp } from "./command";
+import { parseFlags } from "./command";
 import { openForCli } from "./cli-deps";
 import { findUserByEmail, listUsers } from "../modules/users/users.service";
 import { createApiKey, listApiKeys, revokeApiKey } from "../modules/api-keys/api-keys.service";
@@ -17,10 +17,6 @@ Works on the database in BROWSERGRID_DATA_DIR directly. A key acts with its owne
 the lower --role given here. "create" prints the full key once: store it now, it cannot be
 shown again (only its hash is kept). A running server notices a revocation within 5 seconds.`,
   async run(args) {
-    if (wantsHelp(args)) {
-      console.log(this.usage);
-      return 0;
-    }
     const { flags, positional } = parseFlags(args);
     const action = positional[0];
     if (!["create", "list", "revoke"].includes(action ?? "")) {

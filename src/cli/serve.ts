@@ -1,6 +1,4 @@
-import type { Command } from "./command";
-import { wantsHelp } from "./command";
-import { ConfigError, loadConfig } from "../config";
+import { loadConfigOrReport, type Command } from "./command";
 import { boot } from "../boot";
 import { log } from "../lib/logger";
 
@@ -29,20 +27,8 @@ background loops. Configuration comes from the environment:
 
 SIGTERM or SIGINT stops it gracefully.`,
   async run(args) {
-    if (wantsHelp(args)) {
-      console.log(this.usage);
-      return 0;
-    }
-    let config;
-    try {
-      config = loadConfig();
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        console.error(`browsergrid: invalid configuration: ${e.message}`);
-        return 2;
-      }
-      throw e;
-    }
+    const config = loadConfigOrReport();
+    if (!config) return 2;
     let running;
     try {
       running = await boot(config);

@@ -1,5 +1,4 @@
 import type { Command } from "./command";
-import { wantsHelp } from "./command";
 import { VERSION } from "../version";
 
 export const versionCommand: Command = {
@@ -7,10 +6,6 @@ export const versionCommand: Command = {
   summary: "Print the BrowserGrid version",
   usage: "browsergrid version\n\nPrints the version of this executable, its Bun runtime and platform.",
   async run(args) {
-    if (wantsHelp(args)) {
-      console.log(this.usage);
-      return 0;
-    }
     console.log(`browsergrid ${VERSION} (bun ${Bun.version}, ${process.platform}-${process.arch})`);
     return 0;
   },

@@ -2,6 +2,7 @@
 import { mkdtempSync, copyFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnCollecting } from "./process";
 
 const ROOT = join(import.meta.dir, "../..");
 let built: string | null = null;
@@ -39,27 +40,14 @@ export async function startBinaryAlone(env: Record<string, string> = {}): Promis
   chmodSync(join(dir, "browsergrid"), 0o755);
   const port = freePort();
   const dataDir = join(dir, "data");
-  let out = "";
-  const proc = Bun.spawn([join(dir, "browsergrid"), "serve"], {
+  const { proc, output } = spawnCollecting([join(dir, "browsergrid"), "serve"], {
     cwd: dir,
     env: { PATH: process.env.PATH!, HOME: dir, BROWSERGRID_PORT: String(port), BROWSERGRID_DATA_DIR: dataDir, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const collect = async (s: ReadableStream<Uint8Array>) => {
-    const reader = s.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      out += new TextDecoder().decode(value);
-    }
-  };
-  void collect(proc.stdout as ReadableStream<Uint8Array>);
-  void collect(proc.stderr as ReadableStream<Uint8Array>);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`binary exited early (${proc.exitCode}): ${out}`);
+    if (proc.exitCode !== null) throw new Error(`binary exited early (${proc.exitCode}): ${output()}`);
     try {
       if ((await fetch(`${url}/healthz`)).ok) break;
     } catch {}
@@ -70,7 +58,7 @@ export async function startBinaryAlone(env: Record<string, string> = {}): Promis
     dir,
     dataDir,
     proc,
-    output: () => out,
+    output,
     async stop() {
       proc.kill("SIGTERM");
       return await proc.exited;

@@ -6,6 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./binary";
+import { spawnCollecting } from "./process";
 
 export const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const MAIN = join(import.meta.dir, "../../src/main.ts");
@@ -25,8 +26,7 @@ export interface Grid {
 export async function startGrid(opts: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<Grid> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "bg-e2e-"));
   const port = opts.port ?? freePort();
-  let out = "";
-  const proc = Bun.spawn([process.execPath, "run", MAIN, "serve"], {
+  const { proc, output } = spawnCollecting([process.execPath, "run", MAIN, "serve"], {
     env: {
       PATH: process.env.PATH!,
       HOME: dataDir,
@@ -36,38 +36,26 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
       BROWSERGRID_LOG_LEVEL: process.env.BROWSERGRID_TEST_LOG_LEVEL ?? "info",
       ...opts.env,
     },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const collect = async (s: ReadableStream<Uint8Array>) => {
-    const reader = s.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      out += new TextDecoder().decode(value);
-    }
-  };
-  void collect(proc.stdout as ReadableStream<Uint8Array>);
-  void collect(proc.stderr as ReadableStream<Uint8Array>);
   let stopping = false;
   void proc.exited.then((code) => {
-    if (!stopping) console.error(`BrowserGrid exited unexpectedly (${code}); its output:\n${out}`);
+    if (!stopping) console.error(`BrowserGrid exited unexpectedly (${code}); its output:\n${output()}`);
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`grid exited (${proc.exitCode}): ${out}`);
+    if (proc.exitCode !== null) throw new Error(`grid exited (${proc.exitCode}): ${output()}`);
     try {
       if ((await fetch(`${url}/readyz`)).ok) break;
     } catch {}
-    if (Date.now() > deadline) throw new Error(`grid not ready in 30 s: ${out}`);
+    if (Date.now() > deadline) throw new Error(`grid not ready in 30 s: ${output()}`);
     await Bun.sleep(25);
   }
   return {
     url,
     dataDir,
     proc,
-    output: () => out,
+    output,
     async api(method, path, body, headers = {}) {
       const res = await fetch(url + path, {
         method,
