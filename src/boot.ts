@@ -72,6 +72,8 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     url,
     async stop() {
       for (const l of loops) clearInterval(l);
+      // Clients are told (1001) and browsers keep running: the next start re-adopts them.
+      gateway.shutdown();
       server.stop(true);
       await sessions.shutdown();
       await providers.closeAll();
