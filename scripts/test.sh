@@ -27,9 +27,10 @@ set +e
 bun test --timeout 120000 "$@" 2>&1 | tee test-results/bun-test.log
 status=${PIPESTATUS[0]}
 set -e
-pass=$(grep -Eo '^ *[0-9]+ pass$' test-results/bun-test.log | tail -1 | tr -dc 0-9)
-fail=$(grep -Eo '^ *[0-9]+ fail$' test-results/bun-test.log | tail -1 | tr -dc 0-9)
-skip=$(grep -Eo '^ *[0-9]+ skip$' test-results/bun-test.log | tail -1 | tr -dc 0-9)
+count() { { grep -Eo "^ *[0-9]+ $1\$" test-results/bun-test.log || true; } | tail -1 | tr -dc 0-9; }
+pass=$(count pass)
+fail=$(count fail)
+skip=$(count skip)
 echo
 echo "bun: ${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
 if [ "${pass:-0}" = 0 ]; then echo "no test ran" >&2; exit 1; fi
