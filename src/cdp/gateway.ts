@@ -178,7 +178,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const isWebSocket = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
     const token = url.searchParams.get("token");
 
-    if (route.kind === "connect-json") {
+    if (route.kind === "connect-json" || (route.kind === "connect" && !isWebSocket)) {
+      // Credentials first: a caller without a valid key learns nothing else about the route.
       if (!token) return errorResponse(401, "unauthorized", "Missing API key: add ?token=<api key>.");
       if (hooks.verifyApiKey) {
         try {
@@ -187,7 +188,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
           return refusal(err);
         }
       }
-      return answerQuickConnectVersion(publicBase(opts.publicUrl, req), url.search);
+      if (route.kind === "connect-json") return answerQuickConnectVersion(publicBase(opts.publicUrl, req), url.search);
     }
 
     if (route.kind === "connect") {

@@ -19,6 +19,21 @@ export type Route =
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 const JSON_ROUTES: Record<string, DiscoveryKind> = { "json/version": "version", json: "list", "json/list": "list", "json/protocol": "protocol" };
 
+/** One example of every path shape above, for tests that must cover each (auth, routing). */
+export function gatewayPathSamples(sessionId: string): string[] {
+  const cdp = `/cdp/${sessionId}`;
+  return [
+    cdp,
+    `${cdp}/devtools/browser`,
+    `${cdp}/devtools/browser/abc`,
+    `${cdp}/devtools/page/ABC123`,
+    ...Object.keys(JSON_ROUTES).flatMap((r) => [`${cdp}/${r}`, `${cdp}/${r}/`]),
+    "/connect",
+    "/connect/json/version",
+    "/connect/json/version/",
+  ];
+}
+
 export function parseRoute(pathname: string): Route | null {
   if (pathname === "/connect" || pathname === "/connect/") return { kind: "connect" };
   if (pathname.startsWith("/connect/")) {

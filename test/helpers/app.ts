@@ -39,14 +39,14 @@ export interface TestApp {
   call(method: string, path: string, opts?: { body?: unknown; auth?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function makeTestApp(opts: { env?: Record<string, string>; withUsers?: boolean } = {}): Promise<TestApp> {
+export async function makeTestApp(opts: { env?: Record<string, string>; withUsers?: boolean; providers?: ProviderRegistryImpl } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "bg-test-"));
   const config = loadConfig({ BROWSERGRID_DATA_DIR: dataDir, ...opts.env });
   const db = openMemoryDatabase();
   ensureDefaultPool(db);
   const installKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32)));
   let t = Date.now();
-  const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers: new ProviderRegistryImpl(), maxDurationSec: config.sessionMaxDurationSec });
+  const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers: opts.providers ?? new ProviderRegistryImpl(), maxDurationSec: config.sessionMaxDurationSec });
   const deps: AppDeps = { config, db, log, readinessProbes: [], startedAt: t, version: "test", sessions, installKey, now: () => t };
   const app = createApp(deps) as unknown as TestApp["app"];
 
