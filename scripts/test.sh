@@ -12,6 +12,7 @@ bun install --frozen-lockfile >/dev/null
 
 if [ ! -x /usr/bin/chromium ]; then log "installing Chromium (for UI and client tests)"; apt_install chromium fonts-liberation; fi
 command -v socat >/dev/null || apt_install socat
+command -v /usr/sbin/sshd >/dev/null || apt_install openssh-server
 
 log "Docker engine"
 bash scripts/setup-docker.sh

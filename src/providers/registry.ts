@@ -8,6 +8,9 @@ export class ProviderRegistryImpl {
   set(workerId: string, provider: BrowserProvider): void {
     this.map.set(workerId, provider);
   }
+  delete(workerId: string): void {
+    this.map.delete(workerId);
+  }
   get(workerId: string): BrowserProvider | undefined {
     return this.map.get(workerId);
   }

@@ -7,6 +7,8 @@ export class FakeProvider implements BrowserProvider {
   readonly browsers = new Map<string, OwnedBrowser>();
   startDelayMs = 0;
   failNextStart: Error | null = null;
+  /** How many browsers start() has started. */
+  starts = 0;
   private listeners = new Set<(e: ProviderEvent) => void>();
   private seq = 0;
 
@@ -20,7 +22,8 @@ export class FakeProvider implements BrowserProvider {
       throw e;
     }
     const handle = `fake-${++this.seq}-${spec.sessionId}`;
-    this.browsers.set(handle, { handle, sessionId: spec.sessionId, workerId: this.workerId, running: true });
+    this.browsers.set(handle, { handle, sessionId: spec.sessionId, workerId: this.workerId, running: true, warm: spec.warm });
+    this.starts++;
     return { handle, cdp: { host: "127.0.0.1", port: 9 } };
   }
   async stop(handle: string): Promise<void> {

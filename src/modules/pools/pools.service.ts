@@ -1,10 +1,36 @@
-// Work pools: named capacity with defaults. Every install has a pool named "default".
-import { eq } from "drizzle-orm";
+// Work pools: named capacity with defaults (browser flavour and viewport, limits, warm size,
+// placement). Every install has a pool named "default", which cannot be deleted.
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { pools } from "../../db/schema";
+import { pools, SESSION_TERMINAL, sessions, workers } from "../../db/schema";
+import { BadRequest, Conflict, NotFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 
 export type Pool = typeof pools.$inferSelect;
+
+/** Fields a user may set; limits are enforced by the route schema and again here. */
+export interface PoolInput {
+  flavour?: Pool["flavour"];
+  viewport?: { width: number; height: number };
+  maxSessions?: number;
+  minWarm?: number;
+  maxDurationSec?: number;
+  idleTimeoutSec?: number;
+  queueTimeoutSec?: number;
+  warmMaxAgeSec?: number;
+  placement?: Pool["placement"];
+  state?: Pool["state"];
+}
+
+export const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const POOL_LIMITS = {
+  maxSessions: [1, 1000],
+  minWarm: [0, 100],
+  maxDurationSec: [10, 7 * 24 * 3600],
+  idleTimeoutSec: [1, 24 * 3600],
+  queueTimeoutSec: [0, 600],
+  warmMaxAgeSec: [60, 7 * 24 * 3600],
+} as const;
 
 export function ensureDefaultPool(db: Db): Pool {
   const existing = db.select().from(pools).where(eq(pools.name, "default")).get();
@@ -23,4 +49,77 @@ export function findPoolById(db: Db, id: string): Pool | undefined {
 
 export function listPools(db: Db): Pool[] {
   return db.select().from(pools).orderBy(pools.name).all();
+}
+
+export function getPool(db: Db, name: string): Pool {
+  const p = findPoolByName(db, name);
+  if (!p) throw new NotFound(`Pool "${name.slice(0, 64)}"`);
+  return p;
+}
+
+function columns(input: PoolInput): Partial<typeof pools.$inferInsert> {
+  for (const [k, [min, max]] of Object.entries(POOL_LIMITS)) {
+    const v = input[k as keyof typeof POOL_LIMITS];
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new BadRequest(`"${k}" must be a whole number from ${min} to ${max}.`);
+  }
+  const out: Partial<typeof pools.$inferInsert> = {};
+  for (const k of ["flavour", "maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec", "warmMaxAgeSec", "placement", "state"] as const)
+    if (input[k] !== undefined) (out as Record<string, unknown>)[k] = input[k];
+  if (input.viewport) {
+    out.viewportWidth = input.viewport.width;
+    out.viewportHeight = input.viewport.height;
+  }
+  return out;
+}
+
+function checkWarmFits(p: Pool): void {
+  if (p.minWarm > p.maxSessions) throw new BadRequest(`"minWarm" (${p.minWarm}) cannot exceed "maxSessions" (${p.maxSessions}).`);
+}
+
+export function createPool(db: Db, name: string, input: PoolInput): Pool {
+  if (!POOL_NAME.test(name)) throw new BadRequest(`Pool name "${name.slice(0, 64)}" must be 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit.`, "invalid_name");
+  return db.transaction((tx) => {
+    if (tx.select().from(pools).where(eq(pools.name, name)).get()) throw new Conflict(`A pool named "${name}" exists already.`, "pool_exists");
+    const row = { ...(ensureDefaults(name) as Pool), ...columns(input) };
+    checkWarmFits(row);
+    return tx.insert(pools).values(row).returning().get();
+  });
+}
+
+function ensureDefaults(name: string): typeof pools.$inferInsert {
+  return { id: newId("pool"), name };
+}
+
+export function updatePool(db: Db, name: string, input: PoolInput): Pool {
+  return db.transaction((tx) => {
+    const before = tx.select().from(pools).where(eq(pools.name, name)).get();
+    if (!before) throw new NotFound(`Pool "${name.slice(0, 64)}"`);
+    const set = columns(input);
+    checkWarmFits({ ...before, ...set } as Pool);
+    if (Object.keys(set).length === 0) return before;
+    return tx.update(pools).set(set).where(eq(pools.id, before.id)).returning().get()!;
+  });
+}
+
+/**
+ * Deletes a pool that has no workers and no live sessions, with its ended sessions' history.
+ * The default pool stays.
+ */
+export function deletePool(db: Db, name: string): Pool {
+  if (name === "default") throw new Conflict(`The "default" pool cannot be deleted.`, "default_pool");
+  return db.transaction((tx) => {
+    const p = tx.select().from(pools).where(eq(pools.name, name)).get();
+    if (!p) throw new NotFound(`Pool "${name.slice(0, 64)}"`);
+    const w = tx.select({ n: sql<number>`count(*)` }).from(workers).where(eq(workers.poolId, p.id)).get()!.n;
+    if (w > 0) throw new Conflict(`Pool "${name}" still has ${w} worker(s): remove them or move them to another pool first.`, "pool_in_use");
+    const live = tx
+      .select({ n: sql<number>`count(*)` })
+      .from(sessions)
+      .where(and(eq(sessions.poolId, p.id), sql`${sessions.status} NOT IN ${[...SESSION_TERMINAL]}`))
+      .get()!.n;
+    if (live > 0) throw new Conflict(`Pool "${name}" has ${live} live session(s).`, "pool_in_use");
+    tx.delete(sessions).where(and(eq(sessions.poolId, p.id), inArray(sessions.status, [...SESSION_TERMINAL]))).run();
+    tx.delete(pools).where(eq(pools.id, p.id)).run();
+    return p;
+  });
 }

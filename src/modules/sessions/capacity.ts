@@ -12,6 +12,7 @@ export interface PlacementWorker {
 
 interface Waiter {
   poolId: string;
+  since: number;
   resolve(workerId: string): void;
   reject(err: Error): void;
   timer: ReturnType<typeof setTimeout>;
@@ -24,6 +25,8 @@ export class Capacity {
   constructor(
     private workers: () => PlacementWorker[],
     private poolLimit: (poolId: string) => number,
+    /** spread (default): least-loaded worker first; pack: the busiest worker with a free slot. */
+    private placementOf: (poolId: string) => "spread" | "pack" = () => "spread",
   ) {}
 
   loadOf(workerId: string): number {
@@ -34,20 +37,31 @@ export class Capacity {
     return this.queues.get(poolId)?.length ?? 0;
   }
 
+  /** Age of the oldest waiter of a pool, ms (0 when nobody waits). */
+  oldestWaitMs(poolId: string): number {
+    const w = this.queues.get(poolId)?.[0];
+    return w ? Date.now() - w.since : 0;
+  }
+
   /** Sets counts from the database's live sessions (boot, reconciliation). */
   reset(counts: Map<string, number>): void {
     this.load = new Map(counts);
   }
 
-  /** Picks the least-loaded online worker of the pool with a free slot, and reserves it. */
+  /** Picks an online worker of the pool with a free slot (by the pool's placement), and reserves it. */
   tryReserve(poolId: string): string | null {
-    const candidates = this.workers().filter((w) => w.poolId === poolId && w.online);
-    const poolLoad = candidates.reduce((n, w) => n + this.loadOf(w.id), 0);
+    const all = this.workers().filter((w) => w.poolId === poolId);
+    // Sessions on offline or draining workers still count against the pool's limit.
+    const poolLoad = all.reduce((n, w) => n + this.loadOf(w.id), 0);
     if (poolLoad >= this.poolLimit(poolId)) return null;
+    const pack = this.placementOf(poolId) === "pack";
     let best: PlacementWorker | null = null;
-    for (const w of candidates) {
+    for (const w of all) {
+      if (!w.online) continue;
       const l = this.loadOf(w.id);
-      if (l < w.capacity && (!best || l < this.loadOf(best.id))) best = w;
+      if (l >= w.capacity) continue;
+      if (!best) best = w;
+      else if (pack ? l > this.loadOf(best.id) : l < this.loadOf(best.id)) best = w;
     }
     if (!best) return null;
     this.load.set(best.id, this.loadOf(best.id) + 1);
@@ -64,6 +78,7 @@ export class Capacity {
     return new Promise<string>((resolve, reject) => {
       const waiter: Waiter = {
         poolId,
+        since: Date.now(),
         resolve,
         reject,
         timer: setTimeout(() => {

@@ -6,6 +6,8 @@ import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import * as store from "./sessions.store";
 import type { ProviderRegistry, SessionService } from "./sessions.service";
+import { listWarm } from "../pools/warm.store";
+import type { WarmPool } from "../pools/warm-pool";
 
 export interface ReconcileReport {
   removedContainers: string[];
@@ -18,7 +20,7 @@ export interface ReconcileReport {
  * never be answered: they fail, and their half-started browsers go.
  */
 export async function reconcileSessions(
-  deps: { db: Db; log: Logger; providers: ProviderRegistry; sessions: SessionService },
+  deps: { db: Db; log: Logger; providers: ProviderRegistry; sessions: SessionService; warm?: WarmPool },
   opts: { atBoot: boolean },
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { removedContainers: [], endedSessions: [], unreachableWorkers: [] };
@@ -41,9 +43,15 @@ export async function reconcileSessions(
     }
     const live = store.liveSessions(db, workerId);
     const liveById = new Map(live.map((s) => [s.id, s]));
+    // A claimed warm browser's container is labelled with the warm id: find its session by container.
+    const liveByHandle = new Map(live.filter((s) => s.containerId).map((s) => [s.containerId!, s]));
+    // Read in the same synchronous step as `live`, so a claim cannot fall between the two reads.
+    const warm = new Map(listWarm(db).filter((w) => w.workerId === workerId).map((w) => [w.id, w]));
 
     for (const c of owned) {
-      const s = liveById.get(c.sessionId);
+      const s = liveById.get(c.sessionId) ?? liveByHandle.get(c.handle);
+      const w = !s && c.warm ? warm.get(c.sessionId) : undefined;
+      if (w && (w.status === "starting" || (w.containerId === c.handle && c.running))) continue; // a warm browser, starting or waiting to be claimed
       const orphan = !s || (s.containerId !== null && s.containerId !== c.handle);
       const abandonedStart = opts.atBoot && s?.status === "starting";
       if (orphan || abandonedStart) {
@@ -57,6 +65,7 @@ export async function reconcileSessions(
     }
 
     const runningHandles = new Set(owned.filter((c) => c.running).map((c) => c.handle));
+    for (const w of warm.values()) if (w.status === "ready" && w.containerId && !runningHandles.has(w.containerId)) deps.warm?.onBrowserDied(w.containerId);
     for (const s of live) {
       if (s.status === "queued" || s.status === "starting") continue;
       if (s.status === "stopping" && opts.atBoot) {

@@ -1,0 +1,159 @@
+// Session lifecycle through a real BrowserGrid (a server subprocess, real Docker, headless-shell),
+// warm and cold, on the local Docker worker and on an SSH worker (OpenSSH on 127.0.0.1 in front
+// of the same engine), measured in the same run:
+//   bun run bench/lifecycle.ts [--n=30] [--cold=10]
+// - warm create: POST /api/v1/sessions → 201 (client-side over loopback: an upper bound of the
+//   server time), the pool's warm browsers full before each sample;
+// - warm create → connect → first reply: + WebSocket to the cdpUrl and Browser.getVersion;
+// - warm lifecycle: create → Playwright connectOverCDP → goto a local page → DELETE;
+// - cold: a request whose viewport no warm browser has (so a container starts) → 201 (CDP ready).
+// c1 = one at a time; c10 = ten at once (per-request latencies). SSH overhead = ssh p50 − local p50.
+import { chromium } from "playwright-core";
+import { loadavg } from "node:os";
+import { startGrid, startPageServer, docker, type Grid } from "../test/helpers/grid";
+import { startSshd } from "../test/helpers/sshd";
+import { BenchCdpClient } from "./lib/cdp-client";
+import { machineInfo } from "./lib/machine";
+import { mdTable, writeReport } from "./lib/report";
+import { round, summarize, type Summary } from "./lib/stats";
+
+const args = new Map(process.argv.slice(2).map((a) => [a.replace(/^--/, "").split("=")[0]!, a.split("=")[1] ?? "1"]));
+const N = Number(args.get("n") ?? 30);
+const COLD_N = Number(args.get("cold") ?? 10);
+const WARM = 12;
+
+const sshd = await startSshd();
+const grid: Grid = await startGrid({ env: { BROWSERGRID_LOG_LEVEL: "warn", BROWSERGRID_API_RATE_LIMIT: "1000000" } });
+const pages = await startPageServer();
+const startedAt = new Date().toISOString();
+const load: number[] = [loadavg()[0]!];
+
+async function api(method: string, path: string, body?: unknown) {
+  const r = await grid.api(method, path, body);
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+// Pools: "default" on the local engine, "remote" on the SSH worker; both keep WARM browsers.
+const local = (await api("GET", "/api/v1/workers")).workers.find((w: { kind: string }) => w.kind === "docker");
+await api("PATCH", `/api/v1/workers/${local.id}`, { capacity: 40 });
+await api("PATCH", "/api/v1/pools/default", { maxSessions: 40, minWarm: WARM });
+await api("POST", "/api/v1/pools", { name: "remote", maxSessions: 40, minWarm: WARM });
+await api("POST", "/api/v1/workers", { endpoint: sshd.endpoint, name: "ssh", pool: "remote", capacity: 40, sshPrivateKey: sshd.privateKey });
+
+async function warmReady(pool: string, need: number, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await api("GET", `/api/v1/pools/${pool}`);
+    if (p.stats.warm.ready >= need && p.stats.warm.starting === 0) return;
+    if (Date.now() > end) throw new Error(`pool ${pool}: warm browsers not ready (${JSON.stringify(p.stats)})`);
+    await Bun.sleep(50);
+  }
+}
+
+type Step = (pool: string) => Promise<number>;
+
+const create: Step = async (pool) => {
+  const t0 = performance.now();
+  const r = await grid.api("POST", "/api/v1/sessions", { pool });
+  const ms = performance.now() - t0;
+  if (r.status !== 201) throw new Error(`create: ${r.status}`);
+  await grid.api("DELETE", `/api/v1/sessions/${r.body.id}`);
+  return ms;
+};
+
+const firstReply: Step = async (pool) => {
+  const t0 = performance.now();
+  const r = await grid.api("POST", "/api/v1/sessions", { pool, keepAlive: true });
+  const u = new URL(r.body.cdpUrl);
+  const c = await BenchCdpClient.connect(u.hostname, Number(u.port), u.pathname + u.search);
+  await c.roundTrip(JSON.stringify({ id: 1, method: "Browser.getVersion" }));
+  const ms = performance.now() - t0;
+  c.close();
+  await grid.api("DELETE", `/api/v1/sessions/${r.body.id}`);
+  return ms;
+};
+
+const lifecycle: Step = async (pool) => {
+  const t0 = performance.now();
+  const r = await grid.api("POST", "/api/v1/sessions", { pool, keepAlive: true });
+  const browser = await chromium.connectOverCDP(r.body.cdpUrl);
+  const page = browser.contexts()[0]!.pages()[0] ?? (await browser.contexts()[0]!.newPage());
+  await page.goto(`${pages.url}/bench`);
+  await grid.api("DELETE", `/api/v1/sessions/${r.body.id}`);
+  const ms = performance.now() - t0;
+  await browser.close().catch(() => {});
+  return ms;
+};
+
+async function measure(step: Step, pool: string, concurrency: number, n: number): Promise<Summary> {
+  const samples: number[] = [];
+  await step(pool); // unmeasured warm-up (JIT, first connection)
+  for (let done = 0; done < n; done += concurrency) {
+    await warmReady(pool, Math.max(concurrency, WARM));
+    samples.push(...(await Promise.all(Array.from({ length: concurrency }, () => step(pool)))));
+    load.push(loadavg()[0]!);
+  }
+  return summarize(samples);
+}
+
+async function measureCold(pool: string, n: number): Promise<Summary> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    await warmReady(pool, WARM);
+    const t0 = performance.now();
+    const r = await grid.api("POST", "/api/v1/sessions", { pool, viewport: { width: 1281, height: 721 } });
+    samples.push(performance.now() - t0);
+    if (r.status !== 201) throw new Error(`cold create: ${r.status}`);
+    await grid.api("DELETE", `/api/v1/sessions/${r.body.id}`);
+    await Bun.sleep(300);
+  }
+  return summarize(samples);
+}
+
+const results: Record<string, Record<string, Summary>> = {};
+const rows: (string | number)[][] = [];
+const scenarios: [string, Step][] = [
+  ["warm create → 201", create],
+  ["warm create → connect → first reply", firstReply],
+  ["warm create → connect → goto → release (Playwright)", lifecycle],
+];
+try {
+  for (const [name, step] of scenarios)
+    for (const c of [1, 10]) {
+      const byWorker: Record<string, Summary> = {};
+      for (const [label, pool] of [["local", "default"], ["ssh", "remote"]] as const) byWorker[label] = await measure(step, pool, c, N);
+      results[`${name} c${c}`] = byWorker;
+      const l = byWorker.local!;
+      const s = byWorker.ssh!;
+      rows.push([name, `c${c}`, l.n, round(l.p50, 2), round(l.p99, 2), round(s.p50, 2), round(s.p99, 2), round(s.p50 - l.p50, 2)]);
+      console.log(rows[rows.length - 1]!.join(" | "));
+    }
+  const cold = { local: await measureCold("default", COLD_N), ssh: await measureCold("remote", COLD_N) };
+  results["cold create → CDP ready (headless-shell) c1"] = cold;
+  rows.push(["cold create → CDP ready (headless-shell)", "c1", cold.local.n, round(cold.local.p50, 1), round(cold.local.p99, 1), round(cold.ssh.p50, 1), round(cold.ssh.p99, 1), round(cold.ssh.p50 - cold.local.p50, 1)]);
+} finally {
+  // Warm browsers outlive a server stop (like running sessions): shrink the pools first.
+  await api("PATCH", "/api/v1/pools/default", { minWarm: 0 }).catch(() => {});
+  await api("PATCH", "/api/v1/pools/remote", { minWarm: 0 }).catch(() => {});
+  for (const pool of ["default", "remote"]) {
+    for (let i = 0; i < 200; i++) {
+      const w = (await api("GET", `/api/v1/pools/${pool}`).catch(() => null))?.stats.warm;
+      if (!w || w.ready + w.starting === 0) break;
+      await Bun.sleep(100);
+    }
+  }
+  await grid.stop();
+  await sshd.stop();
+  pages.stop();
+}
+
+const markdown =
+  mdTable(["scenario", "concurrency", "n", "local p50 ms", "local p99 ms", "ssh p50 ms", "ssh p99 ms", "ssh overhead p50 ms"], rows) +
+  `\n\nTargets (SPEC.md): warm 201 p50 ≤ 5 ms / p99 ≤ 20 ms; warm first reply p50 ≤ 15 ms / p99 ≤ 50 ms; warm lifecycle p50 ≤ 100 ms; cold p50 ≤ 230 ms / p99 ≤ 600 ms.\n` +
+  `Warm pools hold ${WARM} browsers and are refilled before every sample (c10: before every batch of ten). Times are client-side over loopback HTTP.\n` +
+  `Load average (1 min) during the run: ${round(Math.min(...load), 2)}–${round(Math.max(...load), 2)}.\n`;
+const files = writeReport({ name: "lifecycle", startedAt, machine: machineInfo({ docker: (await docker.version()).Version }), results, markdown });
+console.log(markdown);
+console.log(`written: ${files.json}`);
+process.exit(0);

@@ -1,0 +1,100 @@
+// /api/v1/pools — thin handlers over pools.service. Everyone signed in reads; admins change.
+import { Elysia, t } from "elysia";
+import { and, eq, sql } from "drizzle-orm";
+import type { AppDeps } from "../../http/context";
+import { authMacro, requestIp } from "../../http/plugins/auth";
+import { SESSION_TERMINAL, sessions as sessionsTable } from "../../db/schema";
+import { audit } from "../audit/audit.service";
+import { listWorkers } from "../workers/workers.service";
+import { CreatePoolBody, PoolParams, PoolResponse, UpdatePoolBody } from "./pools.schema";
+import { createPool, deletePool, getPool, listPools, updatePool, type Pool } from "./pools.service";
+import { warmCounts } from "./warm.store";
+
+export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
+  const workers = listWorkers(deps.db, p.id);
+  const online = workers.filter((w) => w.status === "online");
+  const live = deps.db
+    .select({ n: sql<number>`count(*)` })
+    .from(sessionsTable)
+    .where(and(eq(sessionsTable.poolId, p.id), sql`${sessionsTable.status} NOT IN ${[...SESSION_TERMINAL]}`))
+    .get()!.n;
+  return {
+    id: p.id,
+    name: p.name,
+    flavour: p.flavour,
+    viewport: { width: p.viewportWidth, height: p.viewportHeight },
+    maxSessions: p.maxSessions,
+    minWarm: p.minWarm,
+    maxDurationSec: p.maxDurationSec,
+    idleTimeoutSec: p.idleTimeoutSec,
+    queueTimeoutSec: p.queueTimeoutSec,
+    warmMaxAgeSec: p.warmMaxAgeSec,
+    placement: p.placement,
+    state: p.state,
+    createdAt: new Date(p.createdAt).toISOString(),
+    stats: {
+      liveSessions: live,
+      queued: deps.sessions.capacity.queueDepth(p.id),
+      oldestQueuedMs: deps.sessions.capacity.oldestWaitMs(p.id),
+      warm: warmCounts(deps.db, p.id),
+      workers: workers.length,
+      onlineWorkers: online.length,
+      onlineCapacity: online.reduce((n, w) => n + w.capacity, 0),
+    },
+  };
+}
+
+export function poolRoutes(deps: AppDeps) {
+  const { db } = deps;
+  const detail = (summary: string, description?: string) => ({ tags: ["pools"], summary, ...(description ? { description } : {}) });
+  return new Elysia({ name: "pools", prefix: "/api/v1/pools" })
+    .use(authMacro)
+    .get("/", () => ({ pools: listPools(db).map((p) => poolView(deps, p)) }), {
+      auth: "viewer",
+      response: t.Object({ pools: t.Array(PoolResponse) }),
+      detail: detail("List pools with their load, queue depth and warm browsers"),
+    })
+    .get("/:name", ({ params }) => poolView(deps, getPool(db, params.name)), {
+      auth: "viewer",
+      params: PoolParams,
+      response: PoolResponse,
+      detail: detail("Get one pool"),
+    })
+    .post(
+      "/",
+      (ctx) => {
+        const { name, ...input } = ctx.body;
+        const p = createPool(db, name, input);
+        audit(deps, ctx.actor, "pool.created", p.id, { name }, requestIp(ctx));
+        deps.warm?.fill(p.id);
+        ctx.set.status = 201;
+        return poolView(deps, p);
+      },
+      { auth: "admin", body: CreatePoolBody, response: { 201: PoolResponse }, detail: detail("Create a pool") },
+    )
+    .patch(
+      "/:name",
+      (ctx) => {
+        const p = updatePool(db, ctx.params.name, ctx.body);
+        audit(deps, ctx.actor, "pool.updated", p.id, { name: p.name, fields: Object.keys(ctx.body) }, requestIp(ctx));
+        void deps.warm?.maintain();
+        deps.sessions.capacity.drain(p.id);
+        return poolView(deps, p);
+      },
+      { auth: "admin", params: PoolParams, body: UpdatePoolBody, response: PoolResponse, detail: detail("Change a pool's defaults, limits or state", "Warm browsers that no longer match the pool's defaults are replaced.") },
+    )
+    .delete(
+      "/:name",
+      (ctx) => {
+        const p = deletePool(db, ctx.params.name);
+        audit(deps, ctx.actor, "pool.deleted", p.id, { name: p.name }, requestIp(ctx));
+        return { deleted: true, name: p.name };
+      },
+      {
+        auth: "admin",
+        params: PoolParams,
+        response: t.Object({ deleted: t.Boolean(), name: t.String() }),
+        detail: detail("Delete a pool", "Only a pool without workers and live sessions; its ended sessions' history goes with it. The default pool stays."),
+      },
+    );
+}

@@ -1,0 +1,53 @@
+// Request and response schemas of the pools API, with limits; unknown fields are refused.
+import { t } from "elysia";
+import { strictObject } from "../../http/strict-object";
+import { POOL_LIMITS } from "./pools.service";
+
+const lim = (k: keyof typeof POOL_LIMITS, description: string) => t.Integer({ minimum: POOL_LIMITS[k][0], maximum: POOL_LIMITS[k][1], description });
+
+const fields = {
+  flavour: t.Optional(t.Union([t.Literal("headless-shell"), t.Literal("chromium")], { description: "Browser image flavour of new sessions" })),
+  viewport: t.Optional(strictObject({ width: t.Integer({ minimum: 200, maximum: 7680 }), height: t.Integer({ minimum: 200, maximum: 4320 }) })),
+  maxSessions: t.Optional(lim("maxSessions", "Sessions (and warm browsers) the pool runs at once")),
+  minWarm: t.Optional(lim("minWarm", "Browsers kept started ahead (≤ maxSessions)")),
+  maxDurationSec: t.Optional(lim("maxDurationSec", "Hard limit of a session's duration")),
+  idleTimeoutSec: t.Optional(lim("idleTimeoutSec", "Default idle timeout")),
+  queueTimeoutSec: t.Optional(lim("queueTimeoutSec", "How long a request waits for a slot before 429")),
+  warmMaxAgeSec: t.Optional(lim("warmMaxAgeSec", "Warm browsers older than this are replaced")),
+  placement: t.Optional(t.Union([t.Literal("spread"), t.Literal("pack")], { description: "spread: least-loaded worker; pack: fill one worker first" })),
+  state: t.Optional(t.Union([t.Literal("active"), t.Literal("paused"), t.Literal("draining")], { description: "paused/draining: no new sessions" })),
+};
+
+export const CreatePoolBody = strictObject({
+  name: t.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9][a-z0-9_-]*$", description: "Lowercase letters, digits, - and _" }),
+  ...fields,
+});
+
+export const UpdatePoolBody = strictObject(fields);
+
+export const PoolParams = t.Object({ name: t.String({ minLength: 1, maxLength: 63 }) });
+
+export const PoolResponse = t.Object({
+  id: t.String(),
+  name: t.String(),
+  flavour: t.String(),
+  viewport: t.Object({ width: t.Number(), height: t.Number() }),
+  maxSessions: t.Number(),
+  minWarm: t.Number(),
+  maxDurationSec: t.Number(),
+  idleTimeoutSec: t.Number(),
+  queueTimeoutSec: t.Number(),
+  warmMaxAgeSec: t.Number(),
+  placement: t.String(),
+  state: t.String(),
+  createdAt: t.String(),
+  stats: t.Object({
+    liveSessions: t.Number(),
+    queued: t.Number({ description: "Requests waiting for a slot now" }),
+    oldestQueuedMs: t.Number(),
+    warm: t.Object({ ready: t.Number(), starting: t.Number() }),
+    workers: t.Number(),
+    onlineWorkers: t.Number(),
+    onlineCapacity: t.Number(),
+  }),
+});

@@ -1,0 +1,176 @@
+// Warm pools, the queue and placement on the control plane (fake provider: fast and exact).
+// The same paths with real Docker, Chromium and Playwright are in test/e2e/workers.e2e.test.ts.
+import { describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { openMemoryDatabase } from "../../db/client";
+import { log } from "../../lib/logger";
+import { pools } from "../../db/schema";
+import { ProviderRegistryImpl } from "../../providers/registry";
+import { FakeProvider } from "../../../test/helpers/fake-provider";
+import { SessionService } from "../sessions/sessions.service";
+import { reconcileSessions } from "../sessions/sessions.reconcile";
+import * as store from "../sessions/sessions.store";
+import { registerWorker, setWorkerStatus } from "../workers/workers.service";
+import { ensureDefaultPool } from "./pools.service";
+import { WarmPool } from "./warm-pool";
+import { listWarm, warmCounts } from "./warm.store";
+import { setMaintenance } from "../settings/maintenance.service";
+
+const owner = { type: "user", id: "usr_1" };
+
+function setup(opts: { workers?: number; capacity?: number; minWarm?: number; maxSessions?: number; queueTimeoutSec?: number; placement?: "spread" | "pack" } = {}) {
+  const db = openMemoryDatabase();
+  const pool = ensureDefaultPool(db);
+  db.update(pools)
+    .set({ minWarm: opts.minWarm ?? 0, maxSessions: opts.maxSessions ?? 10, queueTimeoutSec: opts.queueTimeoutSec ?? 30, placement: opts.placement ?? "spread" })
+    .where(eq(pools.id, pool.id))
+    .run();
+  const providers = new ProviderRegistryImpl();
+  const fakes: FakeProvider[] = [];
+  for (let i = 0; i < (opts.workers ?? 1); i++) {
+    const w = registerWorker(db, { name: `w${i}`, poolId: pool.id, endpoint: `unix:///fake${i}.sock`, kind: "docker", capacity: opts.capacity ?? 10 });
+    setWorkerStatus(db, w.id, "online");
+    const f = new FakeProvider(w.id);
+    providers.set(w.id, f);
+    fakes.push(f);
+  }
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600 });
+  const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
+  sessions.attachWarmPool(warm);
+  sessions.attachGateway({ closeSession() {} });
+  return { db, pool, providers, fakes, sessions, warm };
+}
+
+async function until(what: string, fn: () => boolean, ms = 2000) {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await Bun.sleep(2);
+  }
+}
+
+describe("warm pool", () => {
+  test("fills minWarm ahead; a default request claims one without starting anything; the pool refills", async () => {
+    const s = setup({ minWarm: 2 });
+    s.warm.fill();
+    await until("2 warm ready", () => warmCounts(s.db, s.pool.id).ready === 2);
+    const startsBefore = s.fakes[0]!.starts;
+    const t0 = performance.now();
+    const row = await s.sessions.create(owner, {});
+    const ms = performance.now() - t0;
+    expect(row.status).toBe("running");
+    expect(s.fakes[0]!.starts).toBe(startsBefore); // no browser started on the request path
+    expect(row.containerId).toStartWith("fake-");
+    await until("refilled once", () => warmCounts(s.db, s.pool.id).ready === 2);
+    const t1 = performance.now();
+    const second = await s.sessions.create(owner, {});
+    const ms2 = performance.now() - t1;
+    console.log(`claim: first ${ms.toFixed(2)} ms, second ${ms2.toFixed(2)} ms`);
+    expect(Math.min(ms, ms2)).toBeLessThan(10);
+    await s.sessions.stop(second.id);
+    expect(store.listEvents(s.db, row.id).map((e) => e.type)).toEqual(["starting", "running"]);
+    // A warm browser is not a session.
+    expect(store.listSessions(s.db, { limit: 50 }).map((r) => r.id).sort()).toEqual([row.id, second.id].sort());
+    await until("refilled", () => warmCounts(s.db, s.pool.id).ready === 2);
+    expect(s.sessions.capacity.loadOf(s.fakes[0]!.workerId)).toBe(3);
+    await s.sessions.stop(row.id);
+    expect(s.sessions.capacity.loadOf(s.fakes[0]!.workerId)).toBe(2);
+  });
+
+  test("a request with other settings starts cold; a warm browser that dies is replaced", async () => {
+    const s = setup({ minWarm: 1 });
+    s.warm.fill();
+    await until("warm", () => warmCounts(s.db, s.pool.id).ready === 1);
+    const starts = s.fakes[0]!.starts;
+    const cold = await s.sessions.create(owner, { viewport: { width: 1000, height: 700 } });
+    expect(s.fakes[0]!.starts).toBe(starts + 1);
+    expect(warmCounts(s.db, s.pool.id).ready).toBe(1);
+    const cold2 = await s.sessions.create(owner, { locale: "de-DE" });
+    expect(s.fakes[0]!.starts).toBe(starts + 2);
+    const w = listWarm(s.db)[0]!;
+    s.fakes[0]!.kill(w.containerId!);
+    await until("replaced", () => listWarm(s.db).length === 1 && listWarm(s.db)[0]!.id !== w.id && listWarm(s.db)[0]!.status === "ready");
+    expect(store.getSession(s.db, cold.id)!.status).toBe("running");
+    expect(store.getSession(s.db, cold2.id)!.status).toBe("running");
+  });
+
+  test("reconciliation keeps warm browsers and the container of a claimed one; removes stale warm containers", async () => {
+    const s = setup({ minWarm: 2 });
+    s.warm.fill();
+    await until("warm", () => warmCounts(s.db, s.pool.id).ready === 2);
+    const claimed = await s.sessions.create(owner, {});
+    const stale = s.fakes[0]!.addOrphan("wrm_gone");
+    s.fakes[0]!.browsers.get(stale)!.warm = true;
+    const report = await reconcileSessions({ db: s.db, log, providers: s.providers, sessions: s.sessions, warm: s.warm }, { atBoot: false });
+    expect(report.removedContainers).toEqual([stale]);
+    expect(report.endedSessions).toEqual([]);
+    expect(s.fakes[0]!.browsers.has(claimed.containerId!)).toBe(true);
+    expect(store.getSession(s.db, claimed.id)!.status).toBe("running");
+  });
+
+  test("concurrent claims never share a browser", async () => {
+    const s = setup({ minWarm: 5 });
+    s.warm.fill();
+    await until("warm", () => warmCounts(s.db, s.pool.id).ready === 5);
+    const rows = await Promise.all(Array.from({ length: 5 }, () => s.sessions.create(owner, {})));
+    expect(new Set(rows.map((r) => r.containerId)).size).toBe(5);
+  });
+
+  test("a queued request evicts an idle warm browser instead of waiting behind it", async () => {
+    const s = setup({ minWarm: 1, capacity: 1, maxSessions: 1 });
+    s.warm.fill();
+    await until("warm", () => warmCounts(s.db, s.pool.id).ready === 1);
+    const row = await s.sessions.create(owner, { viewport: { width: 900, height: 900 } });
+    expect(row.status).toBe("running");
+    expect(warmCounts(s.db, s.pool.id).ready).toBe(0);
+  });
+});
+
+describe("queue and placement", () => {
+  test("capacity 1: the second request waits and starts within milliseconds of the first ending; a third times out with 429", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 1 });
+    const first = await s.sessions.create(owner, {});
+    const second = s.sessions.create(owner, {});
+    await Bun.sleep(20);
+    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(1);
+    const third = s.sessions.create(owner, {}).catch((e) => e);
+    await Bun.sleep(50);
+    const t0 = performance.now();
+    await s.sessions.stop(first.id);
+    const row = await second;
+    expect(performance.now() - t0).toBeLessThan(20);
+    expect(row.status).toBe("running");
+    const err = await third;
+    expect(err.status).toBe(429);
+    expect(Number(err.headers["Retry-After"])).toBeGreaterThanOrEqual(1);
+  });
+
+  test("spread puts sessions on the least-loaded worker; pack fills one first; offline and draining workers get none", async () => {
+    const spread = setup({ workers: 2 });
+    const a = await spread.sessions.create(owner, {});
+    const b = await spread.sessions.create(owner, {});
+    expect(a.workerId).not.toBe(b.workerId);
+    const pack = setup({ workers: 2, placement: "pack" });
+    const c = await pack.sessions.create(owner, {});
+    const d = await pack.sessions.create(owner, {});
+    expect(c.workerId).toBe(d.workerId);
+    setWorkerStatus(pack.db, c.workerId!, "offline");
+    expect((await pack.sessions.create(owner, {})).workerId).not.toBe(c.workerId);
+    setWorkerStatus(pack.db, c.workerId!, "draining");
+    expect((await pack.sessions.create(owner, {})).workerId).not.toBe(c.workerId);
+  });
+
+  test("maintenance: new sessions get 503 with the message; scheduled windows too", async () => {
+    const s = setup();
+    const running = await s.sessions.create(owner, {});
+    setMaintenance(s.db, { enabled: true, message: "upgrading to 2.0" });
+    const err = await s.sessions.create(owner, {}).catch((e) => e);
+    expect(err.status).toBe(503);
+    expect(err.message).toBe("upgrading to 2.0");
+    expect(store.getSession(s.db, running.id)!.status).toBe("running");
+    setMaintenance(s.db, { enabled: false, windows: [{ start: new Date(Date.now() - 1000).toISOString(), end: new Date(Date.now() + 60_000).toISOString(), message: "window" }] });
+    expect((await s.sessions.create(owner, {}).catch((e) => e)).message).toBe("window");
+    setMaintenance(s.db, { windows: [{ start: new Date(Date.now() + 60_000).toISOString(), end: new Date(Date.now() + 120_000).toISOString() }] });
+    expect((await s.sessions.create(owner, {})).status).toBe("running");
+  });
+});

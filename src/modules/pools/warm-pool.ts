@@ -1,0 +1,131 @@
+// The warm pool filler: keeps `minWarm` browsers started ahead in every active pool, so a
+// session whose settings equal the pool's defaults is a database claim, not a container start.
+//
+// - A warm browser holds a slot of its worker like a session does; claiming hands that slot to
+//   the session. The filler never takes a slot while requests wait in the pool's queue, and a
+//   waiting request makes the filler give a warm browser back (a cold request with other
+//   settings must not starve behind idle warm ones).
+// - Refills run with bounded concurrency (WARM_CONCURRENCY per pool) and are triggered by
+//   events (claim, death, worker online, pool change); a periodic pass is only a safety net
+//   that also recycles browsers older than the pool's warmMaxAgeSec and ones whose settings no
+//   longer match the pool.
+import type { Db } from "../../db/client";
+import type { Logger } from "../../lib/logger";
+import { newId } from "../../lib/ids";
+import type { Capacity } from "../sessions/capacity";
+import type { ProviderRegistry } from "../sessions/sessions.service";
+import { findPoolById, listPools, type Pool } from "./pools.service";
+import { listWorkers } from "../workers/workers.service";
+import { deleteWarm, findWarmByContainer, insertWarm, listWarm, markWarmReady, warmKey, type WarmRow } from "./warm.store";
+
+const WARM_CONCURRENCY = 2;
+const FAILURE_BACKOFF_MS = 5_000;
+
+export function poolDefaults(pool: Pool) {
+  return { browser: pool.flavour, viewport: { width: pool.viewportWidth, height: pool.viewportHeight } };
+}
+
+export class WarmPool {
+  private inFlight = new Map<string, number>();
+  private backoffUntil = new Map<string, number>();
+  private closed = false;
+
+  constructor(private deps: { db: Db; log: Logger; providers: ProviderRegistry; capacity: Capacity }) {}
+
+  /** Tops up every pool (or one). Returns at once; starts run in the background. */
+  fill(poolId?: string): void {
+    if (this.closed) return;
+    const pools = poolId ? [findPoolById(this.deps.db, poolId)].filter((p): p is Pool => !!p) : listPools(this.deps.db);
+    for (const pool of pools) this.fillPool(pool);
+  }
+
+  private fillPool(pool: Pool): void {
+    if ((this.backoffUntil.get(pool.id) ?? 0) > Date.now()) return;
+    const key = warmKey(poolDefaults(pool));
+    const have = listWarm(this.deps.db, pool.id).filter((w) => (w.config as { key?: string }).key === key).length;
+    let needed = pool.state === "active" ? pool.minWarm - have : 0;
+    while (needed > 0 && (this.inFlight.get(pool.id) ?? 0) < WARM_CONCURRENCY) {
+      if (this.deps.capacity.queueDepth(pool.id) > 0) return;
+      const workerId = this.deps.capacity.tryReserve(pool.id);
+      if (!workerId) return;
+      needed--;
+      this.inFlight.set(pool.id, (this.inFlight.get(pool.id) ?? 0) + 1);
+      void this.startOne(pool, workerId, key).finally(() => {
+        this.inFlight.set(pool.id, (this.inFlight.get(pool.id) ?? 1) - 1);
+        this.fill(pool.id);
+      });
+    }
+  }
+
+  private async startOne(pool: Pool, workerId: string, key: string): Promise<void> {
+    const id = newId("wrm");
+    insertWarm(this.deps.db, { id, poolId: pool.id, workerId, key });
+    const provider = this.deps.providers.get(workerId);
+    try {
+      if (!provider) throw new Error(`worker ${workerId} has no provider`);
+      const d = poolDefaults(pool);
+      const started = await provider.start({ sessionId: id, poolId: pool.id, workerId, flavour: d.browser, viewport: d.viewport, warm: true });
+      if (!markWarmReady(this.deps.db, id, started.handle, `${started.cdp.host}:${started.cdp.port}`)) {
+        // Discarded while starting (whoever deleted the row freed the slot): do not leave the browser behind.
+        await provider.stop(started.handle).catch(() => {});
+      }
+    } catch (err) {
+      if (deleteWarm(this.deps.db, id)) this.deps.capacity.release(workerId);
+      this.backoffUntil.set(pool.id, Date.now() + FAILURE_BACKOFF_MS);
+      if (!this.closed) this.deps.log.warn("warm browser failed to start", { pool: pool.name, err });
+    }
+  }
+
+  /** Stops a warm browser and frees its slot (recycling, eviction, shrinking). */
+  async discard(w: WarmRow, why: string): Promise<void> {
+    if (!deleteWarm(this.deps.db, w.id)) return; // claimed or discarded meanwhile
+    if (w.containerId) await this.deps.providers.get(w.workerId)?.stop(w.containerId).catch((err) => this.deps.log.warn("warm browser stop failed", { err }));
+    this.deps.capacity.release(w.workerId);
+    this.deps.log.debug("warm browser discarded", { id: w.id, why });
+  }
+
+  /** A request has to wait in this pool: give back a warm browser that is idle there. */
+  evictFor(poolId: string): boolean {
+    const victim = listWarm(this.deps.db, poolId).find((w) => w.status === "ready");
+    if (!victim) return false;
+    void this.discard(victim, "a queued request needs the slot");
+    return true;
+  }
+
+  /** A browser died that no session owns: if it was warm, forget it and refill. */
+  onBrowserDied(handle: string): void {
+    const w = findWarmByContainer(this.deps.db, handle);
+    if (!w || !deleteWarm(this.deps.db, w.id)) return;
+    this.deps.capacity.release(w.workerId);
+    this.deps.log.warn("warm browser died; replacing it", { id: w.id });
+    this.fill(w.poolId);
+  }
+
+  /** Safety net: recycle old or mismatched warm browsers and those beyond minWarm, then refill. */
+  async maintain(now = Date.now()): Promise<void> {
+    // Draining or removed-on-request workers give their warm browsers back.
+    const leaving = new Set(listWorkers(this.deps.db).filter((w) => w.status === "draining").map((w) => w.id));
+    for (const w of listWarm(this.deps.db)) if (leaving.has(w.workerId) && w.status === "ready") await this.discard(w, "worker draining");
+    for (const pool of listPools(this.deps.db)) {
+      const key = warmKey(poolDefaults(pool));
+      const ready = listWarm(this.deps.db, pool.id).filter((w) => w.status === "ready");
+      let keep = pool.state === "active" ? pool.minWarm : 0;
+      for (const w of ready.sort((a, b) => (b.readyAt ?? 0) - (a.readyAt ?? 0))) {
+        const old = (w.readyAt ?? w.createdAt) + pool.warmMaxAgeSec * 1000 < now;
+        const mismatch = (w.config as { key?: string }).key !== key;
+        if (old || mismatch || keep <= 0) await this.discard(w, old ? "max age" : mismatch ? "pool settings changed" : "above minWarm");
+        else keep--;
+      }
+    }
+    this.fill();
+  }
+
+  /** At boot: warm rows still "starting" belong to the previous process; reconciliation removes their containers. */
+  forgetUnfinished(): void {
+    for (const w of listWarm(this.deps.db)) if (w.status === "starting") deleteWarm(this.deps.db, w.id);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}

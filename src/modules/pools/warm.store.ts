@@ -1,0 +1,73 @@
+// Warm browser rows. A claim is one transaction: the oldest ready warm browser of the pool whose
+// settings match, on an online worker, is deleted (RETURNING) and the session row that takes its
+// container is inserted — two concurrent claims can never get the same browser, and there is no
+// moment where the container belongs to neither.
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { sessionEvents, sessions, warmBrowsers } from "../../db/schema";
+import type { NewSessionRow, SessionRow } from "../sessions/sessions.store";
+
+export type WarmRow = typeof warmBrowsers.$inferSelect;
+
+/** What a warm browser was started with; a request is served only by an equal key. */
+export function warmKey(c: { browser: string; viewport: { width: number; height: number } }): string {
+  return `${c.browser}:${c.viewport.width}x${c.viewport.height}`;
+}
+
+export function insertWarm(db: Db, row: { id: string; poolId: string; workerId: string; key: string }): WarmRow {
+  return db.insert(warmBrowsers).values({ id: row.id, poolId: row.poolId, workerId: row.workerId, status: "starting", config: { key: row.key } }).returning().get();
+}
+
+export function markWarmReady(db: Db, id: string, containerId: string, cdpEndpoint: string): boolean {
+  return !!db
+    .update(warmBrowsers)
+    .set({ status: "ready", containerId, cdpEndpoint, readyAt: Date.now() })
+    .where(and(eq(warmBrowsers.id, id), eq(warmBrowsers.status, "starting")))
+    .returning({ id: warmBrowsers.id })
+    .get();
+}
+
+export function deleteWarm(db: Db, id: string): WarmRow | undefined {
+  return db.delete(warmBrowsers).where(eq(warmBrowsers.id, id)).returning().get();
+}
+
+export function listWarm(db: Db, poolId?: string): WarmRow[] {
+  const q = db.select().from(warmBrowsers);
+  return (poolId ? q.where(eq(warmBrowsers.poolId, poolId)) : q).all();
+}
+
+export function findWarmByContainer(db: Db, containerId: string): WarmRow | undefined {
+  return db.select().from(warmBrowsers).where(eq(warmBrowsers.containerId, containerId)).get();
+}
+
+export function warmCounts(db: Db, poolId: string): { ready: number; starting: number } {
+  const rows = db.select({ status: warmBrowsers.status, n: sql<number>`count(*)` }).from(warmBrowsers).where(eq(warmBrowsers.poolId, poolId)).groupBy(warmBrowsers.status).all();
+  return { ready: rows.find((r) => r.status === "ready")?.n ?? 0, starting: rows.find((r) => r.status === "starting")?.n ?? 0 };
+}
+
+const CLAIM = `DELETE FROM warm_browsers WHERE id = (
+  SELECT w.id FROM warm_browsers w JOIN workers k ON k.id = w.worker_id
+  WHERE w.pool_id = ? AND w.status = 'ready' AND json_extract(w.config, '$.key') = ? AND k.status = 'online'
+  ORDER BY w.ready_at LIMIT 1
+) RETURNING id, worker_id AS workerId, container_id AS containerId, cdp_endpoint AS cdpEndpoint`;
+
+/**
+ * Claims a warm browser for a new session: returns the inserted (running) session row, or null
+ * when no matching warm browser is ready. `row` is completed with the worker and container.
+ */
+export function claimWarm(db: Db, poolId: string, key: string, row: NewSessionRow, detail: Record<string, unknown>): SessionRow | null {
+  return db.transaction((tx) => {
+    const w = db.$client.query(CLAIM).get(poolId, key) as { id: string; workerId: string; containerId: string; cdpEndpoint: string } | null;
+    if (!w) return null;
+    const inserted = tx
+      .insert(sessions)
+      .values({ ...row, workerId: w.workerId, containerId: w.containerId, cdpEndpoint: w.cdpEndpoint, status: "running" })
+      .returning()
+      .get();
+    tx.insert(sessionEvents).values([
+      { sessionId: inserted.id, type: "starting", detail: { ...detail, worker: w.workerId, warm: w.id } },
+      { sessionId: inserted.id, type: "running", detail: { startMs: 0, warm: true } },
+    ]).run();
+    return inserted;
+  });
+}

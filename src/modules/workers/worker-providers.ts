@@ -1,0 +1,53 @@
+// The provider for a worker row: a Docker engine on a local socket, a Docker engine over SSH
+// (one pooled connection, loopback CDP tunnels), or Chromium processes on this host. Boot and
+// the fleet build one per row; nothing else constructs providers.
+import Docker from "dockerode";
+import type { Config } from "../../config";
+import type { Logger } from "../../lib/logger";
+import { DockerProvider } from "../../providers/docker";
+import { parseEndpoint } from "../../providers/endpoint";
+import { LocalProcessProvider } from "../../providers/local-process";
+import type { BrowserProvider } from "../../providers/provider";
+import { SshConnection } from "../../providers/ssh-connection";
+import { dockerOverSsh } from "../../providers/ssh-docker";
+import { CdpTunnels } from "../../providers/ssh-tunnel";
+import { open } from "../../security/secret-box";
+import { SSH_KEY_PURPOSE, type Worker } from "./workers.service";
+import { join } from "node:path";
+
+export interface ProviderContext {
+  config: Readonly<Config>;
+  installId: string;
+  installKey: Buffer;
+  log: Logger;
+}
+
+export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProvider {
+  const endpoint = parseEndpoint(worker.endpoint);
+  const common = { installId: ctx.installId, workerId: worker.id, imagePrefix: ctx.config.browserImage };
+  switch (endpoint.kind) {
+    case "docker":
+      return new DockerProvider(new Docker({ socketPath: endpoint.socketPath }), common);
+    case "ssh": {
+      if (!worker.sshKeyEncrypted || !worker.hostKeyFingerprint) throw new Error(`worker ${worker.name} has no SSH key or pinned host key; add it again`);
+      const conn = new SshConnection({ endpoint: worker.endpoint, privateKey: open(ctx.installKey, SSH_KEY_PURPOSE, worker.sshKeyEncrypted), hostKeyFingerprint: worker.hostKeyFingerprint });
+      const tunnels = new CdpTunnels(conn);
+      const provider = new DockerProvider(dockerOverSsh(conn), {
+        ...common,
+        kind: "ssh",
+        tunnel: tunnels,
+        onClose: () => {
+          tunnels.closeAll();
+          conn.close();
+        },
+      });
+      conn.onDisconnect = (err) => {
+        ctx.log.warn("SSH connection to worker lost", { worker: worker.name, err: err?.message });
+        provider.notifyUnreachable(err?.message ?? "SSH connection lost");
+      };
+      return provider;
+    }
+    case "local":
+      return new LocalProcessProvider({ installId: ctx.installId, workerId: worker.id, stateDir: join(ctx.config.dataDir, "local-browsers") });
+  }
+}

@@ -1,0 +1,175 @@
+// /api/v1/workers — thin handlers. Adding an endpoint that exists returns its worker (200, not a
+// second row); an ssh:// worker is contacted before anything is stored (host key pinned, Docker
+// asked for its version); DELETE drains first (202 until the last session has ended).
+import { Elysia, t } from "elysia";
+import Docker from "dockerode";
+import type { AppDeps } from "../../http/context";
+import { authMacro, requestIp } from "../../http/plugins/auth";
+import { BadRequest, Conflict } from "../../lib/errors";
+import { HostKeyMismatch } from "../../providers/ssh-connection";
+import { probeSshWorker } from "../../providers/ssh-docker";
+import { localChromiumPath } from "../../providers/local-process";
+import { audit } from "../audit/audit.service";
+import { findPoolById, findPoolByName } from "../pools/pools.service";
+import { listWarm } from "../pools/warm.store";
+import { AddWorkerBody, ListWorkersQuery, UpdateWorkerBody, WorkerParams, WorkerResponse } from "./workers.schema";
+import {
+  drainWorker,
+  findWorkerByEndpoint,
+  getWorker,
+  listWorkers,
+  liveSessionCount,
+  removeDrainedWorkers,
+  requestWorkerRemoval,
+  resumeWorker,
+  storeWorker,
+  updateWorker,
+  validateWorkerInput,
+  type AddWorkerInput,
+  type Worker,
+} from "./workers.service";
+
+export function workerView(deps: Pick<AppDeps, "db" | "sessions">, w: Worker) {
+  const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : null);
+  return {
+    id: w.id,
+    name: w.name,
+    pool: findPoolById(deps.db, w.poolId)?.name ?? w.poolId,
+    endpoint: w.endpoint,
+    kind: w.kind,
+    capacity: w.capacity,
+    load: deps.sessions.capacity.loadOf(w.id),
+    labels: w.labels ?? {},
+    status: w.status,
+    removing: w.removeRequestedAt !== null,
+    lastHeartbeatAt: iso(w.lastHeartbeatAt),
+    lastError: w.lastError,
+    hostKeyFingerprint: w.hostKeyFingerprint,
+    createdAt: iso(w.createdAt)!,
+  };
+}
+
+/** Contacts a new worker before it is stored; returns the pinned host key for SSH. */
+async function checkReachable(endpoint: ReturnType<typeof validateWorkerInput>["endpoint"], input: AddWorkerInput): Promise<string | undefined> {
+  if (endpoint.kind === "ssh") {
+    try {
+      return (await probeSshWorker({ endpoint: endpoint.canonical, privateKey: input.sshPrivateKey!, hostKeyFingerprint: input.hostKeyFingerprint })).fingerprint;
+    } catch (err) {
+      if (err instanceof HostKeyMismatch) throw new BadRequest(err.message, "host_key_mismatch");
+      throw new BadRequest(`Cannot use ${endpoint.canonical}: ${(err as Error).message}`, "worker_unreachable");
+    }
+  }
+  if (endpoint.kind === "docker") {
+    await new Docker({ socketPath: endpoint.socketPath }).ping().catch((err: Error) => {
+      throw new BadRequest(`No Docker engine answers on ${endpoint.canonical}: ${err.message}`, "worker_unreachable");
+    });
+  }
+  if (endpoint.kind === "local" && !localChromiumPath()) throw new BadRequest("No Chromium on this host for a local worker (apt-get install chromium).", "worker_unreachable");
+  return undefined;
+}
+
+export function workerRoutes(deps: AppDeps) {
+  const { db } = deps;
+  const detail = (summary: string, description?: string) => ({ tags: ["workers"], summary, ...(description ? { description } : {}) });
+  return new Elysia({ name: "workers", prefix: "/api/v1/workers" })
+    .use(authMacro)
+    .get(
+      "/",
+      ({ query }) => {
+        const pool = query.pool ? findPoolByName(db, query.pool) : undefined;
+        if (query.pool && !pool) return { workers: [] };
+        return { workers: listWorkers(db, pool?.id).map((w) => workerView(deps, w)) };
+      },
+      { auth: "viewer", query: ListWorkersQuery, response: t.Object({ workers: t.Array(WorkerResponse) }), detail: detail("List workers with status, heartbeat and load") },
+    )
+    .get("/:id", ({ params }) => workerView(deps, getWorker(db, params.id)), {
+      auth: "viewer",
+      params: WorkerParams,
+      response: WorkerResponse,
+      detail: detail("Get one worker"),
+    })
+    .post(
+      "/",
+      async (ctx) => {
+        const body = ctx.body;
+        const pool = findPoolByName(db, body.pool ?? "default");
+        if (!pool) throw new BadRequest(`Unknown pool "${body.pool}": use GET /api/v1/pools for the pool names.`, "unknown_pool");
+        const input: AddWorkerInput = { ...body, poolId: pool.id };
+        const checked = validateWorkerInput(input);
+        const existing = findWorkerByEndpoint(db, checked.endpoint.canonical);
+        if (existing?.removeRequestedAt) throw new Conflict(`Worker ${existing.name} at this endpoint is being removed; add it again once it is gone.`, "worker_removing");
+        if (existing) return workerView(deps, existing); // one endpoint is one worker: 200 with the row that exists
+        const fingerprint = await checkReachable(checked.endpoint, input);
+        const { worker, created } = storeWorker(db, deps.installKey, input, { ...checked, fingerprint });
+        if (!created) return workerView(deps, worker); // a concurrent add won the race
+        audit(deps, ctx.actor, "worker.added", worker.id, { name: worker.name, endpoint: worker.endpoint, pool: pool.name, hostKeyFingerprint: worker.hostKeyFingerprint }, requestIp(ctx));
+        deps.fleet?.sync();
+        await deps.fleet?.check(worker.id);
+        deps.sessions.capacity.drain(pool.id);
+        deps.warm?.fill(pool.id);
+        ctx.set.status = 201;
+        return workerView(deps, getWorker(db, worker.id));
+      },
+      {
+        auth: "admin",
+        body: AddWorkerBody,
+        response: { 200: WorkerResponse, 201: WorkerResponse },
+        detail: detail(
+          "Add a worker",
+          "201 when added, 200 with the existing worker when the endpoint is known already. ssh:// workers are contacted first: the host key is pinned (hostKeyFingerprint in the response) and a changed key is refused later.",
+        ),
+      },
+    )
+    .patch(
+      "/:id",
+      (ctx) => {
+        const w = updateWorker(db, ctx.params.id, ctx.body);
+        audit(deps, ctx.actor, "worker.updated", w.id, { fields: Object.keys(ctx.body) }, requestIp(ctx));
+        deps.sessions.capacity.drain(w.poolId);
+        return workerView(deps, w);
+      },
+      { auth: "admin", params: WorkerParams, body: UpdateWorkerBody, response: WorkerResponse, detail: detail("Rename a worker, change its capacity or labels") },
+    )
+    .post(
+      "/:id/drain",
+      async (ctx) => {
+        const w = drainWorker(db, ctx.params.id);
+        audit(deps, ctx.actor, "worker.drained", w.id, { name: w.name }, requestIp(ctx));
+        await discardWarm(deps, w.id);
+        return workerView(deps, w);
+      },
+      { auth: "admin", params: WorkerParams, response: WorkerResponse, detail: detail("Drain a worker: no new sessions, running ones finish") },
+    )
+    .post(
+      "/:id/resume",
+      async (ctx) => {
+        const w = resumeWorker(db, ctx.params.id);
+        audit(deps, ctx.actor, "worker.resumed", w.id, { name: w.name }, requestIp(ctx));
+        await deps.fleet?.check(w.id);
+        return workerView(deps, getWorker(db, w.id));
+      },
+      { auth: "admin", params: WorkerParams, response: WorkerResponse, detail: detail("End draining; the worker takes sessions again once it answers") },
+    )
+    .delete(
+      "/:id",
+      async (ctx) => {
+        const w = requestWorkerRemoval(db, ctx.params.id);
+        audit(deps, ctx.actor, "worker.removal_requested", w.id, { name: w.name, endpoint: w.endpoint }, requestIp(ctx));
+        await discardWarm(deps, w.id);
+        const removed = removeDrainedWorkers(db).some((r) => r.id === w.id);
+        if (removed) deps.fleet?.sync();
+        ctx.set.status = removed ? 200 : 202;
+        return { removed, liveSessions: removed ? 0 : liveSessionCount(db, w.id), worker: workerView(deps, removed ? w : getWorker(db, w.id)) };
+      },
+      {
+        auth: "admin",
+        params: WorkerParams,
+        response: { 200: t.Object({ removed: t.Boolean(), liveSessions: t.Number(), worker: WorkerResponse }), 202: t.Object({ removed: t.Boolean(), liveSessions: t.Number(), worker: WorkerResponse }) },
+        detail: detail("Remove a worker", "Drains it first: 200 when it is gone now, 202 while sessions still run on it (the row goes when the last one ends)."),
+      },
+    );
+}
+
+async function discardWarm(deps: AppDeps, workerId: string): Promise<void> {
+  await Promise.all(listWarm(deps.db).filter((w) => w.workerId === workerId).map((w) => deps.warm?.discard(w, "worker drained")));
+}

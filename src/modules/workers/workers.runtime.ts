@@ -1,0 +1,52 @@
+// Wiring of the worker fleet into the rest of the server: what a worker going offline or
+// coming back means for its sessions, the queue and the warm pool; the readiness probes.
+import type { Db } from "../../db/client";
+import type { ProbeResult } from "../../http/context";
+import type { Logger } from "../../lib/logger";
+import type { ProviderRegistryImpl } from "../../providers/registry";
+import type { WarmPool } from "../pools/warm-pool";
+import type { SessionService } from "../sessions/sessions.service";
+import * as store from "../sessions/sessions.store";
+import { activeMaintenance } from "../settings/maintenance.service";
+import { WorkerFleet } from "./fleet";
+import { buildProvider, type ProviderContext } from "./worker-providers";
+import { listWorkers } from "./workers.service";
+
+export function createFleet(ctx: ProviderContext & { db: Db; providers: ProviderRegistryImpl }): WorkerFleet {
+  const fleet = new WorkerFleet({ db: ctx.db, log: ctx.log, providers: ctx.providers, build: (w) => buildProvider(w, ctx) }, { onProviderAdded() {}, onStatusChange() {} });
+  fleet.sync();
+  return fleet;
+}
+
+/**
+ * Offline: the worker's live sessions get a `worker_offline` event (their browsers may be fine
+ * and come back with the worker; the hard timeout still applies) and its capacity leaves the
+ * pool (placement only uses online workers). Online again: the queue and the warm pool move.
+ */
+export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessions: SessionService; warm: WarmPool }): void {
+  fleet.setHooks({
+    onProviderAdded: (_id, provider) => deps.sessions.watchProvider(provider),
+    onStatusChange(worker, from, to) {
+      const type = to === "online" ? "worker_online" : to === "offline" ? "worker_offline" : null;
+      if (type && (to === "offline" || from === "offline"))
+        for (const s of store.liveSessions(deps.db, worker.id)) store.appendEvent(deps.db, s.id, type, { worker: worker.name });
+      if (to === "online") {
+        deps.sessions.capacity.drain(worker.poolId);
+        deps.warm.fill(worker.poolId);
+      }
+    },
+  });
+}
+
+export function workerProbes(db: Db): (() => Promise<ProbeResult>)[] {
+  return [
+    async () => {
+      const online = listWorkers(db).filter((w) => w.status === "online").length;
+      return { name: "workers", ok: online > 0, detail: online > 0 ? `${online} reachable` : "no worker is reachable: is Docker running? (browsergrid doctor)" };
+    },
+    async () => {
+      const m = activeMaintenance(db);
+      return { name: "maintenance", ok: !m, detail: m ? m.message : undefined };
+    },
+  ];
+}

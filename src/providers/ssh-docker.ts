@@ -1,0 +1,40 @@
+// A Docker engine on another host, reached through the worker's one SSH connection: dockerode
+// gets an HTTP agent whose every connection is a stream forwarded to the remote Docker socket
+// (`direct-streamlocal@openssh.com`), so a Docker API call costs a channel open on a live
+// connection (a few ms) instead of a new SSH handshake (dockerode's own ssh:// mode, ≈ 190 ms).
+import http from "node:http";
+import Docker from "dockerode";
+import { SshConnection } from "./ssh-connection";
+
+export const REMOTE_DOCKER_SOCKET = "/var/run/docker.sock";
+
+export function dockerOverSsh(conn: SshConnection, socketPath = REMOTE_DOCKER_SOCKET): Docker {
+  const agent = new http.Agent({ keepAlive: false });
+  // Node's Agent accepts an asynchronous createConnection(options, callback).
+  (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, stream?: unknown) => void) => {
+    conn.openUnixStream(socketPath).then(
+      (ch) => cb(null, ch),
+      (err: Error) => cb(err),
+    );
+  };
+  return new Docker({ protocol: "http", host: "docker", port: 80, agent } as Docker.DockerOptions);
+}
+
+/**
+ * Connects once to a would-be SSH worker: learns (or checks) its host key and asks its Docker
+ * engine for its version. Used when a worker is added, before anything is stored.
+ */
+export async function probeSshWorker(input: { endpoint: string; privateKey: string; hostKeyFingerprint?: string | null }): Promise<{ fingerprint: string; dockerVersion: string }> {
+  const conn = new SshConnection({ endpoint: input.endpoint, privateKey: input.privateKey, hostKeyFingerprint: input.hostKeyFingerprint ?? null, connectTimeoutMs: 8_000 });
+  try {
+    await conn.get();
+    const docker = dockerOverSsh(conn);
+    const version = await Promise.race([
+      docker.version(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the remote Docker engine did not answer within 5 s")), 5_000)),
+    ]);
+    return { fingerprint: conn.presentedFingerprint!, dockerVersion: version.Version };
+  } finally {
+    conn.close();
+  }
+}
