@@ -25,6 +25,12 @@ export interface Config {
   authProxyHeader?: string;
   apiRateLimitPerMinute: number;
   sessionMaxDurationSec: number;
+  /** Profiles: versions kept per profile, and the size cap of one profile's files (bytes). */
+  profileVersionsKept: number;
+  profileMaxBytes: number;
+  /** Session artifacts: deleted past this age, and oldest first past this total (bytes). */
+  artifactMaxAgeDays: number;
+  artifactMaxTotalBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -140,6 +146,10 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
     authProxyHeader,
     apiRateLimitPerMinute: int(env, "BROWSERGRID_API_RATE_LIMIT", 600, 1, 1_000_000),
     sessionMaxDurationSec: int(env, "BROWSERGRID_SESSION_MAX_DURATION", 3600, 10, 7 * 24 * 3600),
+    profileVersionsKept: int(env, "BROWSERGRID_PROFILE_VERSIONS", 5, 1, 100),
+    profileMaxBytes: int(env, "BROWSERGRID_PROFILE_MAX_MB", 512, 1, 16_384) * 1024 * 1024,
+    artifactMaxAgeDays: int(env, "BROWSERGRID_ARTIFACT_MAX_AGE_DAYS", 7, 1, 3650),
+    artifactMaxTotalBytes: int(env, "BROWSERGRID_ARTIFACT_MAX_TOTAL_MB", 2048, 1, 10_000_000) * 1024 * 1024,
   });
 }
 

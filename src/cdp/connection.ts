@@ -262,8 +262,10 @@ export class ClientConn implements FrameSink {
     }
     const action = interceptClientMessage(message);
     if (action !== null) {
-      if (action.kind === "forward") message = action.text;
-      else if (action.kind === "refuse") {
+      if (action.kind === "forward") {
+        message = action.text;
+        if (action.downloads) this.host.hooks.onDownloadsEnabled?.(this.sessionId);
+      } else if (action.kind === "refuse") {
         this.host.counters.refusedCommands++;
         this.ws?.sendText(cdpError(action.id, action.sessionId, action.code, action.message));
         return;

@@ -5,6 +5,10 @@
 // - `BrowserGrid.*` commands are answered locally and never reach Chromium;
 // - `Target.createBrowserContext` with `proxyServer` is refused: with it a CDP client could send
 //   a context's traffic around the grid's egress proxy (e.g. "direct://").
+// - `Browser/Page.setDownloadBehavior` gets its `downloadPath` pinned to the browser's downloads
+//   directory: a client must not make Chromium write files anywhere else in the container (into
+//   the profile, say), and files there become the session's artifacts. "allowAndName" becomes
+//   "allow", so artifacts keep their real names (the client's file system is not the browser's).
 // Threat: a client hiding the method name from the substring search with JSON escapes
 // ("createBrowserConte\u0078t") or duplicate keys. Any `\u` escape also triggers parsing, and a
 // parsed message that is forwarded is re-serialised, so Chromium executes exactly what was
@@ -13,15 +17,18 @@
 export type Interception =
   | { kind: "domain"; id: unknown; sessionId?: string; method: string; params: unknown }
   | { kind: "refuse"; id: unknown; sessionId?: string; code: number; message: string }
-  | { kind: "forward"; text: string };
+  | { kind: "forward"; text: string; downloads?: true };
 
 const DOMAIN_MARK = '"BrowserGrid.';
 const CONTEXT_MARK = "createBrowserContext";
 const ESCAPE_MARK = "\\u";
+const DOWNLOAD_MARK = "setDownloadBehavior";
+/** Where downloads land in a browser container (BROWSER_PATHS.downloads). */
+export const DOWNLOADS_DIR = "/home/browser/downloads";
 
 /** null: forward the message unchanged (the hot path). */
 export function interceptClientMessage(text: string): Interception | null {
-  if (!text.includes(DOMAIN_MARK) && !text.includes(CONTEXT_MARK) && !text.includes(ESCAPE_MARK)) return null;
+  if (!text.includes(DOMAIN_MARK) && !text.includes(CONTEXT_MARK) && !text.includes(ESCAPE_MARK) && !text.includes(DOWNLOAD_MARK)) return null;
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -42,6 +49,13 @@ export function interceptClientMessage(text: string): Interception | null {
       code: -32000,
       message: "BrowserGrid: proxyServer is not allowed in Target.createBrowserContext; the session's proxy is set when it is created.",
     };
+  }
+  if ((m.method === "Browser.setDownloadBehavior" || m.method === "Page.setDownloadBehavior") && typeof m.params === "object" && m.params !== null) {
+    const p = m.params as Record<string, unknown>;
+    if (p.behavior === "allow" || p.behavior === "allowAndName") {
+      m.params = { ...p, behavior: "allow", downloadPath: DOWNLOADS_DIR };
+      return { kind: "forward", text: JSON.stringify(msg), downloads: true };
+    }
   }
   return { kind: "forward", text: JSON.stringify(msg) };
 }

@@ -35,6 +35,8 @@ export interface GatewayHooks {
    * error) for a CDP error reply. A feature that is off should return `{ error }` in the result.
    */
   handleDomainCommand(sessionId: string, method: string, params: unknown): Promise<unknown>;
+  /** Optional: a client allowed downloads on this session (they land in the browser's downloads directory). */
+  onDownloadsEnabled?(sessionId: string): void;
 }
 
 /** Thrown by handleDomainCommand to answer with a CDP error of this code. */

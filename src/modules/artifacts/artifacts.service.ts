@@ -1,0 +1,179 @@
+// Session artifacts: screenshots taken through the API, files the browser downloaded, later
+// recordings and run logs. Bytes live in storage/artifacts/<sessionId>/, rows in `artifacts`
+// with size and SHA-256. Retention deletes by age, then oldest first past a total size.
+import { and, asc, eq, lt, sql } from "drizzle-orm";
+import { extract } from "tar-stream";
+import type { Db } from "../../db/client";
+import type { Logger } from "../../lib/logger";
+import { newId } from "../../lib/ids";
+import { NotFound } from "../../lib/errors";
+import { artifacts } from "../../db/schema";
+import { safeName, type BlobStore } from "../../storage/blob-store";
+import { normaliseEntryName } from "../../storage/archive";
+
+export type ArtifactRow = typeof artifacts.$inferSelect;
+export type ArtifactKind = ArtifactRow["kind"];
+
+export interface PublicArtifact {
+  id: string;
+  sessionId: string;
+  kind: ArtifactKind;
+  name: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  createdAt: string;
+  url: string;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  gif: "image/gif",
+  pdf: "application/pdf",
+  txt: "text/plain",
+  csv: "text/csv",
+  json: "application/json",
+  zip: "application/zip",
+  webm: "video/webm",
+  log: "text/plain",
+};
+
+export function contentTypeOf(name: string): string {
+  const ext = /\.([A-Za-z0-9]{1,8})$/.exec(name)?.[1]?.toLowerCase();
+  return (ext && CONTENT_TYPES[ext]) || "application/octet-stream";
+}
+
+/** Caps on what one session's downloads may add. */
+const MAX_DOWNLOAD_FILE_BYTES = 512 * 1024 * 1024;
+const MAX_DOWNLOADS_PER_SESSION = 200;
+
+export class ArtifactService {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      log: Logger;
+      blobs: BlobStore;
+      maxAgeDays: number;
+      maxTotalBytes: number;
+    },
+  ) {}
+
+  toPublic(a: ArtifactRow): PublicArtifact {
+    return {
+      id: a.id,
+      sessionId: a.sessionId,
+      kind: a.kind,
+      name: a.name,
+      contentType: a.contentType,
+      size: a.size,
+      sha256: a.sha256,
+      createdAt: new Date(a.createdAt).toISOString(),
+      url: `/api/v1/sessions/${a.sessionId}/artifacts/${a.id}`,
+    };
+  }
+
+  list(sessionId: string): ArtifactRow[] {
+    return this.deps.db.select().from(artifacts).where(eq(artifacts.sessionId, sessionId)).orderBy(asc(artifacts.createdAt), asc(artifacts.id)).all();
+  }
+
+  get(sessionId: string, id: string): ArtifactRow {
+    const a = this.deps.db
+      .select()
+      .from(artifacts)
+      .where(and(eq(artifacts.sessionId, sessionId), eq(artifacts.id, id)))
+      .get();
+    if (!a) throw new NotFound(`Artifact ${id}`);
+    return a;
+  }
+
+  open(a: ArtifactRow): ReadableStream<Uint8Array> {
+    const s = this.deps.blobs.stream(a.storageKey);
+    if (!s) throw new NotFound(`The file of artifact ${a.id}`);
+    return s;
+  }
+
+  async add(sessionId: string, kind: ArtifactKind, name: string, data: Uint8Array | ReadableStream<Uint8Array>, opts: { contentType?: string; maxBytes?: number } = {}): Promise<ArtifactRow> {
+    const id = newId("art");
+    const file = safeName(name);
+    const key = `artifacts/${sessionId}/${id}-${file}`;
+    const info = await this.deps.blobs.put(key, data, { maxBytes: opts.maxBytes });
+    try {
+      return this.deps.db
+        .insert(artifacts)
+        .values({ id, sessionId, kind, name: name.slice(0, 255), contentType: opts.contentType ?? contentTypeOf(file), size: info.size, sha256: info.sha256, storageKey: key, createdAt: Date.now() })
+        .returning()
+        .get();
+    } catch (err) {
+      await this.deps.blobs.delete(key);
+      throw err;
+    }
+  }
+
+  /**
+   * Stores the files of a tar read from the browser's downloads directory. Partial downloads
+   * (.crdownload), links, devices and anything outside the directory are skipped: the archive
+   * comes from a container a page may have controlled.
+   */
+  async collectDownloads(sessionId: string, tar: NodeJS.ReadableStream): Promise<number> {
+    const ex = extract();
+    const feeding = new Promise<void>((resolve, reject) => {
+      tar.on("error", reject);
+      ex.on("error", reject);
+      ex.on("finish", resolve);
+      tar.pipe(ex as unknown as NodeJS.WritableStream);
+    });
+    feeding.catch(() => {});
+    let stored = 0;
+    for await (const entry of ex) {
+      const name = normaliseEntryName(entry.header.name, "downloads");
+      const size = entry.header.size ?? 0;
+      if (!name || entry.header.type !== "file" || name.endsWith(".crdownload") || size > MAX_DOWNLOAD_FILE_BYTES || stored >= MAX_DOWNLOADS_PER_SESSION) {
+        entry.resume();
+        continue;
+      }
+      const chunks: Buffer[] = [];
+      for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
+      await this.add(sessionId, "download", name.split("/").pop()!, new Uint8Array(Buffer.concat(chunks)));
+      stored++;
+    }
+    await feeding;
+    return stored;
+  }
+
+  /** Deletes artifacts past the maximum age, then the oldest until the total fits. */
+  async sweep(now = Date.now()): Promise<{ deleted: number; bytes: number }> {
+    const { db } = this.deps;
+    const doomed: ArtifactRow[] = db
+      .select()
+      .from(artifacts)
+      .where(lt(artifacts.createdAt, now - this.deps.maxAgeDays * 86_400_000))
+      .all();
+    const total = db.select({ total: sql<number>`coalesce(sum(${artifacts.size}), 0)` }).from(artifacts).get()?.total ?? 0;
+    let over = total - doomed.reduce((n, a) => n + a.size, 0) - this.deps.maxTotalBytes;
+    if (over > 0) {
+      const gone = new Set(doomed.map((a) => a.id));
+      for (const a of db.select().from(artifacts).orderBy(asc(artifacts.createdAt)).all()) {
+        if (over <= 0) break;
+        if (gone.has(a.id)) continue;
+        doomed.push(a);
+        over -= a.size;
+      }
+    }
+    let bytes = 0;
+    for (const a of doomed) {
+      db.delete(artifacts).where(eq(artifacts.id, a.id)).run();
+      await this.deps.blobs.delete(a.storageKey).catch((err) => this.deps.log.warn("artifact file not deleted", { key: a.storageKey, err }));
+      bytes += a.size;
+    }
+    if (doomed.length) this.deps.log.info("artifacts retention", { deleted: doomed.length, bytes });
+    return { deleted: doomed.length, bytes };
+  }
+
+  totalBytes(): number {
+    return this.deps.db.select({ total: sql<number>`coalesce(sum(${artifacts.size}), 0)` }).from(artifacts).get()?.total ?? 0;
+  }
+}
+

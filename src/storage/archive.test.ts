@@ -1,0 +1,126 @@
+// Archive validation: what must be refused (and leave nothing behind) and what must pass.
+import { describe, expect, test } from "bun:test";
+import { extract, pack } from "tar-stream";
+import { ArchiveRejected, normaliseEntryName, sanitizeArchive, type ArchiveLimits } from "./archive";
+
+const LIMITS: ArchiveLimits = { maxFileBytes: 1024, maxTotalBytes: 4096, maxEntries: 50 };
+
+type E = { name: string; type?: "file" | "directory" | "symlink" | "link" | "character-device" | "fifo"; body?: string; size?: number; linkname?: string };
+
+/** A tar built entry by entry, exactly as written (tar-stream does not clean names). */
+async function tarOf(entries: E[], gzip = false): Promise<Uint8Array> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on("data", (c: unknown) => void chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => p.on("end", () => r()));
+  for (const e of entries) {
+    const type = e.type ?? "file";
+    await new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (type === "file") p.entry({ name: e.name, type, mode: 0o4755 }, e.body ?? "", cb);
+      else p.entry({ name: e.name, type, linkname: e.linkname, mode: 0o644 }, cb);
+    });
+  }
+  p.finalize();
+  await done;
+  const tar = Buffer.concat(chunks);
+  return gzip ? Bun.gzipSync(tar) : new Uint8Array(tar);
+}
+
+async function entriesOf(tarGz: Uint8Array): Promise<{ name: string; type: string; mode: number; uid: number; body: string }[]> {
+  const ex = extract();
+  const out: { name: string; type: string; mode: number; uid: number; body: string }[] = [];
+  const feed = (async () => {
+    ex.end(Buffer.from(Bun.gunzipSync(Buffer.from(tarGz))));
+  })();
+  for await (const e of ex) {
+    let body = "";
+    for await (const c of e as AsyncIterable<Buffer>) body += c.toString();
+    out.push({ name: e.header.name, type: e.header.type!, mode: e.header.mode!, uid: e.header.uid!, body });
+  }
+  await feed;
+  return out;
+}
+
+describe("sanitizeArchive: refused archives", () => {
+  const cases: [string, E[], RegExp][] = [
+    ["../ entry", [{ name: "../evil", body: "x" }], /outside/],
+    ["nested ../", [{ name: "Default/../../evil", body: "x" }], /outside/],
+    ["absolute path", [{ name: "/etc/passwd", body: "x" }], /outside/],
+    ["symlink", [{ name: "Default/link", type: "symlink", linkname: "/etc/shadow" }], /symlink/],
+    ["hardlink", [{ name: "a", body: "x" }, { name: "b", type: "link", linkname: "a" }], /link/],
+    ["character device", [{ name: "dev", type: "character-device" }], /character-device/],
+    ["fifo", [{ name: "pipe", type: "fifo" }], /fifo/],
+    ["oversized file", [{ name: "big", body: "x".repeat(2000) }], /limit is 1024/],
+    ["total too large", Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, body: "x".repeat(1000) })), /add up/],
+    ["too many entries", Array.from({ length: 60 }, (_, i) => ({ name: `f${i}`, body: "" })), /entries/],
+    ["duplicate entry", [{ name: "a", body: "1" }, { name: "a", body: "2" }], /twice/],
+  ];
+  for (const [what, entries, message] of cases)
+    for (const gzip of [false, true])
+      test(`${what}${gzip ? " (gzip)" : ""}`, async () => {
+        const input = await tarOf(entries, gzip);
+        const err = await sanitizeArchive(input, { mode: "import", limits: LIMITS }).catch((e) => e);
+        expect(err).toBeInstanceOf(ArchiveRejected);
+        expect(err.status).toBe(400);
+        expect(err.message).toMatch(message);
+      });
+
+  test("garbage bytes", async () => {
+    const err = await sanitizeArchive(new TextEncoder().encode("not a tar at all".repeat(100)), { mode: "import", limits: LIMITS }).catch((e) => e);
+    expect(err).toBeInstanceOf(ArchiveRejected);
+  });
+
+  test("a gzip bomb stops at the cap, before it is all unpacked", async () => {
+    const bomb = Bun.gzipSync(new Uint8Array(64 * 1024 * 1024)); // 64 MiB of zeros ≈ 64 KiB compressed
+    const started = performance.now();
+    const err = await sanitizeArchive(bomb, { mode: "import", limits: LIMITS }).catch((e) => e);
+    expect(err).toBeInstanceOf(ArchiveRejected);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe("sanitizeArchive: accepted archives", () => {
+  test("files and directories are rebuilt with the browser's uid and plain modes", async () => {
+    const input = await tarOf([{ name: "./Default/", type: "directory" }, { name: "./Default/Cookies", body: "c" }, { name: "Local State", body: "{}" }], true);
+    const r = await sanitizeArchive(input, { mode: "import", limits: LIMITS });
+    expect(r.files).toBe(2);
+    expect(r.bytes).toBe(3);
+    const entries = await entriesOf(r.tarGz);
+    expect(entries.map((e) => [e.name, e.type, e.mode, e.uid])).toEqual([
+      ["Default", "directory", 0o700, 1000],
+      ["Default/Cookies", "file", 0o600, 1000],
+      ["Local State", "file", 0o600, 1000],
+    ]);
+    expect(entries[1]!.body).toBe("c");
+  });
+
+  test("browser mode: prefix stripped, lock symlinks dropped, caches skipped", async () => {
+    const input = await tarOf([
+      { name: "profile/", type: "directory" },
+      { name: "profile/SingletonLock", type: "symlink", linkname: "host-1" },
+      { name: "profile/Default/", type: "directory" },
+      { name: "profile/Default/Cache/", type: "directory" },
+      { name: "profile/Default/Cache/data_0", body: "cache" },
+      { name: "profile/Default/Cookies", body: "cookie" },
+    ]);
+    const r = await sanitizeArchive(input, { mode: "browser", limits: LIMITS, stripPrefix: "profile", skip: (p) => p === "Default/Cache" });
+    expect((await entriesOf(r.tarGz)).map((e) => e.name)).toEqual(["Default", "Default/Cookies"]);
+    expect(r.dropped).toBe(3);
+  });
+
+  test("browser mode still refuses names outside the directory", async () => {
+    const input = await tarOf([{ name: "other/x", body: "1" }]);
+    await expect(sanitizeArchive(input, { mode: "browser", limits: LIMITS, stripPrefix: "profile" })).rejects.toThrow(/outside/);
+  });
+});
+
+test("normaliseEntryName", () => {
+  expect(normaliseEntryName("./a/b/")).toBe("a/b");
+  expect(normaliseEntryName("a//b")).toBeNull();
+  expect(normaliseEntryName("a/./b")).toBeNull();
+  expect(normaliseEntryName("a\0b")).toBeNull();
+  expect(normaliseEntryName("./")).toBe("");
+  expect(normaliseEntryName("profile/x", "profile")).toBe("x");
+  expect(normaliseEntryName("profilex/y", "profile")).toBeNull();
+});
