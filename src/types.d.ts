@@ -10,3 +10,11 @@ declare module "htmx.org/dist/htmx.min.js" {
   const path: string;
   export default path;
 }
+declare module "*/public/app.js" {
+  const path: string;
+  export default path;
+}
+declare module "*/public/live.js" {
+  const path: string;
+  export default path;
+}

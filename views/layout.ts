@@ -16,6 +16,7 @@ const NAV: [string, string][] = [
   ["/pools", "Pools"],
   ["/workers", "Workers"],
   ["/api-keys", "API keys"],
+  ["/quickstart", "Connect"],
   ["/users", "Users"],
   ["/audit", "Audit log"],
   ["/api/docs", "API"],
@@ -30,7 +31,9 @@ export function layout(opts: LayoutOptions, body: SafeHtml): SafeHtml {
 <title>${opts.title} · BrowserGrid</title>
 <link rel="stylesheet" href="/assets/app.css">
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
+<meta name="htmx-config" content='{"allowEval":false,"includeIndicatorStyles":false,"historyCacheSize":0,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true,"error":false},{"code":"...","swap":false,"error":true}]}'>
 <script src="/assets/htmx.min.js" defer></script>
+<script src="/assets/app.js" defer></script>
 </head>
 <body>
 <header class="topbar">

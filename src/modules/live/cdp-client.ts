@@ -1,0 +1,114 @@
+// BrowserGrid's own CDP client connection to a session's browser (for the live view): a
+// WebSocket straight to Chromium's browser endpoint, not through the gateway, so it never
+// counts as a user's client and never keeps a session alive by itself.
+//
+// Chromium answers /json/* only when the Host header is an IP or localhost, and refuses a
+// WebSocket upgrade that carries an Origin header (unless started with
+// --remote-allow-origins, which BrowserGrid never does): we ask /json/version with Host
+// 127.0.0.1, send no Origin, and offer no compression (screencast frames are JPEG already).
+
+export interface CdpTargetAddress {
+  host: string;
+  port: number;
+}
+
+type Pending = { resolve(v: any): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> };
+
+export class CdpError extends Error {}
+
+export class CdpClient {
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private closed = false;
+  onEvent: (method: string, params: any, sessionId: string | undefined) => void = () => {};
+  onClose: (reason: string) => void = () => {};
+
+  private constructor(private ws: WebSocket) {
+    ws.onmessage = (ev) => this.receive(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer));
+    ws.onclose = (ev) => this.shutdown(`browser connection closed (${ev.code})`);
+    ws.onerror = () => this.shutdown("browser connection failed");
+  }
+
+  static async connect(target: CdpTargetAddress, timeoutMs = 5000): Promise<CdpClient> {
+    const hostPart = target.host.includes(":") ? `[${target.host}]` : target.host;
+    const res = await fetch(`http://${hostPart}:${target.port}/json/version`, {
+      headers: { host: `127.0.0.1:${target.port}` },
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+    });
+    if (!res.ok) throw new CdpError(`browser DevTools answered HTTP ${res.status}`);
+    const info = (await res.json()) as { webSocketDebuggerUrl?: string };
+    const path = info.webSocketDebuggerUrl ? new URL(info.webSocketDebuggerUrl).pathname : "";
+    if (!path.startsWith("/devtools/browser/")) throw new CdpError("browser /json/version has no browser WebSocket URL");
+    // Bun's constructor takes options (the DOM typing does not know them).
+    const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket;
+    const ws = new BunWebSocket(`ws://${hostPart}:${target.port}${path}`, { perMessageDeflate: false });
+    ws.binaryType = "arraybuffer";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        ws.close();
+        reject(new CdpError("browser WebSocket did not open in time"));
+      }, timeoutMs);
+      ws.onopen = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      ws.onerror = () => {
+        clearTimeout(timer);
+        reject(new CdpError("browser WebSocket refused"));
+      };
+    });
+    return new CdpClient(ws);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  send<T = any>(method: string, params: Record<string, unknown> = {}, sessionId?: string, timeoutMs = 10_000): Promise<T> {
+    if (this.closed) return Promise.reject(new CdpError("browser connection is closed"));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new CdpError(`${method} timed out`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.ws.send(JSON.stringify(sessionId ? { id, method, params, sessionId } : { id, method, params }));
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.ws.close();
+    this.shutdown("closed by BrowserGrid");
+  }
+
+  private receive(text: string): void {
+    let msg: { id?: number; result?: unknown; error?: { message?: string }; method?: string; params?: unknown; sessionId?: string };
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (msg.id !== undefined) {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      clearTimeout(p.timer);
+      if (msg.error) p.reject(new CdpError(msg.error.message ?? "CDP error"));
+      else p.resolve(msg.result);
+    } else if (msg.method) this.onEvent(msg.method, msg.params, msg.sessionId);
+  }
+
+  private shutdown(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new CdpError(reason));
+    }
+    this.pending.clear();
+    this.onClose(reason);
+  }
+}

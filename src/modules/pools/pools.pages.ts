@@ -1,0 +1,160 @@
+// /pools: capacity, warm size and state of every pool; admins create pools, edit warm size and
+// capacity, drain and reopen them. Same services as /api/v1/pools; a refusal is shown next
+// to the field it is about.
+import { Elysia, t } from "elysia";
+import type { Actor, AppDeps } from "../../http/context";
+import { authMacro, requestIp } from "../../http/plugins/auth";
+import { DomainError } from "../../lib/errors";
+import { html, type SafeHtml } from "../../../views/html";
+import { badge, empty, input, notice, page, seeOther, select, type FieldErrors } from "../../../views/ui";
+import { audit } from "../audit/audit.service";
+import { createPool, listPools, updatePool, POOL_LIMITS, type Pool, type PoolInput } from "./pools.service";
+import { poolView } from "./pools.routes";
+
+interface State {
+  create?: { values: Record<string, string | undefined>; errors: FieldErrors };
+  edit?: { name: string; values: Record<string, string | undefined>; errors: FieldErrors };
+  message?: string;
+}
+
+const NUMERIC = ["maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec"] as const;
+const LABELS: Record<(typeof NUMERIC)[number], string> = {
+  maxSessions: "Capacity (max sessions)",
+  minWarm: "Warm browsers",
+  maxDurationSec: "Max duration (s)",
+  idleTimeoutSec: "Idle timeout (s)",
+  queueTimeoutSec: "Queue timeout (s)",
+};
+
+function numberFields(prefix: string, values: Record<string, string | undefined>, errors: FieldErrors, p?: Pool): SafeHtml {
+  return html`${NUMERIC.map((k) => {
+    const [min, max] = POOL_LIMITS[k];
+    return input({ name: k, label: LABELS[k], type: "number", value: values[k] ?? (p ? String(p[k]) : undefined), error: errors[k], attrs: html` min="${min}" max="${max}" inputmode="numeric" form="${prefix}"` });
+  })}`;
+}
+
+function poolsPage(deps: AppDeps, actor: Actor, s: State): SafeHtml {
+  const admin = actor.role === "admin";
+  const pools = listPools(deps.db);
+  return html`<div class="page-head"><h1>Pools</h1></div>
+${notice(s.message)}
+${pools.length ? "" : empty("No pools.")}
+${pools.map((p) => {
+  const v = poolView(deps, p);
+  const ed = s.edit?.name === p.name ? s.edit : undefined;
+  return html`<section class="card" id="pool-${p.name}" aria-labelledby="pool-${p.name}-h">
+<div class="page-head"><h2 id="pool-${p.name}-h" class="inline-h">${p.name} ${badge(p.state)}</h2>
+${
+  admin
+    ? html`<form method="post" action="/pools/${p.name}/state" class="inline"${p.state === "active" ? html` data-confirm="Drain ${p.name}? Running sessions finish; new ones are refused."` : ""}>
+<input type="hidden" name="state" value="${p.state === "active" ? "draining" : "active"}"><button type="submit" class="${p.state === "active" ? "danger" : "secondary"} small">${p.state === "active" ? "Drain" : "Reopen"}</button></form>`
+    : ""
+}</div>
+<dl class="props"><dt>In use</dt><dd>${v.stats.liveSessions} of ${Math.min(p.maxSessions, v.stats.onlineCapacity)} slots${v.stats.queued ? ` · ${v.stats.queued} queued` : ""}</dd>
+<dt>Warm</dt><dd>${v.stats.warm.ready} ready${v.stats.warm.starting ? `, ${v.stats.warm.starting} starting` : ""} (target ${p.minWarm})</dd>
+<dt>Workers</dt><dd>${v.stats.onlineWorkers} of ${v.stats.workers} online, capacity ${v.stats.onlineCapacity}</dd>
+<dt>Browser</dt><dd>${p.flavour}, ${p.viewportWidth} × ${p.viewportHeight}</dd>
+<dt>Limits</dt><dd>max ${p.maxDurationSec} s per session · idle ${p.idleTimeoutSec} s · queue ${p.queueTimeoutSec} s</dd></dl>
+${
+  admin
+    ? html`<details${ed ? html` open` : ""}><summary>Edit capacity, warm size and timeouts</summary>
+<form method="post" action="/pools/${p.name}" id="edit-${p.name}" novalidate></form>
+<div class="form-grid">${numberFields(`edit-${p.name}`, ed?.values ?? {}, ed?.errors ?? {}, p)}</div>
+<div class="actions"><button type="submit" form="edit-${p.name}">Save ${p.name}</button></div></details>`
+    : ""
+}
+</section>`;
+})}
+${
+  admin
+    ? html`<section class="card"><h2>New pool</h2>
+<form method="post" action="/pools" id="new-pool" novalidate></form>
+<div class="form-grid">
+${input({ name: "name", label: "Name", value: s.create?.values.name, error: s.create?.errors.name, hint: "lowercase letters, digits, - and _", attrs: html` maxlength="63" autocomplete="off" form="new-pool"` })}
+${select({ name: "flavour", label: "Browser", value: s.create?.values.flavour ?? "headless-shell", options: [["headless-shell", "Headless shell"], ["chromium", "Chromium (full)"]], attrs: html` form="new-pool"` })}
+${numberFields("new-pool", s.create?.values ?? {}, s.create?.errors ?? {})}
+</div>
+<div class="actions"><button type="submit" form="new-pool">Create pool</button></div></section>`
+    : ""
+}`;
+}
+
+/** Form strings → PoolInput; a field that is not a whole number gets its message here. */
+function parseNumbers(body: Record<string, string | undefined>, errors: FieldErrors): PoolInput {
+  const out: Record<string, number> = {};
+  for (const k of NUMERIC) {
+    const raw = (body[k] ?? "").trim();
+    if (raw === "") continue;
+    const [min, max] = POOL_LIMITS[k];
+    if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) errors[k] = `Enter a whole number from ${min} to ${max}.`;
+    else out[k] = Number(raw);
+  }
+  return out;
+}
+
+/** The service names the field in quotes ("minWarm" cannot exceed …): put it there. */
+function fieldOf(e: DomainError, fallback: string): string {
+  return /^"(\w+)"/.exec(e.message)?.[1] ?? (e.code === "invalid_name" || e.code === "pool_exists" ? "name" : fallback);
+}
+
+const Form = t.Record(t.String({ maxLength: 32 }), t.String({ maxLength: 100 }), { maxProperties: 12 });
+
+export function poolPages(deps: AppDeps) {
+  const render = (actor: Actor, s: State, status = 200) => page(actor, "Pools", "/pools", poolsPage(deps, actor, s), { status });
+  return new Elysia({ name: "pool-pages" })
+    .use(authMacro)
+    .get("/pools", ({ actor }) => render(actor, {}), { auth: "viewer", detail: { hide: true } })
+    .post(
+      "/pools",
+      (ctx) => {
+        const { actor, body } = ctx;
+        const errors: FieldErrors = {};
+        const input = parseNumbers(body, errors);
+        const flavour = body.flavour === "chromium" ? "chromium" : "headless-shell";
+        if (!body.name?.trim()) errors.name = "Give the pool a name.";
+        if (Object.values(errors).some(Boolean)) return render(actor, { create: { values: body, errors } }, 400);
+        try {
+          const p = createPool(deps.db, body.name!.trim(), { ...input, flavour });
+          audit(deps, actor, "pool.created", p.id, { name: p.name }, requestIp(ctx));
+          deps.warm?.fill(p.id);
+          return seeOther(`/pools#pool-${p.name}`);
+        } catch (e) {
+          if (!(e instanceof DomainError) || e.status >= 500) throw e;
+          return render(actor, { create: { values: body, errors: { [fieldOf(e, "name")]: e.message } } }, e.status);
+        }
+      },
+      { auth: "admin", body: Form, detail: { hide: true } },
+    )
+    .post(
+      "/pools/:name",
+      (ctx) => {
+        const { actor, body, params } = ctx;
+        const errors: FieldErrors = {};
+        const input = parseNumbers(body, errors);
+        if (Object.values(errors).some(Boolean)) return render(actor, { edit: { name: params.name, values: body, errors } }, 400);
+        try {
+          const p = updatePool(deps.db, params.name, input);
+          audit(deps, actor, "pool.updated", p.id, { name: p.name, fields: Object.keys(input) }, requestIp(ctx));
+          void deps.warm?.maintain();
+          deps.sessions.capacity.drain(p.id);
+          return seeOther(`/pools#pool-${p.name}`);
+        } catch (e) {
+          if (!(e instanceof DomainError) || e.status >= 500 || e.status === 404) throw e;
+          return render(actor, { edit: { name: params.name, values: body, errors: { [fieldOf(e, "maxSessions")]: e.message } } }, e.status);
+        }
+      },
+      { auth: "admin", params: t.Object({ name: t.String({ maxLength: 63 }) }), body: Form, detail: { hide: true } },
+    )
+    .post(
+      "/pools/:name/state",
+      (ctx) => {
+        const { actor, body, params } = ctx;
+        const p = updatePool(deps.db, params.name, { state: body.state });
+        audit(deps, actor, body.state === "draining" ? "pool.drained" : "pool.reopened", p.id, { name: p.name }, requestIp(ctx));
+        void deps.warm?.maintain();
+        deps.sessions.capacity.drain(p.id);
+        return seeOther(`/pools#pool-${p.name}`);
+      },
+      { auth: "admin", params: t.Object({ name: t.String({ maxLength: 63 }) }), body: t.Object({ state: t.UnionEnum(["active", "draining", "paused"]) }, { additionalProperties: false }), detail: { hide: true } },
+    );
+}
