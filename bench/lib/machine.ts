@@ -1,5 +1,5 @@
 // The machine a benchmark ran on, recorded beside its numbers.
-import { cpus, totalmem, release, platform, arch } from "node:os";
+import { cpus, totalmem, release, platform, arch, loadavg } from "node:os";
 import { readFileSync } from "node:fs";
 
 export interface MachineInfo {
@@ -31,6 +31,8 @@ export function machineInfo(extra: Record<string, string | number> = {}): Machin
     kernel: release(),
     arch: arch(),
     bun: Bun.version,
+    // 1/5/15-minute load average when the report is written: a busy machine moves every number.
+    loadavg: loadavg().map((x) => x.toFixed(2)).join(" "),
     ...extra,
   };
 }

@@ -12,7 +12,10 @@ export interface Report {
   markdown: string;
 }
 
-export function writeReport(r: Report, dir = join(import.meta.dir, "..", "results")): { json: string; md: string } {
+/** bench/results, or BENCH_RESULTS_DIR (the suite's smoke test writes to a temporary directory). */
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ?? join(import.meta.dir, "..", "results");
+
+export function writeReport(r: Report, dir = RESULTS_DIR): { json: string; md: string } {
   mkdirSync(dir, { recursive: true });
   const stamp = r.startedAt.replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z");
   const base = join(dir, `${r.name}-${stamp}`);
