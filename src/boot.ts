@@ -15,11 +15,14 @@ import { loadInstallKey } from "./security/install-key";
 import { getOrCreateSetting } from "./modules/settings/settings.service";
 import { ensureDefaultPool } from "./modules/pools/pools.service";
 import { ProviderRegistryImpl } from "./providers/registry";
-import { attachLocalDocker, heartbeatWorkers } from "./modules/workers/local-worker";
+import { ensureLocalDockerWorker } from "./modules/workers/local-worker";
+import { createFleet, wireFleet, workerProbes } from "./modules/workers/workers.runtime";
+import { WarmPool } from "./modules/pools/warm-pool";
 import { SessionService } from "./modules/sessions/sessions.service";
 import { reconcileSessions } from "./modules/sessions/sessions.reconcile";
 import { createSessionGateway } from "./modules/sessions/sessions.gateway";
 import { bootstrapAdminFromEnv } from "./modules/auth/auth.service";
+import { sessionStorageHooks, storageUpkeep } from "./modules/profiles/session-storage";
 
 export interface Running {
   deps: AppDeps;
@@ -29,7 +32,9 @@ export interface Running {
 }
 
 const RECONCILE_EVERY_MS = 60_000;
-const HEARTBEAT_EVERY_MS = 10_000;
+const HEARTBEAT_EVERY_MS = 5_000;
+const WARM_MAINTAIN_EVERY_MS = 15_000;
+const STORAGE_UPKEEP_EVERY_MS = 10 * 60_000;
 
 export async function boot(config: Readonly<Config>): Promise<Running> {
   const startedAt = Date.now();
@@ -40,18 +45,22 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   ensureDefaultPool(db);
 
   const providers = new ProviderRegistryImpl();
-  await attachLocalDocker({ config, db, log, installId }, providers);
+  await ensureLocalDockerWorker({ config, db, log });
+  const fleet = createFleet({ config, db, log, installId, installKey, providers });
 
   const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers, maxDurationSec: config.sessionMaxDurationSec });
-  const deps: AppDeps = { config, db, log, readinessProbes: [], startedAt, version: VERSION, sessions, installKey };
+  const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
+  sessions.attachWarmPool(warm);
+  sessions.attachStorage(sessionStorageHooks({ config, db, log }, sessions));
+  const deps: AppDeps = { config, db, log, readinessProbes: workerProbes(db), startedAt, version: VERSION, sessions, installKey, fleet, warm };
   await bootstrapAdminFromEnv(deps);
-  await reconcileSessions({ db, log, providers, sessions }, { atBoot: true });
+  warm.forgetUnfinished();
+  await fleet.heartbeat();
+  await reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: true });
   sessions.adoptLiveSessions();
-
-  deps.readinessProbes.push(async () => {
-    const online = await heartbeatWorkers(db, providers, log);
-    return { name: "workers", ok: online > 0, detail: online > 0 ? `${online} reachable` : "no worker is reachable: is Docker running? (browsergrid doctor)" };
-  });
+  wireFleet(fleet, { db, log, sessions, warm });
+  warm.fill();
+  void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
 
   await loadAssets();
   const app = createApp(deps);
@@ -60,8 +69,10 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   const server = listen({ host: config.host, port: config.port, app, upgrade: gateway });
 
   const loops = [
-    setInterval(() => void reconcileSessions({ db, log, providers, sessions }, { atBoot: false }).catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),
-    setInterval(() => void heartbeatWorkers(db, providers, log).catch((err) => log.error("heartbeat failed", { err })), HEARTBEAT_EVERY_MS),
+    setInterval(() => void reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false }).catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),
+    setInterval(() => void fleet.heartbeat().catch((err) => log.error("heartbeat failed", { err })), HEARTBEAT_EVERY_MS),
+    setInterval(() => void warm.maintain().catch((err) => log.error("warm pool upkeep failed", { err })), WARM_MAINTAIN_EVERY_MS),
+    setInterval(() => void storageUpkeep({ config, db, log }).catch((err) => log.error("storage upkeep failed", { err })), STORAGE_UPKEEP_EVERY_MS),
   ];
 
   const url = `http://${server.hostname}:${server.port}`;

@@ -6,8 +6,11 @@ import { versionCommand } from "./cli/version";
 import { doctorCommand } from "./cli/doctor";
 import { adminCommand } from "./cli/admin";
 import { keysCommand } from "./cli/keys";
+import { poolsCommand } from "./cli/pools";
+import { workersCommand } from "./cli/workers";
+import { profilesCommand } from "./cli/profiles";
 
-const commands: Command[] = [serveCommand, versionCommand, doctorCommand, adminCommand, keysCommand];
+const commands: Command[] = [serveCommand, versionCommand, doctorCommand, adminCommand, keysCommand, poolsCommand, workersCommand, profilesCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

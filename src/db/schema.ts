@@ -1,6 +1,6 @@
 // The database is the truth of what should exist. Times are epoch milliseconds.
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -81,6 +81,14 @@ export const pools = sqliteTable("pools", {
     .notNull()
     .default("active"),
   createdAt: integer("created_at").notNull().default(now),
+  viewportWidth: integer("viewport_width").notNull().default(1280),
+  viewportHeight: integer("viewport_height").notNull().default(720),
+  /** spread: least-loaded worker first; pack: fill the busiest worker that has a free slot. */
+  placement: text("placement", { enum: ["spread", "pack"] })
+    .notNull()
+    .default("spread"),
+  /** Warm browsers older than this are recycled. */
+  warmMaxAgeSec: integer("warm_max_age_sec").notNull().default(1800),
 });
 
 export const workers = sqliteTable("workers", {
@@ -99,7 +107,39 @@ export const workers = sqliteTable("workers", {
   lastHeartbeatAt: integer("last_heartbeat_at"),
   labels: text("labels", { mode: "json" }).$type<Record<string, string>>(),
   createdAt: integer("created_at").notNull().default(now),
+  /** SSH workers: pinned host key (SHA256:…) and the private key, AES-256-GCM under the install key. */
+  hostKeyFingerprint: text("host_key_fingerprint"),
+  sshKeyEncrypted: text("ssh_key_encrypted"),
+  /** Set by DELETE: the row goes once its last session has ended. */
+  removeRequestedAt: integer("remove_requested_at"),
+  lastError: text("last_error"),
 });
+
+/**
+ * Browsers started ahead of requests. Not sessions (they never appear in the sessions API);
+ * claiming one deletes its row and inserts the session in one transaction. Their containers
+ * carry `browsergrid.warm=<id>` and `browsergrid.session=<id of this row>`.
+ */
+export const warmBrowsers = sqliteTable(
+  "warm_browsers",
+  {
+    id: text("id").primaryKey(),
+    poolId: text("pool_id")
+      .notNull()
+      .references(() => pools.id, { onDelete: "cascade" }),
+    workerId: text("worker_id")
+      .notNull()
+      .references(() => workers.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["starting", "ready"] }).notNull(),
+    containerId: text("container_id"),
+    cdpEndpoint: text("cdp_endpoint"),
+    /** The browser settings it was started with (flavour, viewport): a claim must match. */
+    config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+    readyAt: integer("ready_at"),
+  },
+  (t) => [index("warm_browsers_pool_idx").on(t.poolId, t.status, t.readyAt)],
+);
 
 export const sessions = sqliteTable(
   "sessions",
@@ -152,6 +192,74 @@ export const settings = sqliteTable("settings", {
   value: text("value", { mode: "json" }).notNull(),
   updatedAt: integer("updated_at").notNull().default(now),
 });
+
+/** Persistent browser user-data-dirs. Their bytes live in storage/, one archive per version. */
+export const profiles = sqliteTable("profiles", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  ownerType: text("owner_type").notNull(),
+  ownerId: text("owner_id"),
+  /** The version new sessions load; null while the profile is still empty. */
+  currentVersion: integer("current_version"),
+  /** Version numbers only grow: a restore or import adds a version, it never rewrites one. */
+  nextVersion: integer("next_version").notNull().default(1),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+  lastUsedAt: integer("last_used_at"),
+});
+
+export const profileVersions = sqliteTable(
+  "profile_versions",
+  {
+    profileId: text("profile_id")
+      .notNull()
+      .references(() => profiles.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    /** storage/ key of the tar.gz and its SHA-256, checked on every read. */
+    storageKey: text("storage_key").notNull(),
+    sha256: text("sha256").notNull(),
+    /** Compressed size (what is stored) and the sum of file sizes inside. */
+    size: integer("size").notNull(),
+    contentBytes: integer("content_bytes").notNull(),
+    files: integer("files").notNull(),
+    source: text("source", { enum: ["session", "save", "import", "restore"] }).notNull(),
+    sessionId: text("session_id"),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.profileId, t.version] })],
+);
+
+/**
+ * One persisting session per profile. The lock is alive only while its session is live (not
+ * terminal): a crash, a restart or a lost delete can never leave a profile locked for good.
+ */
+export const profileLocks = sqliteTable("profile_locks", {
+  profileId: text("profile_id")
+    .primaryKey()
+    .references(() => profiles.id, { onDelete: "cascade" }),
+  sessionId: text("session_id").notNull().unique(),
+  acquiredAt: integer("acquired_at").notNull().default(now),
+});
+
+/** Files a session produced (screenshots, downloads, later recordings and run logs), in storage/. */
+export const artifacts = sqliteTable(
+  "artifacts",
+  {
+    id: text("id").primaryKey(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["screenshot", "download", "recording", "log"] }).notNull(),
+    name: text("name").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    storageKey: text("storage_key").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("artifacts_session_idx").on(t.sessionId, t.createdAt), index("artifacts_created_idx").on(t.createdAt)],
+);
 
 export const SESSION_TERMINAL = ["completed", "failed", "timed_out", "crashed"] as const;
 export type SessionStatus = (typeof sessions.$inferSelect)["status"];

@@ -15,6 +15,19 @@ import { healthRoutes } from "../modules/health/health.routes";
 import { assetRoutes } from "../modules/assets/assets.routes";
 import { renderApiDocs } from "../modules/docs/docs.pages";
 import { sessionRoutes } from "../modules/sessions/sessions.routes";
+import { poolRoutes } from "../modules/pools/pools.routes";
+import { workerRoutes } from "../modules/workers/workers.routes";
+import { maintenanceRoutes } from "../modules/settings/maintenance.routes";
+import { sessionPages } from "../modules/sessions/sessions.ui.routes";
+import { liveRoutes } from "../modules/live/live.routes";
+import { profileRoutes } from "../modules/profiles/profiles.routes";
+import { artifactRoutes } from "../modules/artifacts/artifacts.routes";
+import { apiKeyPages } from "../modules/api-keys/api-keys.pages";
+import { userPages } from "../modules/users/users.pages";
+import { auditPages } from "../modules/audit/audit.pages";
+import { connectPages } from "../modules/connect/connect.pages";
+import { poolPages } from "../modules/pools/pools.pages";
+import { workerPages } from "../modules/workers/workers.pages";
 
 export function createApp(deps: AppDeps) {
   const app: any = new Elysia({ name: "browsergrid" })
@@ -45,8 +58,21 @@ export function createApp(deps: AppDeps) {
     .use(userRoutes(deps))
     .use(apiKeyRoutes(deps))
     .use(auditRoutes(deps))
-    .use(dashboardPages())
+    .use(dashboardPages(deps))
     .use(sessionRoutes(deps))
+    .use(poolRoutes(deps))
+    .use(workerRoutes(deps))
+    .use(maintenanceRoutes(deps))
+    .use(sessionPages(deps))
+    .use(liveRoutes(deps))
+    .use(profileRoutes(deps))
+    .use(artifactRoutes(deps))
+    .use(apiKeyPages(deps))
+    .use(userPages(deps))
+    .use(auditPages(deps))
+    .use(connectPages(deps))
+    .use(poolPages(deps))
+    .use(workerPages(deps))
     .get(
       "/api/docs",
       async (): Promise<Response> => {

@@ -5,6 +5,8 @@ import type { Db } from "../db/client";
 import type { Logger } from "../lib/logger";
 import type { Role } from "../db/schema";
 import type { SessionService } from "../modules/sessions/sessions.service";
+import type { WorkerFleet } from "../modules/workers/fleet";
+import type { WarmPool } from "../modules/pools/warm-pool";
 
 /** Who is making a request, resolved once by the auth plugin. */
 export interface Actor {
@@ -37,6 +39,10 @@ export interface AppDeps {
   sessions: SessionService;
   /** The install's secret key (data dir secret.key): signs connect tokens. */
   installKey: Buffer;
+  /** Worker providers and heartbeats (absent in tests that start no browsers). */
+  fleet?: WorkerFleet;
+  /** The warm-pool filler (absent in tests that start no browsers). */
+  warm?: WarmPool;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
 }

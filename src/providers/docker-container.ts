@@ -3,13 +3,15 @@
 // Every spec value is checked here, before anything exists on the engine.
 import type Docker from "dockerode";
 import { BadRequest } from "../lib/errors";
-import type { BrowserSpec } from "./provider";
+import { BROWSER_PATHS, type BrowserSpec } from "./provider";
 
 export const LABELS = {
   install: "browsergrid.install",
   worker: "browsergrid.worker",
   session: "browsergrid.session",
   pool: "browsergrid.pool",
+  /** Present on warm browsers (started ahead, not yet claimed): value = the warm browser's id. */
+  warm: "browsergrid.warm",
 } as const;
 
 /** Inside every browser container, a relay on this port reaches Chromium's DevTools endpoint. */
@@ -63,11 +65,16 @@ export function browserContainerConfig(
     name: `bg-${spec.sessionId}`,
     Image: at.image,
     Env: env,
+    // Anonymous volumes (removed with the container, v=true) for what the grid reads back
+    // through the Docker archive API, which cannot see tmpfs: downloads always, the profile
+    // when the session has one. See docker-archive.ts.
+    Volumes: { [BROWSER_PATHS.downloads]: {}, ...(spec.profile ? { [BROWSER_PATHS.profile]: {} } : {}) },
     Labels: {
       [LABELS.install]: at.installId,
       [LABELS.worker]: at.workerId,
       [LABELS.session]: spec.sessionId,
       [LABELS.pool]: spec.poolId,
+      ...(spec.warm ? { [LABELS.warm]: spec.sessionId } : {}),
     },
     HostConfig: {
       NetworkMode: at.network, // no published ports: the grid reaches the container's address

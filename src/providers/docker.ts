@@ -8,9 +8,10 @@
 // docker-container.ts, its network in docker-network.ts, death events in docker-events.ts.
 import Docker from "dockerode";
 import { browserContainerConfig, CDP_PORT, LABELS } from "./docker-container";
+import { copyIntoContainer, copyOutOfContainer, putArchive, waitContainerExited } from "./docker-archive";
 import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
 import { ensureBrowserNetwork } from "./docker-network";
-import type { BrowserProvider, BrowserSpec, OwnedBrowser, ProviderEvent, StartedBrowser } from "./provider";
+import { BROWSER_PATHS, type BrowserProvider, type BrowserSpec, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
 
 export { CDP_PORT, LABELS } from "./docker-container";
 
@@ -23,6 +24,12 @@ export interface DockerProviderOptions {
   imagePrefix?: string;
   /** How long start() waits for CDP to answer. */
   readyTimeoutMs?: number;
+  /** "ssh" for a remote engine reached through an SSH connection. */
+  kind?: "docker" | "ssh";
+  /** Loopback tunnels to remote container addresses (SSH workers); absent: addresses are local. */
+  tunnel?: { reach(host: string, port: number): { host: string; port: number }; release(host: string, port: number): void };
+  /** Runs on close() (e.g. ends the SSH connection). */
+  onClose?: () => void;
 }
 
 const POLL_MS = 5;
@@ -35,8 +42,9 @@ function statusOf(err: unknown): number | undefined {
 }
 
 export class DockerProvider implements BrowserProvider {
-  readonly kind = "docker" as const;
+  readonly kind: "docker" | "ssh";
   private readonly docker: Docker;
+  private readonly options: DockerProviderOptions;
   private readonly installId: string;
   private readonly workerId: string;
   private readonly network: string;
@@ -55,6 +63,8 @@ export class DockerProvider implements BrowserProvider {
     this.network = options.network ?? "browsergrid-default";
     this.imagePrefix = options.imagePrefix ?? "browsergrid/browser";
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+    this.kind = options.kind ?? "docker";
+    this.options = options;
     if (!this.installId || !this.workerId) throw new Error("DockerProvider needs installId and workerId");
   }
 
@@ -75,11 +85,12 @@ export class DockerProvider implements BrowserProvider {
       id = container.id;
       this.starting.add(id);
       signal?.throwIfAborted();
+      if (spec.profile?.archive) await putArchive(container, BROWSER_PATHS.profile, spec.profile.archive); // before Chromium starts
       await container.start();
       const info = await container.inspect();
       const host = info.NetworkSettings.Networks[this.network]?.IPAddress;
       if (!host) throw new Error(`container ${id.slice(0, 12)} has no address on network ${this.network}`);
-      await this.waitForCdp(container, host, deadline, signal);
+      await this.waitForCdp(container, this.reach({ host, port: CDP_PORT }), deadline, signal);
       return { handle: id, cdp: { host, port: CDP_PORT } };
     } catch (err) {
       if (id) await this.remove(id).catch(() => {}); // the original failure is the one to report
@@ -102,6 +113,8 @@ export class DockerProvider implements BrowserProvider {
       throw new Error(`container ${handle.slice(0, 12)} does not belong to this BrowserGrid install; not stopping it`);
     }
     await this.remove(info.Id);
+    const ip = info.NetworkSettings.Networks[this.network]?.IPAddress;
+    if (ip) this.options.tunnel?.release(ip, CDP_PORT);
   }
 
   async inspect(handle: string): Promise<{ running: boolean } | null> {
@@ -125,6 +138,7 @@ export class DockerProvider implements BrowserProvider {
       sessionId: c.Labels[LABELS.session] ?? "",
       workerId: c.Labels[LABELS.worker] ?? "",
       running: c.State === "running",
+      ...(c.Labels[LABELS.warm] !== undefined ? { warm: true } : {}),
     }));
   }
 
@@ -155,10 +169,28 @@ export class DockerProvider implements BrowserProvider {
     }
   }
 
+  /** Where this process connects to reach a browser's CDP address (a loopback tunnel on SSH workers). */
+  reach(cdp: { host: string; port: number }): { host: string; port: number } {
+    return this.options.tunnel ? this.options.tunnel.reach(cdp.host, cdp.port) : cdp;
+  }
+
+  copyIn(handle: string, path: string, archive: Uint8Array): Promise<void> {
+    return copyIntoContainer(this.docker, this.installId, handle, path, archive);
+  }
+
+  copyOut(handle: string, path: string): Promise<NodeJS.ReadableStream> {
+    return copyOutOfContainer(this.docker, this.installId, handle, path);
+  }
+
+  waitExited(handle: string, timeoutMs: number): Promise<boolean> {
+    return waitContainerExited(this.docker, handle, timeoutMs);
+  }
+
   async close(): Promise<void> {
     this.watcher?.close();
     this.watcher = undefined;
     this.listeners.clear();
+    this.options.onClose?.();
   }
 
   private ensureNetwork(): Promise<void> {
@@ -187,8 +219,9 @@ export class DockerProvider implements BrowserProvider {
    * accepts TCP before Chromium listens, so a TCP connect alone proves nothing. Chromium only
    * answers /json when the Host header is an IP, hence the IP URL.
    */
-  private async waitForCdp(container: Docker.Container, host: string, deadline: number, signal?: AbortSignal): Promise<void> {
-    const url = `http://${host}:${CDP_PORT}/json/version`;
+  private async waitForCdp(container: Docker.Container, at: { host: string; port: number }, deadline: number, signal?: AbortSignal): Promise<void> {
+    const { host, port } = at;
+    const url = `http://${host}:${port}/json/version`;
     let nextAliveCheck = Date.now() + ALIVE_CHECK_MS;
     for (;;) {
       signal?.throwIfAborted();
@@ -204,7 +237,7 @@ export class DockerProvider implements BrowserProvider {
       } catch {
         signal?.throwIfAborted();
       }
-      if (Date.now() > deadline) throw new Error(`Chromium did not answer on ${host}:${CDP_PORT} within ${this.readyTimeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`Chromium did not answer on ${host}:${port} within ${this.readyTimeoutMs} ms`);
       if (Date.now() >= nextAliveCheck) {
         const state = (await container.inspect()).State;
         if (!state.Running) {
@@ -215,6 +248,22 @@ export class DockerProvider implements BrowserProvider {
         nextAliveCheck = Date.now() + ALIVE_CHECK_MS;
       }
       await Bun.sleep(POLL_MS);
+    }
+  }
+
+  private readonly unreachableListeners = new Set<(reason: string) => void>();
+
+  onUnreachable(listener: (reason: string) => void): () => void {
+    this.unreachableListeners.add(listener);
+    return () => this.unreachableListeners.delete(listener);
+  }
+
+  /** The way to the engine broke (SSH connection lost): listeners re-check health now. */
+  notifyUnreachable(reason: string): void {
+    for (const listener of this.unreachableListeners) {
+      try {
+        listener(reason);
+      } catch {}
     }
   }
 

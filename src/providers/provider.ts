@@ -14,12 +14,25 @@ export interface BrowserSpec {
   timezone?: string;
   /** Memory limit for the whole container, bytes. */
   memoryBytes?: number;
+  /** A warm browser, started ahead of any request: `sessionId` is then the warm browser's id. */
+  warm?: boolean;
+  /**
+   * The browser keeps its user-data-dir (BROWSER_PATHS.profile) where copyIn/copyOut reach it,
+   * filled from `archive` (a tar of the directory's contents) before Chromium starts.
+   */
+  profile?: { archive?: Uint8Array };
 }
+
+/** Paths inside a browser, as the browser image defines them (browser-image/). */
+export const BROWSER_PATHS = { profile: "/home/browser/profile", downloads: "/home/browser/downloads" } as const;
 
 export interface StartedBrowser {
   /** Provider-specific handle (a container id for Docker). */
   handle: string;
-  /** Where the gateway reaches Chromium's DevTools HTTP/WebSocket endpoint. */
+  /**
+   * Chromium's DevTools address as the provider knows it (stored with the session). Connect
+   * through `provider.reach(cdp)`: on SSH workers that is a loopback tunnel to it.
+   */
   cdp: { host: string; port: number };
 }
 
@@ -28,6 +41,8 @@ export interface OwnedBrowser {
   sessionId: string;
   workerId: string;
   running: boolean;
+  /** Started as a warm browser (its `sessionId` is then the warm browser's id). */
+  warm?: boolean;
 }
 
 export type ProviderEvent =
@@ -46,7 +61,17 @@ export interface BrowserProvider {
   listOwned(): Promise<OwnedBrowser[]>;
   /** Subscribes to unexpected deaths; returns an unsubscribe function. */
   onEvent(listener: (event: ProviderEvent) => void): () => void;
+  /** The way to the worker broke (e.g. its SSH connection dropped): health should be checked now. */
+  onUnreachable?(listener: (reason: string) => void): () => void;
+  /** Where this process connects for a browser's `cdp` address; identity when absent. */
+  reach?(cdp: { host: string; port: number }): { host: string; port: number };
   /** Cheap reachability check for /readyz and heartbeats. */
   health(): Promise<{ ok: boolean; detail?: string }>;
   close(): Promise<void>;
+  /** Puts a tar archive into a directory of the browser (a BROWSER_PATHS entry). */
+  copyIn?(handle: string, path: string, archive: Uint8Array): Promise<void>;
+  /** A tar archive of a browser's directory, entries named "<basename>/…"; also after the browser exited. */
+  copyOut?(handle: string, path: string): Promise<NodeJS.ReadableStream>;
+  /** Resolves true once the browser exited by itself (e.g. after CDP Browser.close), false on timeout. */
+  waitExited?(handle: string, timeoutMs: number): Promise<boolean>;
 }

@@ -11,7 +11,7 @@ let grid: Grid | undefined;
 let orphanId: string | undefined;
 
 afterAll(async () => {
-  await grid?.stop();
+  await grid?.dispose();
   if (orphanId) await docker.getContainer(orphanId).remove({ force: true }).catch(() => {});
 });
 

@@ -23,7 +23,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of created) await grid.api("DELETE", `/api/v1/sessions/${id}`).catch(() => {});
-  await grid?.stop();
+  await grid?.dispose();
   pages?.stop();
 });
 

@@ -2,6 +2,7 @@
 // killed like a real server), an API client with a static admin key, a page server the
 // browser containers can reach, and Docker look-ups by label.
 import Docker from "dockerode";
+import { Database } from "bun:sqlite";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,8 +20,10 @@ export interface Grid {
   proc: ReturnType<typeof Bun.spawn>;
   output(): string;
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
-  /** SIGTERM (graceful) or SIGKILL (crash) */
+  /** SIGTERM (graceful) or SIGKILL (crash); browsers keep running, as in production. */
   stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Stops the server and removes every container and volume of this install: test clean-up. */
+  dispose(): Promise<void>;
 }
 
 export async function startGrid(opts: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<Grid> {
@@ -74,7 +77,27 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
       proc.kill(signal);
       await proc.exited;
     },
+    async dispose() {
+      await this.stop();
+      await removeInstallContainers(dataDir);
+    },
   };
+}
+
+/** Removes the containers (and their anonymous volumes) of the install whose data dir this is. */
+export async function removeInstallContainers(dataDir: string): Promise<void> {
+  let installId: string | undefined;
+  try {
+    const db = new Database(join(dataDir, "browsergrid.db"), { readonly: true });
+    const row = db.query<{ value: string }, []>("SELECT value FROM settings WHERE key = 'install_id'").get();
+    db.close();
+    installId = row ? (JSON.parse(row.value) as string) : undefined;
+  } catch {
+    return;
+  }
+  if (!installId) return;
+  const list = await docker.listContainers({ all: true, filters: { label: [`browsergrid.install=${installId}`] } });
+  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
 }
 
 /** Containers of a BrowserGrid data dir's install (all states). */
@@ -102,6 +125,23 @@ export async function startPageServer() {
     port: 0,
     fetch(req) {
       const url = new URL(req.url);
+      // Profiles: a "login" that sets a persistent cookie and a localStorage value, a page that
+      // shows both, and a file to download.
+      if (url.pathname === "/login") {
+        const user = url.searchParams.get("user") ?? "alice";
+        return new Response(`<!doctype html><title>login</title><script>localStorage.setItem("user", ${JSON.stringify(user)})</script><p id="done">logged in</p>`, {
+          headers: { "content-type": "text/html", "set-cookie": `login=${user}; Path=/; Max-Age=86400` },
+        });
+      }
+      if (url.pathname === "/whoami") {
+        const login = /(?:^|; )login=([^;]*)/.exec(req.headers.get("cookie") ?? "")?.[1] ?? "";
+        return new Response(`<!doctype html><title>whoami</title><p id="cookie">${login}</p><p id="ls"></p><script>document.getElementById("ls").textContent = localStorage.getItem("user") ?? ""</script>`, {
+          headers: { "content-type": "text/html" },
+        });
+      }
+      if (url.pathname === "/download") return new Response(`<!doctype html><title>download</title><a id="dl" href="/report.txt" download>report</a>`, { headers: { "content-type": "text/html" } });
+      if (url.pathname === "/report.txt")
+        return new Response("quarterly numbers\n", { headers: { "content-type": "text/plain", "content-disposition": 'attachment; filename="report.txt"' } });
       if (url.pathname === "/set-cookie")
         return new Response("<title>cookie</title>ok", { headers: { "content-type": "text/html", "set-cookie": "grid=1; Path=/" } });
       return new Response(`<!doctype html><title>BrowserGrid test page</title><h1 id="h">Hello ${url.pathname}</h1><script>window.answer = 42</script>`, {

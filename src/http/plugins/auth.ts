@@ -38,6 +38,11 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   "POST /api/v1/auth/login",
   "GET /api/openapi.json",
   "GET /api/docs",
+  // Shareable live-view links: each handler admits only a valid, unexpired signature
+  // (src/modules/live/live.tokens.ts) and never the cookie.
+  "GET /live/:id",
+  "GET /live/:id/stream",
+  "POST /live/:id/input",
 ]);
 
 /** Public routes that need no actor at all: skip the cookie lookup. */

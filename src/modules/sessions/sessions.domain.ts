@@ -5,10 +5,18 @@ import { CdpError } from "../../cdp/types";
 import type { SessionService } from "./sessions.service";
 import * as store from "./sessions.store";
 import type { Db } from "../../db/client";
+import { DEFAULT_LIVE_TTL_SEC, MAX_LIVE_TTL_SEC, signedLiveUrl, type LiveMode } from "../live/live.tokens";
 
 const NOT_YET = (what: string) => ({ error: `${what} is not available in this version of BrowserGrid.` });
 
-export function sessionDomain(deps: { db: Db; sessions: SessionService }) {
+export function sessionDomain(deps: {
+  db: Db;
+  sessions: SessionService;
+  publicUrl: string;
+  installKey: Buffer;
+  /** Saves the session's profile as a new version now (profiles module); absent: not available. */
+  saveProfile?: (sessionId: string) => Promise<unknown>;
+}) {
   return async function handleDomainCommand(sessionId: string, method: string, params: unknown): Promise<unknown> {
     const p = (params && typeof params === "object" ? params : {}) as Record<string, unknown>;
     switch (method) {
@@ -22,10 +30,19 @@ export function sessionDomain(deps: { db: Db; sessions: SessionService }) {
         const row = deps.sessions.setKeepAlive(sessionId, p.enabled !== false);
         return { keepAlive: row?.keepAlive ?? false, idleTimeoutSec: row?.idleTimeoutSec };
       }
-      case "BrowserGrid.liveURL":
-        return NOT_YET("Live view");
+      case "BrowserGrid.liveURL": {
+        // Whoever holds the cdpUrl already controls the browser, so a control link is theirs to ask for.
+        if (p.mode !== undefined && p.mode !== "view" && p.mode !== "control") throw new CdpError('BrowserGrid.liveURL: `mode` is "view" or "control".', -32602);
+        if (p.expiresInSec !== undefined && (typeof p.expiresInSec !== "number" || p.expiresInSec < 60 || p.expiresInSec > MAX_LIVE_TTL_SEC))
+          throw new CdpError(`BrowserGrid.liveURL: \`expiresInSec\` is a number from 60 to ${MAX_LIVE_TTL_SEC}.`, -32602);
+        const row = store.getSession(deps.db, sessionId);
+        if (!row || row.status !== "running") return { error: "The session is not running." };
+        const mode = (p.mode ?? "view") as LiveMode;
+        const { url, exp } = signedLiveUrl(deps.publicUrl, deps.installKey, sessionId, mode, (p.expiresInSec as number | undefined) ?? DEFAULT_LIVE_TTL_SEC);
+        return { liveUrl: url, mode, expiresAt: new Date(exp * 1000).toISOString() };
+      }
       case "BrowserGrid.saveProfile":
-        return NOT_YET("Profiles");
+        return deps.saveProfile ? deps.saveProfile(sessionId) : NOT_YET("Profiles");
       case "BrowserGrid.detectCaptcha":
         return NOT_YET("Captcha detection");
       default:

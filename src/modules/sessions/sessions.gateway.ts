@@ -9,6 +9,7 @@ import { connectToken, ownerOf } from "./sessions.model";
 import type { CreateSessionInput } from "./sessions.service";
 import { sessionDomain } from "./sessions.domain";
 import { getSession } from "./sessions.store";
+import { markDownloadsEnabled, saveProfileNow } from "../profiles/session-storage";
 
 /** An ephemeral session whose WebSocket never opened ends this soon. */
 const EPHEMERAL_IDLE_SEC = 60;
@@ -70,7 +71,8 @@ export function createSessionGateway(deps: AppDeps) {
       },
       onClientsChanged: (sessionId, count) => sessions.onClientsChanged(sessionId, count),
       onActivity: () => {},
-      handleDomainCommand: sessionDomain({ db, sessions }),
+      onDownloadsEnabled: (id) => markDownloadsEnabled(deps, id),
+      handleDomainCommand: sessionDomain({ db, sessions, publicUrl: deps.config.publicUrl, installKey, saveProfile: (id) => saveProfileNow(deps, sessions, id) }),
     },
   });
 }

@@ -9,14 +9,28 @@ import { hmac } from "../../security/install-key";
 import { sha256Hex } from "../../lib/ids";
 import { isTerminal } from "./sessions.store";
 import type { Actor } from "../../http/context";
+import { signedLiveUrl } from "../live/live.tokens";
 
 /** Sessions belong to the user behind a request (or to the static key that made them). */
 export function ownerOf(actor: Actor): { type: string; id: string | null } {
   return { type: actor.type, id: actor.userId ?? actor.keyId ?? null };
 }
 
+// The token is a pure function of (install key, session id) and every API read of a live
+// session computes it: remembered for the most recent sessions (an HMAC is ≈ 2–4 µs a row).
+const tokenMemo = new WeakMap<Buffer, Map<string, string>>();
+const TOKEN_MEMO_MAX = 4096;
+
 export function connectToken(installKey: Buffer, sessionId: string): string {
-  return hmac(installKey, `cdp:${sessionId}`);
+  let m = tokenMemo.get(installKey);
+  if (!m) tokenMemo.set(installKey, (m = new Map()));
+  let token = m.get(sessionId);
+  if (token === undefined) {
+    token = hmac(installKey, `cdp:${sessionId}`);
+    if (m.size >= TOKEN_MEMO_MAX) m.delete(m.keys().next().value!);
+    m.set(sessionId, token);
+  }
+  return token;
 }
 
 export function connectTokenHash(installKey: Buffer, sessionId: string): string {
@@ -65,7 +79,8 @@ export function toPublicSession(
     pool: ctx.poolName,
     worker: ctx.workerName,
     cdpUrl: live ? cdpUrl(ctx.publicUrl, ctx.installKey, row.id) : null,
-    liveUrl: null,
+    // The owner's watch-only live link (1 h); /sessions/:id/share or BrowserGrid.liveURL mint others.
+    liveUrl: row.status === "running" ? signedLiveUrl(ctx.publicUrl, ctx.installKey, row.id, "view", undefined, ctx.now).url : null,
     createdAt: iso(row.createdAt)!,
     startedAt: iso(row.startedAt),
     expiresAt: iso(row.expiresAt),

@@ -11,11 +11,11 @@ import type { Db } from "../../db/client";
 import { findPoolByName } from "../pools/pools.service";
 import { authMacro } from "../../http/plugins/auth";
 
-function canSeeAll(actor: Actor): boolean {
+export function canSeeAll(actor: Actor): boolean {
   return actor.role === "admin" || actor.role === "viewer";
 }
 
-function visibleSession(db: Db, actor: Actor, id: string): store.SessionRow {
+export function visibleSession(db: Db, actor: Actor, id: string): store.SessionRow {
   const row = store.getSession(db, id);
   if (!row || (!canSeeAll(actor) && row.ownerId !== ownerOf(actor).id)) throw new NotFound(`Session ${id}`);
   return row;

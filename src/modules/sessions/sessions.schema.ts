@@ -55,7 +55,9 @@ export const SessionResponse = t.Object({
 
 export const ListSessionsQuery = strictObject(
   {
-    status: t.Optional(t.UnionEnum(STATUS)),
+    // Not t.UnionEnum: it carries `default: <first value>`, which Elysia fills into a missing
+    // query field, so an unfiltered list would show only "queued" sessions.
+    status: t.Optional(t.Union(STATUS.map((s) => t.Literal(s)))),
     pool: t.Optional(t.String({ maxLength: 64 })),
     limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500 })),
     cursor: t.Optional(t.String({ maxLength: 128 })),

@@ -15,6 +15,10 @@ import { connectTokenHash, toPublicSession, type PublicSession } from "./session
 import * as store from "./sessions.store";
 import type { SessionRow } from "./sessions.store";
 import { SessionTimers } from "./sessions.timers";
+import { poolName, workerName } from "./sessions.names";
+import { activeMaintenance } from "../settings/maintenance.service";
+import type { WarmPool } from "../pools/warm-pool";
+import { claimWarm, listWarm, warmKey } from "../pools/warm.store";
 
 export interface CreateSessionInput {
   pool?: string;
@@ -47,6 +51,16 @@ export interface ProviderRegistry {
   entries(): [string, BrowserProvider][];
 }
 
+/** Profiles and artifacts around a session's life (src/modules/profiles/session-storage.ts). */
+export interface SessionStorage {
+  /** Resolves `profile` (taking its lock when it persists: 409 when held) and the archive to load. */
+  prepareProfile(owner: Owner, sessionId: string, profile: unknown): Promise<{ config: Record<string, unknown>; archive?: Uint8Array; release(): void }>;
+  /** Before the browser is removed: saves a persisting profile on a normal end, collects downloads. Never throws. */
+  beforeStop(row: SessionRow, status: "completed" | "failed" | "timed_out" | "crashed", provider: BrowserProvider | undefined): Promise<void>;
+  /** After the terminal transition: the profile lock goes. */
+  afterEnd(sessionId: string): void;
+}
+
 export const CLOSE_CODES = { completed: 4001, timed_out: 4002, crashed: 4003, failed: 4004 } as const;
 
 type EndStatus = "completed" | "failed" | "timed_out" | "crashed";
@@ -58,6 +72,8 @@ export class SessionService {
   private clients = new Map<string, { count: number; hadClient: boolean }>();
   private ending = new Map<string, Promise<SessionRow | null>>();
   private unsubscribers: (() => void)[] = [];
+  private warm: WarmPool | null = null;
+  private storage: SessionStorage | null = null;
 
   constructor(
     private deps: {
@@ -73,13 +89,31 @@ export class SessionService {
       () =>
         listWorkers(deps.db).map((w) => ({ id: w.id, poolId: w.poolId, capacity: w.capacity, online: w.status === "online" && !!deps.providers.get(w.id) })),
       (poolId) => findPoolById(deps.db, poolId)?.maxSessions ?? 0,
+      (poolId) => findPoolById(deps.db, poolId)?.placement ?? "spread",
     );
     this.timers = new SessionTimers({
       onHardTimeout: (id) => void this.end(id, "timed_out", "maximum duration reached"),
       onIdleTimeout: (id) => void this.end(id, "timed_out", "idle timeout: no client connected"),
     });
-    for (const [, provider] of deps.providers.entries())
-      this.unsubscribers.push(provider.onEvent((e) => e.type === "died" && void this.onBrowserDied(e.handle, e.reason)));
+    for (const [, provider] of deps.providers.entries()) this.watchProvider(provider);
+  }
+
+  /** Follows a worker's provider for browser deaths (called for providers added after start). */
+  watchProvider(provider: BrowserProvider): void {
+    this.unsubscribers.push(provider.onEvent((e) => e.type === "died" && void this.onBrowserDied(e.handle, e.reason)));
+  }
+
+  attachWarmPool(warm: WarmPool): void {
+    this.warm = warm;
+  }
+
+  attachStorage(storage: SessionStorage): void {
+    this.storage = storage;
+  }
+
+  /** The provider of the worker a session runs on. */
+  providerOf(row: SessionRow): BrowserProvider | undefined {
+    return row.workerId ? this.deps.providers.get(row.workerId) : undefined;
   }
 
   attachGateway(gateway: ClientCloser): void {
@@ -88,28 +122,42 @@ export class SessionService {
 
   /** Starts a browser and resolves with the session once its CDP endpoint answers. */
   async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean } = {}): Promise<SessionRow> {
-    for (const feature of ["profile", "proxy", "ruleSets"] as const)
+    if (input.profile !== undefined && !this.storage) throw new BadRequest('"profile" is not available in this process; remove the field.', "feature_unavailable");
+    for (const feature of ["proxy", "ruleSets"] as const)
       if (input[feature] !== undefined) throw new BadRequest(`"${feature}" is not available in this version of BrowserGrid; remove the field.`, "feature_unavailable");
     const pool = this.resolvePool(input.pool);
+    const maintenance = activeMaintenance(this.deps.db);
+    if (maintenance) throw new Unavailable(maintenance.message, "maintenance");
     if (pool.state !== "active") throw new Unavailable(`Pool "${pool.name}" is ${pool.state} and takes no new sessions.`, "pool_not_active");
     const timeoutSec = Math.min(input.timeoutSec ?? pool.maxDurationSec, pool.maxDurationSec, this.deps.maxDurationSec);
     const idleTimeoutSec = input.idleTimeoutSec ?? pool.idleTimeoutSec;
+    const id = newId("ses");
+    // A profile must be in place before Chromium starts, so such a session never takes a warm browser.
+    const profile = input.profile !== undefined ? await this.storage!.prepareProfile(owner, id, input.profile) : null;
     const config = {
       browser: input.browser ?? pool.flavour,
-      viewport: input.viewport ?? { width: 1280, height: 720 },
+      viewport: input.viewport ?? { width: pool.viewportWidth, height: pool.viewportHeight },
       ...(input.userAgent ? { userAgent: input.userAgent } : {}),
       ...(input.locale ? { locale: input.locale } : {}),
       ...(input.timezone ? { timezone: input.timezone } : {}),
+      ...(profile ? { profile: profile.config } : {}),
     };
-    const id = newId("ses");
+    if (this.warm && !profile && !input.userAgent && !input.locale && !input.timezone && this.capacity.queueDepth(pool.id) === 0) {
+      const now = Date.now();
+      const row = { ...this.newRow(id, owner, pool, null, "starting", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral), startedAt: now, expiresAt: now + timeoutSec * 1000, connectTokenHash: connectTokenHash(this.deps.installKey, id) };
+      const claimed = claimWarm(this.deps.db, pool.id, warmKey(config), row, { pool: pool.name });
+      if (claimed) return this.claimed(claimed, pool.id);
+    }
     let queuedRow: SessionRow | null = null;
     const workerId = await this.capacity.acquire(pool.id, pool.queueTimeoutSec * 1000, () => {
+      this.warm?.evictFor(pool.id);
       queuedRow = store.insertSession(
         this.deps.db,
         this.newRow(id, owner, pool, null, "queued", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral),
         { type: "queued", detail: { pool: pool.name } },
       );
     }).catch((err) => {
+      profile?.release();
       if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: "queue timeout" }, { type: "failed", detail: { reason: "queue timeout" } });
       throw err;
     });
@@ -134,6 +182,7 @@ export class SessionService {
         userAgent: input.userAgent,
         locale: input.locale,
         timezone: input.timezone,
+        ...(profile ? { profile: { archive: profile.archive } } : {}),
       });
       const now = Date.now();
       const row = store.transition(
@@ -159,6 +208,7 @@ export class SessionService {
       this.timers.arm(row);
       return row;
     } catch (err) {
+      profile?.release();
       const reason = err instanceof Unavailable ? err.message : `browser failed to start: ${(err as Error).message}`;
       if (store.transition(this.deps.db, id, ["starting"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } }))
         this.capacity.release(workerId);
@@ -166,6 +216,14 @@ export class SessionService {
       if (err instanceof Unavailable) throw err;
       throw new Unavailable("The browser could not be started; the server log has the details.", "browser_start_failed");
     }
+  }
+
+  /** A warm browser became this session: set its clock, then refill the pool in the background. */
+  private claimed(row: SessionRow, poolId: string): SessionRow {
+    this.clients.set(row.id, { count: 0, hadClient: false });
+    this.timers.arm(row);
+    setImmediate(() => this.warm?.fill(poolId));
+    return row;
   }
 
   /** Stops a session on request (DELETE). Terminal sessions are left as they are. */
@@ -194,6 +252,7 @@ export class SessionService {
     const id = stopping.id;
     this.timers.clear(id);
     this.gateway?.closeSession(id, CLOSE_CODES[status], `session ended: ${status} (${reason})`);
+    if (this.storage && stopping.containerId) await this.storage.beforeStop(stopping, status, this.providerOf(stopping));
     if (stopping.containerId && stopping.workerId) {
       await this.deps.providers
         .get(stopping.workerId)
@@ -201,6 +260,7 @@ export class SessionService {
         .catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }));
     }
     const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
+    this.storage?.afterEnd(id);
     this.clients.delete(id);
     if (stopping.workerId) this.capacity.release(stopping.workerId);
     this.deps.log.info("session ended", { sessionId: id, status, reason });
@@ -209,7 +269,8 @@ export class SessionService {
 
   private async onBrowserDied(handle: string, reason: string): Promise<void> {
     const row = store.findLiveByContainer(this.deps.db, handle);
-    if (!row || row.status === "stopping") return;
+    if (!row) return this.warm?.onBrowserDied(handle);
+    if (row.status === "stopping") return;
     await this.end(row.id, "crashed", `browser exited: ${reason}`);
   }
 
@@ -221,7 +282,9 @@ export class SessionService {
     if (!row || row.status !== "running" || !row.connectTokenHash || !row.cdpEndpoint) return null;
     if (!safeEqual(sha256Hex(token), row.connectTokenHash)) return null;
     const i = row.cdpEndpoint.lastIndexOf(":");
-    return { sessionId, cdp: { host: row.cdpEndpoint.slice(0, i), port: Number(row.cdpEndpoint.slice(i + 1)) } };
+    const cdp = { host: row.cdpEndpoint.slice(0, i), port: Number(row.cdpEndpoint.slice(i + 1)) };
+    const provider = row.workerId ? this.deps.providers.get(row.workerId) : undefined;
+    return { sessionId, cdp: provider?.reach ? provider.reach(cdp) : cdp };
   }
 
   onClientsChanged(sessionId: string, count: number): void {
@@ -251,9 +314,9 @@ export class SessionService {
   // ---- reads ---------------------------------------------------------------------------
 
   toPublic(row: SessionRow): PublicSession {
-    const pool = findPoolById(this.deps.db, row.poolId);
-    const worker = row.workerId ? listWorkers(this.deps.db).find((w) => w.id === row.workerId) : undefined;
-    return toPublicSession(row, { publicUrl: this.deps.publicUrl, installKey: this.deps.installKey, poolName: pool?.name ?? row.poolId, workerName: worker?.name ?? null });
+    // Called per row of every list: memoised prepared lookups (sessions.names.ts), not the query builder.
+    const { db } = this.deps;
+    return toPublicSession(row, { publicUrl: this.deps.publicUrl, installKey: this.deps.installKey, poolName: poolName(db, row.poolId) ?? row.poolId, workerName: row.workerId ? workerName(db, row.workerId) : null });
   }
 
   resolvePool(name: string | undefined): Pool {
@@ -272,11 +335,13 @@ export class SessionService {
         this.timers.arm(row);
       }
     }
+    for (const w of listWarm(this.deps.db)) counts.set(w.workerId, (counts.get(w.workerId) ?? 0) + 1);
     this.capacity.reset(counts);
   }
 
   async shutdown(): Promise<void> {
     this.timers.clearAll();
+    this.warm?.close();
     this.capacity.rejectAll(new Unavailable("BrowserGrid is shutting down.", "shutting_down"));
     for (const u of this.unsubscribers) u();
   }

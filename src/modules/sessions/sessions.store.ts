@@ -1,8 +1,9 @@
 // Session rows and their timeline. Every change of state is one transaction that checks the
 // state it comes from and appends the event, so two racing stops cannot both "win" and the
 // timeline never disagrees with the row.
-import { and, desc, eq, inArray, lt, notInArray, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, lt, notInArray } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { rowMapper } from "../../db/fast-rows";
 import { SESSION_TERMINAL, sessionEvents, sessions, type SessionStatus } from "../../db/schema";
 
 export type SessionRow = typeof sessions.$inferSelect;
@@ -52,8 +53,12 @@ export function appendEvent(db: Db, sessionId: string, type: string, detail?: Re
   db.insert(sessionEvents).values({ sessionId, type, detail }).run();
 }
 
+// getSession and listSessions serve every API read and the gateway's connect check: cached
+// prepared statements (src/db/fast-rows.ts), not the query builder.
 export function getSession(db: Db, id: string): SessionRow | undefined {
-  return db.select().from(sessions).where(eq(sessions.id, id)).get();
+  const m = rowMapper(sessions);
+  const v = db.$client.query<unknown[], [string]>(`SELECT ${m.columns} FROM sessions WHERE id = ?`).values(id)[0];
+  return v ? m.map(v) : undefined;
 }
 
 export function listEvents(db: Db, sessionId: string): SessionEventRow[] {
@@ -63,6 +68,7 @@ export function listEvents(db: Db, sessionId: string): SessionEventRow[] {
 export interface ListFilter {
   status?: SessionStatus;
   poolId?: string;
+  workerId?: string;
   ownerId?: string;
   limit: number;
   /** Opaque cursor: the createdAt:id of the last row of the previous page. */
@@ -71,21 +77,18 @@ export interface ListFilter {
 
 /** Newest first, keyset-paginated on (created_at, id). */
 export function listSessions(db: Db, f: ListFilter): SessionRow[] {
-  const where: SQL[] = [];
-  if (f.status) where.push(eq(sessions.status, f.status));
-  if (f.poolId) where.push(eq(sessions.poolId, f.poolId));
-  if (f.ownerId) where.push(eq(sessions.ownerId, f.ownerId));
-  if (f.cursor)
-    where.push(
-      sql`(${sessions.createdAt} < ${f.cursor.createdAt} OR (${sessions.createdAt} = ${f.cursor.createdAt} AND ${sessions.id} < ${f.cursor.id}))`,
-    );
-  return db
-    .select()
-    .from(sessions)
-    .where(where.length ? and(...where) : undefined)
-    .orderBy(desc(sessions.createdAt), desc(sessions.id))
-    .limit(f.limit)
-    .all();
+  const m = rowMapper(sessions);
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (f.status) where.push("status = ?"), params.push(f.status);
+  if (f.poolId) where.push("pool_id = ?"), params.push(f.poolId);
+  if (f.workerId) where.push("worker_id = ?"), params.push(f.workerId);
+  if (f.ownerId) where.push("owner_id = ?"), params.push(f.ownerId);
+  if (f.cursor) where.push("(created_at < ? OR (created_at = ? AND id < ?))"), params.push(f.cursor.createdAt, f.cursor.createdAt, f.cursor.id);
+  params.push(f.limit);
+  // At most 32 distinct SQL texts: bun:sqlite compiles each once and caches it.
+  const text = `SELECT ${m.columns} FROM sessions${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
+  return db.$client.query<unknown[], (string | number)[]>(text).values(...params).map(m.map);
 }
 
 export function liveSessions(db: Db, workerId?: string): SessionRow[] {
