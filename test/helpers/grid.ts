@@ -54,7 +54,7 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
     if (Date.now() > deadline) throw new Error(`grid not ready in 30 s: ${output()}`);
     await Bun.sleep(25);
   }
-  return {
+  const grid: Grid = {
     url,
     dataDir,
     proc,
@@ -78,10 +78,11 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
       await proc.exited;
     },
     async dispose() {
-      await this.stop();
+      await grid.stop();
       await removeInstallContainers(dataDir);
     },
   };
+  return grid;
 }
 
 /** Removes the containers (and their anonymous volumes) of the install whose data dir this is. */

@@ -16,7 +16,8 @@ import { localChromiumPath } from "../../providers/local-process";
 import { audit } from "../audit/audit.service";
 import { findPoolById, findPoolByName, listPools } from "../pools/pools.service";
 import { listWarm } from "../pools/warm.store";
-import { drainWorker, findWorkerByEndpoint, listWorkers, removeDrainedWorkers, requestWorkerRemoval, resumeWorker, storeWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
+import { drainWorker, findWorkerByEndpoint, listWorkers, removeDrainedWorkers, requestWorkerRemoval, resumeWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
+import { addCheckedWorker } from "./workers.runtime";
 
 const PENDING_TTL_MS = 5 * 60_000;
 
@@ -105,20 +106,6 @@ async function discardWarm(deps: AppDeps, workerId: string): Promise<void> {
   await Promise.all(listWarm(deps.db).filter((w) => w.workerId === workerId).map((w) => deps.warm?.discard(w, "worker drained")));
 }
 
-/** Stores a checked worker and lets the fleet, queue and warm pool know (as POST /api/v1/workers does). */
-async function addChecked(deps: AppDeps, actor: Actor, ip: string, input: AddWorkerInput, fingerprint?: string) {
-  const checked = validateWorkerInput(input);
-  const { worker, created } = storeWorker(deps.db, deps.installKey, input, { ...checked, fingerprint });
-  if (created) {
-    audit(deps, actor, "worker.added", worker.id, { name: worker.name, endpoint: worker.endpoint, hostKeyFingerprint: worker.hostKeyFingerprint }, ip);
-    deps.fleet?.sync();
-    await deps.fleet?.check(worker.id);
-    deps.sessions.capacity.drain(worker.poolId);
-    deps.warm?.fill(worker.poolId);
-  }
-  return worker;
-}
-
 const fieldFor = (code: string) => (code === "invalid_endpoint" || code === "worker_unreachable" || code === "host_key_mismatch" ? "endpoint" : code === "invalid_name" ? "name" : code.startsWith("ssh_key") || code === "invalid_ssh_key" ? "sshPrivateKey" : /capacity/.test(code) ? "capacity" : "endpoint");
 
 export function workerPages(deps: AppDeps) {
@@ -161,7 +148,7 @@ export function workerPages(deps: AppDeps) {
               throw new BadRequest(`No Docker engine answers on ${checked.endpoint.canonical}: ${err.message}`, "worker_unreachable");
             });
           if (checked.endpoint.kind === "local" && !localChromiumPath()) throw new BadRequest("No Chromium on this host for a local worker (apt-get install chromium).", "worker_unreachable");
-          const w = await addChecked(deps, actor, requestIp(ctx), input);
+          const w = (await addCheckedWorker(deps, actor, requestIp(ctx), input)).worker;
           return seeOther(`/workers#worker-${w.name}`);
         } catch (e) {
           if (!(e instanceof DomainError) || e.status >= 500) throw e;
@@ -189,7 +176,7 @@ export function workerPages(deps: AppDeps) {
         try {
           // Connect again with the key pinned: a different server now is refused, not trusted.
           await probeSshWorker({ endpoint: p.input.endpoint, privateKey: p.input.sshPrivateKey!, hostKeyFingerprint: body.fingerprint ?? p.fingerprint });
-          const w = await addChecked(deps, actor, requestIp(ctx), p.input, p.fingerprint);
+          const w = (await addCheckedWorker(deps, actor, requestIp(ctx), p.input, p.fingerprint)).worker;
           return seeOther(`/workers#worker-${w.name}`);
         } catch (e) {
           const message = e instanceof HostKeyMismatch ? e.message : e instanceof DomainError ? e.message : `Cannot use ${p.input.endpoint}: ${(e as Error).message}`;

@@ -12,6 +12,7 @@ import { localChromiumPath } from "../../providers/local-process";
 import { audit } from "../audit/audit.service";
 import { findPoolById, findPoolByName } from "../pools/pools.service";
 import { listWarm } from "../pools/warm.store";
+import { addCheckedWorker } from "./workers.runtime";
 import { AddWorkerBody, ListWorkersQuery, UpdateWorkerBody, WorkerParams, WorkerResponse } from "./workers.schema";
 import {
   drainWorker,
@@ -22,7 +23,6 @@ import {
   removeDrainedWorkers,
   requestWorkerRemoval,
   resumeWorker,
-  storeWorker,
   updateWorker,
   validateWorkerInput,
   type AddWorkerInput,
@@ -100,13 +100,8 @@ export function workerRoutes(deps: AppDeps) {
         if (existing?.removeRequestedAt) throw new Conflict(`Worker ${existing.name} at this endpoint is being removed; add it again once it is gone.`, "worker_removing");
         if (existing) return workerView(deps, existing); // one endpoint is one worker: 200 with the row that exists
         const fingerprint = await checkReachable(checked.endpoint, input);
-        const { worker, created } = storeWorker(db, deps.installKey, input, { ...checked, fingerprint });
+        const { worker, created } = await addCheckedWorker(deps, ctx.actor, requestIp(ctx), input, fingerprint);
         if (!created) return workerView(deps, worker); // a concurrent add won the race
-        audit(deps, ctx.actor, "worker.added", worker.id, { name: worker.name, endpoint: worker.endpoint, pool: pool.name, hostKeyFingerprint: worker.hostKeyFingerprint }, requestIp(ctx));
-        deps.fleet?.sync();
-        await deps.fleet?.check(worker.id);
-        deps.sessions.capacity.drain(pool.id);
-        deps.warm?.fill(pool.id);
         ctx.set.status = 201;
         return workerView(deps, getWorker(db, worker.id));
       },

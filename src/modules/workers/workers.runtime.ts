@@ -10,7 +10,9 @@ import * as store from "../sessions/sessions.store";
 import { activeMaintenance } from "../settings/maintenance.service";
 import { WorkerFleet } from "./fleet";
 import { buildProvider, type ProviderContext } from "./worker-providers";
-import { listWorkers } from "./workers.service";
+import { listWorkers, storeWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
+import type { Actor, AppDeps } from "../../http/context";
+import { audit } from "../audit/audit.service";
 
 export function createFleet(ctx: ProviderContext & { db: Db; providers: ProviderRegistryImpl }): WorkerFleet {
   const fleet = new WorkerFleet({ db: ctx.db, log: ctx.log, providers: ctx.providers, build: (w) => buildProvider(w, ctx) }, { onProviderAdded() {}, onStatusChange() {} });
@@ -49,4 +51,23 @@ export function workerProbes(db: Db): (() => Promise<ProbeResult>)[] {
       return { name: "maintenance", ok: !m, detail: m ? m.message : undefined };
     },
   ];
+}
+
+/**
+ * Stores a checked worker and, when it is new, lets everything that depends on workers know:
+ * the audit log, the fleet (provider + first heartbeat), the pool's queue and its warm pool.
+ * The API and the UI both add workers through here.
+ */
+export async function addCheckedWorker(deps: AppDeps, actor: Actor, ip: string, input: AddWorkerInput, fingerprint?: string) {
+  const checked = validateWorkerInput(input);
+  const stored = storeWorker(deps.db, deps.installKey, input, { ...checked, fingerprint });
+  if (stored.created) {
+    const w = stored.worker;
+    audit(deps, actor, "worker.added", w.id, { name: w.name, endpoint: w.endpoint, hostKeyFingerprint: w.hostKeyFingerprint }, ip);
+    deps.fleet?.sync();
+    await deps.fleet?.check(w.id);
+    deps.sessions.capacity.drain(w.poolId);
+    deps.warm?.fill(w.poolId);
+  }
+  return stored;
 }
