@@ -15,12 +15,17 @@ const NAV: [string, string][] = [
   ["/sessions", "Sessions"],
   ["/pools", "Pools"],
   ["/workers", "Workers"],
+  ["/profiles", "Profiles"],
   ["/api-keys", "API keys"],
   ["/quickstart", "Connect"],
   ["/users", "Users"],
   ["/audit", "Audit log"],
+  ["/settings", "Settings"],
   ["/api/docs", "API"],
 ];
+
+/** Entries only admins can open: not offered to anyone else. */
+const ADMIN_ONLY = new Set(["/settings"]);
 
 export function layout(opts: LayoutOptions, body: SafeHtml): SafeHtml {
   return html`<!doctype html>
@@ -40,7 +45,7 @@ export function layout(opts: LayoutOptions, body: SafeHtml): SafeHtml {
   <a class="brand" href="/"><img src="/assets/favicon.svg" alt="" width="22" height="22"> BrowserGrid</a>
   ${
     opts.user
-      ? html`<nav aria-label="Main">${NAV.map(
+      ? html`<nav aria-label="Main">${NAV.filter(([href]) => opts.user!.role === "admin" || !ADMIN_ONLY.has(href)).map(
           ([href, label]) => html`<a href="${href}"${opts.active === href ? html` aria-current="page"` : ""}>${label}</a>`,
         )}</nav>
   <form method="post" action="/logout" class="logout"><span class="who">${opts.user.email} · ${opts.user.role}</span><button type="submit" class="link">Log out</button></form>`

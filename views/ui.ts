@@ -107,3 +107,16 @@ export function time(ms: number | null | undefined): SafeHtml {
 export function copyable(id: string, value: string, label: string): SafeHtml {
   return html`<div class="copy-row"><code id="${id}" class="copy-value">${value}</code><button type="button" class="secondary small" data-copy="${id}" aria-label="Copy ${label}">Copy</button></div>`;
 }
+
+/** 1.4 MB / 812 B — sizes in the units people read (powers of 1024). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}

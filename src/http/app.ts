@@ -28,6 +28,8 @@ import { auditPages } from "../modules/audit/audit.pages";
 import { connectPages } from "../modules/connect/connect.pages";
 import { poolPages } from "../modules/pools/pools.pages";
 import { workerPages } from "../modules/workers/workers.pages";
+import { profilePages } from "../modules/profiles/profiles.pages";
+import { settingsPages } from "../modules/settings/settings.pages";
 
 export function createApp(deps: AppDeps) {
   const app: any = new Elysia({ name: "browsergrid" })
@@ -73,6 +75,8 @@ export function createApp(deps: AppDeps) {
     .use(connectPages(deps))
     .use(poolPages(deps))
     .use(workerPages(deps))
+    .use(profilePages(deps))
+    .use(settingsPages(deps))
     .get(
       "/api/docs",
       async (): Promise<Response> => {

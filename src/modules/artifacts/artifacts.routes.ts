@@ -6,9 +6,9 @@ import { Elysia, t } from "elysia";
 import type { AppDeps } from "../../http/context";
 import { authMacro } from "../../http/plugins/auth";
 import { strictObject } from "../../http/strict-object";
-import { Conflict } from "../../lib/errors";
 import { visibleSession } from "../sessions/sessions.routes";
-import { connectToBrowser, storageOf } from "../profiles/session-storage";
+import { storageOf } from "../profiles/session-storage";
+import { captureScreenshot } from "./artifacts.capture";
 import { ErrorSchema } from "../users/users.schema";
 
 const ArtifactSchema = t.Object({
@@ -23,11 +23,9 @@ const ArtifactSchema = t.Object({
   url: t.String({ description: "Path to download the file" }),
 });
 
-const MAX_SCREENSHOT_BYTES = 64 * 1024 * 1024;
-
 export function artifactRoutes(deps: AppDeps) {
   const { artifacts } = storageOf(deps);
-  const { db, sessions } = deps;
+  const { db } = deps;
   return new Elysia({ name: "session-artifacts", prefix: "/api/v1/sessions" })
     .use(authMacro)
     .get(
@@ -69,27 +67,9 @@ export function artifactRoutes(deps: AppDeps) {
       async (ctx) => {
         const { params, body, actor } = ctx;
         const row = visibleSession(db, actor, params.id);
-        if (row.status !== "running") throw new Conflict(`Session ${row.id} is ${row.status}; screenshots need a running browser.`, "session_not_running");
-        const client = await connectToBrowser(row, sessions.providerOf(row));
-        try {
-          const { targetInfos } = await client.send<{ targetInfos: { targetId: string; type: string; url: string }[] }>("Target.getTargets");
-          const page = targetInfos.find((x) => x.type === "page");
-          if (!page) throw new Conflict("The browser has no open page to capture.", "no_page");
-          const { sessionId } = await client.send<{ sessionId: string }>("Target.attachToTarget", { targetId: page.targetId, flatten: true });
-          const format = body.format ?? "png";
-          const shot = await client.send<{ data: string }>(
-            "Page.captureScreenshot",
-            { format, ...(format === "jpeg" ? { quality: body.quality ?? 80 } : {}), captureBeyondViewport: body.fullPage === true },
-            sessionId,
-            30_000,
-          );
-          const bytes = Buffer.from(shot.data, "base64");
-          const a = await artifacts.add(row.id, "screenshot", `screenshot-${Date.now()}.${format === "jpeg" ? "jpg" : "png"}`, new Uint8Array(bytes), { maxBytes: MAX_SCREENSHOT_BYTES });
-          ctx.set.status = 201;
-          return artifacts.toPublic(a);
-        } finally {
-          client.close();
-        }
+        const a = await captureScreenshot(deps, row, body);
+        ctx.set.status = 201;
+        return artifacts.toPublic(a);
       },
       {
         auth: "member",

@@ -157,6 +157,7 @@ export function detailPage(parts: {
   showCdp: boolean;
   events: SafeHtml;
   live: SafeHtml;
+  artifacts: SafeHtml;
   streamUrl: string;
 }): SafeHtml {
   const r = parts.row;
@@ -175,6 +176,7 @@ ${copyable("cdp-url", parts.cdpUrl, "CDP URL")}`
 }
 </section>
 ${parts.live}
+${parts.artifacts}
 <div class="two-col">
 <section class="card"><h2>Settings</h2>${settingsTable(r, parts.pool, parts.worker)}</section>
 <section class="card"><h2>Events</h2><div id="session-events">${parts.events}</div></section>

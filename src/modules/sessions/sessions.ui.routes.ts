@@ -7,7 +7,7 @@ import { authMacro } from "../../http/plugins/auth";
 import { htmlEventStream } from "../../http/sse";
 import { DomainError } from "../../lib/errors";
 import { html, htmlResponse } from "../../../views/html";
-import { page, seeOther } from "../../../views/ui";
+import { notice, page, seeOther } from "../../../views/ui";
 import { listPools, findPoolByName } from "../pools/pools.service";
 import { listWorkers } from "../workers/workers.service";
 import { roleRank } from "../users/users.service";
@@ -17,6 +17,9 @@ import * as store from "./sessions.store";
 import { parseCreateForm } from "./sessions.form";
 import { createForm, detailPage, eventsTimeline, filterForm, listPage, sessionRows, STATUSES, statusLine, type ListFilters, type RowContext } from "./sessions.pages";
 import { livePanel } from "../live/live.pages";
+import { artifactsSection } from "../artifacts/artifacts.pages";
+import { captureScreenshot } from "../artifacts/artifacts.capture";
+import { storageOf } from "../profiles/session-storage";
 
 const LIST_LIMIT = 100;
 
@@ -79,6 +82,8 @@ export function sessionPages(deps: AppDeps) {
     return sessionRows(query(actor, f), rowContext(actor), qs !== "", `/sessions${qs ? `?${qs}` : ""}`);
   };
   const isMember = (a: Actor) => roleRank(a.role) >= roleRank("member");
+  const artifactsOf = (actor: Actor, r: store.SessionRow, message?: { text: string; bad: boolean }) =>
+    artifactsSection(r, storageOf(deps).artifacts.list(r.id), canStop(actor, r), message);
 
   function renderCreate(actor: Actor, status: number, state: Parameters<typeof createForm>[1], htmx: boolean): Response {
     const form = createForm(listPools(db), state);
@@ -156,6 +161,7 @@ export function sessionPages(deps: AppDeps) {
             showCdp: owner,
             events: eventsTimeline(store.listEvents(db, r.id)),
             live: r.status === "running" ? livePanel(r, { control: owner, share: owner }) : html``,
+            artifacts: artifactsOf(actor, r),
             streamUrl: `/sessions/${r.id}/stream?v=${sessionVersion(deps, r.id)}`,
           }),
         );
@@ -193,5 +199,32 @@ export function sessionPages(deps: AppDeps) {
         return seeOther(back);
       },
       { auth: "member", params: t.Object({ id: t.String({ maxLength: 64 }) }), body: t.Object({ back: t.Optional(t.String({ maxLength: 300 })) }, { additionalProperties: false }), detail: { hide: true } },
+    )
+    .post(
+      "/sessions/:id/screenshot",
+      async ({ actor, params, request }) => {
+        const htmx = request.headers.has("hx-request");
+        const r = visibleSession(db, actor, params.id);
+        let message: { text: string; bad: boolean };
+        let status = 200;
+        if (!canStop(actor, r)) {
+          message = { text: "Only the session's owner or an admin can take screenshots.", bad: true };
+          status = 403;
+        } else {
+          try {
+            const a = await captureScreenshot(deps, r);
+            if (!htmx) return seeOther(`/sessions/${r.id}#artifact-${a.id}`);
+            message = { text: `Screenshot ${a.name} saved.`, bad: false };
+          } catch (e) {
+            if (!(e instanceof DomainError) || e.status >= 500) throw e;
+            message = { text: e.message, bad: true };
+            status = e.status;
+          }
+        }
+        // htmx swaps the section alone (422 so a refusal swaps too); without JS a small page.
+        if (htmx) return htmlResponse(artifactsOf(actor, r, message), { status: status >= 400 ? 422 : status });
+        return page(actor, "Screenshot", "/sessions", html`${notice(message.text, message.bad)}<p><a href="/sessions/${r.id}">Back to session ${r.id}</a></p>`, { status });
+      },
+      { auth: "member", params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { hide: true } },
     );
 }
