@@ -6,7 +6,8 @@
 //   server time), the pool's warm browsers full before each sample;
 // - warm create → connect → first reply: + WebSocket to the cdpUrl and Browser.getVersion;
 // - warm lifecycle: create → Playwright connectOverCDP → goto a local page → DELETE;
-// - cold: a request whose viewport no warm browser has (so a container starts) → 201 (CDP ready).
+// - cold: a request whose viewport no warm browser has (so a container starts) → 201 (CDP ready),
+//   then per stage: Playwright connect, goto a local page, release (DELETE).
 // c1 = one at a time; c10 = ten at once (per-request latencies). SSH overhead = ssh p50 − local p50.
 import { chromium } from "playwright-core";
 import { loadavg } from "node:os";
@@ -97,18 +98,29 @@ async function measure(step: Step, pool: string, concurrency: number, n: number)
   return summarize(samples);
 }
 
-async function measureCold(pool: string, n: number): Promise<Summary> {
-  const samples: number[] = [];
+/** Cold path, per stage: create (→ 201, CDP ready) · Playwright connect · goto · release (DELETE). */
+async function measureCold(pool: string, n: number): Promise<Record<"create" | "connect" | "goto" | "release", Summary>> {
+  const stages = { create: [] as number[], connect: [] as number[], goto: [] as number[], release: [] as number[] };
   for (let i = 0; i < n; i++) {
     await warmReady(pool, WARM);
-    const t0 = performance.now();
-    const r = await grid.api("POST", "/api/v1/sessions", { pool, viewport: { width: 1281, height: 721 } });
-    samples.push(performance.now() - t0);
+    let t = performance.now();
+    const r = await grid.api("POST", "/api/v1/sessions", { pool, keepAlive: true, viewport: { width: 1281, height: 721 } });
     if (r.status !== 201) throw new Error(`cold create: ${r.status}`);
+    stages.create.push(performance.now() - t);
+    t = performance.now();
+    const browser = await chromium.connectOverCDP(r.body.cdpUrl);
+    const page = browser.contexts()[0]!.pages()[0] ?? (await browser.contexts()[0]!.newPage());
+    stages.connect.push(performance.now() - t);
+    t = performance.now();
+    await page.goto(`${pages.url}/bench`);
+    stages.goto.push(performance.now() - t);
+    t = performance.now();
     await grid.api("DELETE", `/api/v1/sessions/${r.body.id}`);
+    stages.release.push(performance.now() - t);
+    await browser.close().catch(() => {});
     await Bun.sleep(300);
   }
-  return summarize(samples);
+  return { create: summarize(stages.create), connect: summarize(stages.connect), goto: summarize(stages.goto), release: summarize(stages.release) };
 }
 
 const results: Record<string, Record<string, Summary>> = {};
@@ -130,8 +142,13 @@ try {
       console.log(rows[rows.length - 1]!.join(" | "));
     }
   const cold = { local: await measureCold("default", COLD_N), ssh: await measureCold("remote", COLD_N) };
-  results["cold create → CDP ready (headless-shell) c1"] = cold;
-  rows.push(["cold create → CDP ready (headless-shell)", "c1", cold.local.n, round(cold.local.p50, 1), round(cold.local.p99, 1), round(cold.ssh.p50, 1), round(cold.ssh.p99, 1), round(cold.ssh.p50 - cold.local.p50, 1)]);
+  const coldNames = { create: "cold create → CDP ready (headless-shell)", connect: "cold: Playwright connect", goto: "cold: goto local page", release: "cold: release (DELETE)" } as const;
+  for (const stage of ["create", "connect", "goto", "release"] as const) {
+    const l = cold.local[stage];
+    const sh = cold.ssh[stage];
+    results[`${coldNames[stage]} c1`] = { local: l, ssh: sh };
+    rows.push([coldNames[stage], "c1", l.n, round(l.p50, 1), round(l.p99, 1), round(sh.p50, 1), round(sh.p99, 1), round(sh.p50 - l.p50, 1)]);
+  }
 } finally {
   // Warm browsers outlive a server stop (like running sessions): shrink the pools first.
   await api("PATCH", "/api/v1/pools/default", { minWarm: 0 }).catch(() => {});
