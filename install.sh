@@ -150,7 +150,8 @@ until curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1; do
 done
 
 say "BrowserGrid is running: http://$HOST:$PORT"
-if [ -z "${BROWSERGRID_ADMIN_EMAIL:-}" ]; then
+# /setup answers 200 only while no account exists.
+if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST:$PORT/setup")" = 200 ]; then
   echo "First run: open http://$HOST:$PORT/setup to create the admin account"
   echo "(or on this shell: runuser -u $SERVICE_USER -- env BROWSERGRID_DATA_DIR=$DATA_DIR browsergrid admin create --email you@example.com)"
 fi
