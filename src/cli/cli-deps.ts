@@ -62,3 +62,31 @@ function readHidden(prompt: string): Promise<string> {
     stdin.on("data", onData);
   });
 }
+
+/**
+ * A database subcommand's frame: checks the action word, opens the install's database, turns
+ * an error into one line naming the command (exit 1), and always closes the database.
+ */
+export async function runOnDatabase(
+  command: string,
+  usage: string,
+  actions: string[],
+  action: string | undefined,
+  body: (deps: AppDeps) => Promise<number | void> | number | void,
+): Promise<number> {
+  if (!action || !actions.includes(action)) {
+    const words = actions.length > 1 ? `${actions.slice(0, -1).join(", ")} or ${actions[actions.length - 1]}` : actions[0];
+    console.error(`browsergrid ${command}: say ${words}\n\n${usage}`);
+    return 2;
+  }
+  const deps = openForCli();
+  if (!deps) return 2;
+  try {
+    return (await body(deps)) ?? 0;
+  } catch (e) {
+    console.error(`browsergrid ${command}: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    deps.db.$client.close();
+  }
+}

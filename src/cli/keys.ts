@@ -1,6 +1,6 @@
 import type { Command } from "./command";
 import { parseFlags } from "./command";
-import { openForCli } from "./cli-deps";
+import { runOnDatabase } from "./cli-deps";
 import { findUserByEmail, listUsers } from "../modules/users/users.service";
 import { createApiKey, listApiKeys, revokeApiKey } from "../modules/api-keys/api-keys.service";
 import { audit } from "../modules/audit/audit.service";
@@ -19,13 +19,7 @@ shown again (only its hash is kept). A running server notices a revocation withi
   async run(args) {
     const { flags, positional } = parseFlags(args);
     const action = positional[0];
-    if (!["create", "list", "revoke"].includes(action ?? "")) {
-      console.error(`browsergrid keys: say create, list or revoke\n\n${this.usage}`);
-      return 2;
-    }
-    const deps = openForCli();
-    if (!deps) return 2;
-    try {
+    return runOnDatabase("keys", this.usage, ["create", "list", "revoke"], action, async (deps) => {
       const owner = typeof flags.email === "string" ? findUserByEmail(deps, flags.email) : undefined;
       if (typeof flags.email === "string" && !owner) throw new Error(`no user has the email ${flags.email}`);
       if (action === "create") {
@@ -60,11 +54,6 @@ shown again (only its hash is kept). A running server notices a revocation withi
         console.log(`revoked ${k.id} "${k.name}"`);
       }
       return 0;
-    } catch (e) {
-      console.error(`browsergrid keys: ${(e as Error).message}`);
-      return 1;
-    } finally {
-      deps.db.$client.close();
-    }
+    });
   },
 };

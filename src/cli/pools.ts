@@ -1,6 +1,6 @@
 import type { Command } from "./command";
-import { parseFlags, wantsHelp } from "./command";
-import { openForCli } from "./cli-deps";
+import { parseFlags } from "./command";
+import { runOnDatabase } from "./cli-deps";
 import { audit } from "../modules/audit/audit.service";
 import { createPool, deletePool, listPools, updatePool, type Pool, type PoolInput } from "../modules/pools/pools.service";
 import { listWorkers } from "../modules/workers/workers.service";
@@ -51,19 +51,9 @@ Options: --maxSessions N  --minWarm N  --maxDurationSec N  --idleTimeoutSec N  -
 Works on the database in BROWSERGRID_DATA_DIR directly; a running server applies changes to
 new sessions at once and tops up warm browsers within 15 seconds.`,
   async run(args) {
-    if (wantsHelp(args)) {
-      console.log(this.usage);
-      return 0;
-    }
     const { flags, positional } = parseFlags(args);
     const [action, name] = positional;
-    if (!["list", "create", "update", "delete"].includes(action ?? "")) {
-      console.error(`browsergrid pools: say list, create, update or delete\n\n${this.usage}`);
-      return 2;
-    }
-    const deps = openForCli();
-    if (!deps) return 2;
-    try {
+    return runOnDatabase("pools", this.usage, ["list", "create", "update", "delete"], action, async (deps) => {
       if (action === "list") {
         const rows = listPools(deps.db).map((p) => ({ ...p, workers: listWorkers(deps.db, p.id).length, warm: warmCounts(deps.db, p.id) }));
         if (flags.json) console.log(JSON.stringify(rows, null, 2));
@@ -87,11 +77,6 @@ new sessions at once and tops up warm browsers within 15 seconds.`,
         console.log(`deleted pool ${p.name}`);
       }
       return 0;
-    } catch (e) {
-      console.error(`browsergrid pools: ${(e as Error).message}`);
-      return 1;
-    } finally {
-      deps.db.$client.close();
-    }
+    });
   },
 };

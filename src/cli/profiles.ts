@@ -1,6 +1,6 @@
 import type { Command } from "./command";
 import { parseFlags } from "./command";
-import { openForCli } from "./cli-deps";
+import { runOnDatabase } from "./cli-deps";
 import { audit } from "../modules/audit/audit.service";
 import { storageOf } from "../modules/profiles/session-storage";
 
@@ -21,14 +21,8 @@ leave nothing behind. "delete" refuses a profile that a persisting session holds
   async run(args) {
     const { flags, positional } = parseFlags(args);
     const action = positional[0];
-    if (!["list", "export", "import", "delete"].includes(action ?? "")) {
-      console.error(`browsergrid profiles: say list, export, import or delete\n\n${this.usage}`);
-      return 2;
-    }
-    const deps = openForCli();
-    if (!deps) return 2;
-    const { profiles } = storageOf(deps);
-    try {
+    return runOnDatabase("profiles", this.usage, ["list", "export", "import", "delete"], action, async (deps) => {
+      const { profiles } = storageOf(deps);
       if (action === "list") {
         const rows = profiles.list().map((p) => profiles.toPublic(p));
         if (flags.json) console.log(JSON.stringify(rows, null, 2));
@@ -67,11 +61,6 @@ leave nothing behind. "delete" refuses a profile that a persisting session holds
         console.log(`deleted ${p.name} (${p.id})`);
       }
       return 0;
-    } catch (e) {
-      console.error(`browsergrid profiles: ${(e as Error).message}`);
-      return 1;
-    } finally {
-      deps.db.$client.close();
-    }
+    });
   },
 };

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "./command";
-import { parseFlags, wantsHelp } from "./command";
-import { openForCli } from "./cli-deps";
+import { parseFlags } from "./command";
+import { runOnDatabase } from "./cli-deps";
 import { audit } from "../modules/audit/audit.service";
 import { ensureDefaultPool, findPoolByName } from "../modules/pools/pools.service";
 import { drainWorker, findWorkerByEndpoint, getWorker, listWorkers, liveSessionCount, removeDrainedWorkers, requestWorkerRemoval, storeWorker, validateWorkerInput, type AddWorkerInput } from "../modules/workers/workers.service";
@@ -24,19 +24,9 @@ Adding a known endpoint prints the existing worker. "remove" drains first: the w
 once its last session has ended. Works on the database in BROWSERGRID_DATA_DIR directly; a
 running server picks changes up within 5 seconds.`,
   async run(args) {
-    if (wantsHelp(args)) {
-      console.log(this.usage);
-      return 0;
-    }
     const { flags, positional } = parseFlags(args);
     const [action, arg] = positional;
-    if (!["list", "add", "drain", "remove"].includes(action ?? "")) {
-      console.error(`browsergrid workers: say list, add, drain or remove\n\n${this.usage}`);
-      return 2;
-    }
-    const deps = openForCli();
-    if (!deps) return 2;
-    try {
+    return runOnDatabase("workers", this.usage, ["list", "add", "drain", "remove"], action, async (deps) => {
       if (action === "list") {
         const pool = typeof flags.pool === "string" ? findPoolByName(deps.db, flags.pool) : undefined;
         if (typeof flags.pool === "string" && !pool) throw new Error(`unknown pool ${flags.pool}`);
@@ -81,11 +71,6 @@ running server picks changes up within 5 seconds.`,
         if (!removed) getWorker(deps.db, w.id);
       }
       return 0;
-    } catch (e) {
-      console.error(`browsergrid workers: ${(e as Error).message}`);
-      return 1;
-    } finally {
-      deps.db.$client.close();
-    }
+    });
   },
 };
