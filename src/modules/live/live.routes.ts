@@ -8,6 +8,7 @@
 // the owner or an admin), and /live/:id* for shareable links, public routes that admit only
 // a valid, unexpired signature (live.tokens.ts) and never fall back to the cookie.
 import { Elysia, t } from "elysia";
+import { oneOf } from "../../http/strict-object";
 import type { AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { Conflict, Forbidden } from "../../lib/errors";
@@ -32,11 +33,11 @@ const LinkQuery = t.Object(
 
 export const InputBody = t.Object(
   {
-    type: t.UnionEnum(["mouse", "key", "text", "navigate", "back", "forward", "reload", "tab"]),
-    action: t.Optional(t.UnionEnum(["down", "up", "move", "wheel"])),
+    type: oneOf(["mouse", "key", "text", "navigate", "back", "forward", "reload", "tab"]),
+    action: t.Optional(oneOf(["down", "up", "move", "wheel"])),
     x: t.Optional(t.Number({ minimum: 0, maximum: 1 })),
     y: t.Optional(t.Number({ minimum: 0, maximum: 1 })),
-    button: t.Optional(t.UnionEnum(["left", "middle", "right"])),
+    button: t.Optional(oneOf(["left", "middle", "right"])),
     clicks: t.Optional(t.Integer({ minimum: 1, maximum: 3 })),
     dx: t.Optional(t.Number({ minimum: -10000, maximum: 10000 })),
     dy: t.Optional(t.Number({ minimum: -10000, maximum: 10000 })),
@@ -119,7 +120,7 @@ export function liveRoutes(deps: AppDeps) {
       {
         auth: "member",
         params: Id,
-        body: t.Object({ mode: t.UnionEnum(["view", "control"]), minutes: t.UnionEnum(["15", "60", "240", "1440"]) }, { additionalProperties: false }),
+        body: t.Object({ mode: oneOf(["view", "control"]), minutes: oneOf(["15", "60", "240", "1440"]) }, { additionalProperties: false }),
         detail: { hide: true },
       },
     )

@@ -2,6 +2,7 @@
 // capacity, drain and reopen them. Same services as /api/v1/pools; a refusal is shown next
 // to the field it is about.
 import { Elysia, t } from "elysia";
+import { oneOf } from "../../http/strict-object";
 import type { Actor, AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { DomainError } from "../../lib/errors";
@@ -155,6 +156,6 @@ export function poolPages(deps: AppDeps) {
         deps.sessions.capacity.drain(p.id);
         return seeOther(`/pools#pool-${p.name}`);
       },
-      { auth: "admin", params: t.Object({ name: t.String({ maxLength: 63 }) }), body: t.Object({ state: t.UnionEnum(["active", "draining", "paused"]) }, { additionalProperties: false }), detail: { hide: true } },
+      { auth: "admin", params: t.Object({ name: t.String({ maxLength: 63 }) }), body: t.Object({ state: oneOf(["active", "draining", "paused"]) }, { additionalProperties: false }), detail: { hide: true } },
     );
 }

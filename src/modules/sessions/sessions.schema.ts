@@ -1,7 +1,7 @@
 // Request and response schemas of the sessions API, with limits: every string has a maximum
 // length, unknown fields are rejected, metadata is small.
 import { t } from "elysia";
-import { strictObject } from "../../http/strict-object";
+import { strictObject, oneOf } from "../../http/strict-object";
 
 const STATUS = ["queued", "starting", "running", "paused", "stopping", "completed", "failed", "timed_out", "crashed"] as const;
 
@@ -35,7 +35,7 @@ export const CreateSessionBody = strictObject(
 
 export const SessionResponse = t.Object({
   id: t.String(),
-  status: t.UnionEnum(STATUS),
+  status: oneOf(STATUS),
   pool: t.String(),
   worker: t.Nullable(t.String()),
   cdpUrl: t.Nullable(t.String({ description: "ws(s)://…/cdp/<id>?token=… — scoped to this session, dead when it ends" })),
@@ -55,9 +55,7 @@ export const SessionResponse = t.Object({
 
 export const ListSessionsQuery = strictObject(
   {
-    // Not t.UnionEnum: it carries `default: <first value>`, which Elysia fills into a missing
-    // query field, so an unfiltered list would show only "queued" sessions.
-    status: t.Optional(t.Union(STATUS.map((s) => t.Literal(s)))),
+    status: t.Optional(oneOf(STATUS)),
     pool: t.Optional(t.String({ maxLength: 64 })),
     limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500 })),
     cursor: t.Optional(t.String({ maxLength: 128 })),

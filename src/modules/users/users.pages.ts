@@ -1,6 +1,7 @@
 // /users (admins): accounts and roles — create, change role, disable or enable, delete. The
 // service refuses to lose the last enabled admin; that refusal is shown next to the user.
 import { Elysia, t } from "elysia";
+import { oneOf } from "../../http/strict-object";
 import type { Actor, AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { DomainError } from "../../lib/errors";
@@ -94,7 +95,7 @@ export function userPages(deps: AppDeps) {
           return render(actor, { rowError: { id: params.id, message: e.message } }, e.status);
         }
       },
-      { auth: "admin", params: Id, body: t.Object({ role: t.Optional(t.String({ maxLength: 16 })), disabled: t.Optional(t.UnionEnum(["true", "false"])) }, { additionalProperties: false }), detail: { hide: true } },
+      { auth: "admin", params: Id, body: t.Object({ role: t.Optional(t.String({ maxLength: 16 })), disabled: t.Optional(oneOf(["true", "false"])) }, { additionalProperties: false }), detail: { hide: true } },
     )
     .post(
       "/users/:id/delete",
