@@ -5,7 +5,7 @@
 #   CDP (HTTP /json/* and WebSocket) on the container's own address, TCP port 9222.
 #   Chromium itself binds 127.0.0.1:9223 only (it ignores --remote-debugging-address); a socat
 #   relay forwards 0.0.0.0:9222 → 127.0.0.1:9223. Nothing else listens.
-#   Settings (all optional): BG_WINDOW_WIDTH, BG_WINDOW_HEIGHT (→ --window-size, default 1280x720),
+#   Settings (all optional): BG_PROXY_SERVER (→ --proxy-server), BG_WINDOW_WIDTH, BG_WINDOW_HEIGHT (→ --window-size, default 1280x720),
 #   BG_USER_AGENT (→ --user-agent), BG_LANG (BCP 47, e.g. de-DE → --lang, --accept-lang, LANGUAGE,
 #   LANG), TZ (IANA zone, read by Chromium itself). Container command = extra Chromium flags.
 #   The container exits when Chromium exits (with Chromium's exit status), so the grid sees a
@@ -65,6 +65,13 @@ if [[ -n ${BG_LANG:-} ]]; then
   args+=("--lang=$BG_LANG" "--accept-lang=$BG_LANG")
   posix=${BG_LANG//-/_}
   export LANGUAGE=$posix LANG=$posix.UTF-8
+fi
+
+# The grid's proxy relay (sessions with a proxy): an address, never credentials. Loopback stays
+# direct (<-loopback> is not given) and QUIC is off so every byte of page traffic takes the relay.
+if [[ -n ${BG_PROXY_SERVER:-} ]]; then
+  [[ $BG_PROXY_SERVER =~ ^http://[0-9a-fA-F.:\[\]]{2,64}:[0-9]{1,5}$ ]] || fail "BG_PROXY_SERVER must be http://<ip>:<port> (got '$BG_PROXY_SERVER')"
+  args+=("--proxy-server=$BG_PROXY_SERVER" --disable-quic)
 fi
 
 # Extra flags from the container command; never let them re-open what the grid closes.

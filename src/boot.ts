@@ -23,6 +23,7 @@ import { reconcileSessions } from "./modules/sessions/sessions.reconcile";
 import { createSessionGateway } from "./modules/sessions/sessions.gateway";
 import { bootstrapAdminFromEnv } from "./modules/auth/auth.service";
 import { sessionStorageHooks, storageUpkeep } from "./modules/profiles/session-storage";
+import { sessionNetwork, type NetworkPart } from "./modules/network/session-network";
 
 export interface Running {
   deps: AppDeps;
@@ -52,6 +53,9 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
   sessions.attachWarmPool(warm);
   sessions.attachStorage(sessionStorageHooks({ config, db, log }, sessions));
+  // A session's network, in this order: egress guard (fail closed), proxy, rule sets.
+  const networkParts: NetworkPart[] = [];
+  sessions.attachNetwork(sessionNetwork(networkParts, log));
   const deps: AppDeps = { config, db, log, readinessProbes: workerProbes(db), startedAt, version: VERSION, sessions, installKey, fleet, warm };
   await bootstrapAdminFromEnv(deps);
   warm.forgetUnfinished();

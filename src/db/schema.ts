@@ -89,6 +89,10 @@ export const pools = sqliteTable("pools", {
     .default("spread"),
   /** Warm browsers older than this are recycled. */
   warmMaxAgeSec: integer("warm_max_age_sec").notNull().default(1800),
+  /** Egress allow-list: what this pool's browsers may reach past the guard (CIDR, ip[:port], host[:port], docker-host[:port]). */
+  egressAllow: text("egress_allow", { mode: "json" }).$type<string[]>().notNull().default([]),
+  /** The proxy sessions of this pool use unless they name one (proxies.id). */
+  proxyId: text("proxy_id"),
 });
 
 export const workers = sqliteTable("workers", {
@@ -169,6 +173,9 @@ export const sessions = sqliteTable(
     startedAt: integer("started_at"),
     expiresAt: integer("expires_at"),
     endedAt: integer("ended_at"),
+    /** Bytes through the session's proxy (client → site, site → client), counted by the proxy relay. */
+    bytesSent: integer("bytes_sent").notNull().default(0),
+    bytesReceived: integer("bytes_received").notNull().default(0),
   },
   (t) => [index("sessions_status_idx").on(t.status), index("sessions_pool_idx").on(t.poolId, t.status)],
 );
@@ -259,6 +266,48 @@ export const artifacts = sqliteTable(
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [index("artifacts_session_idx").on(t.sessionId, t.createdAt), index("artifacts_created_idx").on(t.createdAt)],
+);
+
+/**
+ * Bring-your-own proxies. The password is AES-256-GCM under the install key (secret-box.ts) and
+ * never leaves the server: browsers talk to BrowserGrid's proxy relay, which adds it upstream.
+ * `routes`: per-domain routing, first match wins: [{ domains: ["*.example.com"], via: "direct" | <proxy id> }].
+ */
+export const proxies = sqliteTable("proxies", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  scheme: text("scheme", { enum: ["http", "https", "socks5"] }).notNull(),
+  host: text("host").notNull(),
+  port: integer("port").notNull(),
+  username: text("username"),
+  passwordEncrypted: text("password_encrypted"),
+  routes: text("routes", { mode: "json" }).$type<{ domains: string[]; via: string }[]>().notNull().default([]),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+/** Stored network-interception rules. `version` grows with every change; old versions are kept. */
+export const ruleSets = sqliteTable("rule_sets", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  version: integer("version").notNull().default(1),
+  rules: text("rules", { mode: "json" }).$type<Record<string, unknown>[]>().notNull(),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+export const ruleSetVersions = sqliteTable(
+  "rule_set_versions",
+  {
+    ruleSetId: text("rule_set_id")
+      .notNull()
+      .references(() => ruleSets.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    rules: text("rules", { mode: "json" }).$type<Record<string, unknown>[]>().notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.ruleSetId, t.version] })],
 );
 
 export const SESSION_TERMINAL = ["completed", "failed", "timed_out", "crashed"] as const;

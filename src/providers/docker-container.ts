@@ -28,6 +28,8 @@ const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$/;
 const LOCALE = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/;
 const TIMEZONE = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/;
 const PRINTABLE = /^[\x20-\x7e]{1,512}$/;
+/** Only ever the grid's own relay: an address and port, never credentials. */
+const PROXY_SERVER = /^http:\/\/[0-9a-fA-F.:\[\]]{2,64}:\d{1,5}$/;
 
 /** Container environment from a spec; rejects values the entrypoint would refuse anyway. */
 export function containerEnv(spec: BrowserSpec): string[] {
@@ -49,6 +51,10 @@ export function containerEnv(spec: BrowserSpec): string[] {
       throw new BadRequest(`timezone must be an IANA name like Europe/Berlin, got "${spec.timezone}"`);
     }
     env.push(`TZ=${spec.timezone}`);
+  }
+  if (spec.proxyServer !== undefined) {
+    if (!PROXY_SERVER.test(spec.proxyServer)) throw new BadRequest(`proxyServer must look like http://<ip>:<port>, got "${spec.proxyServer}"`);
+    env.push(`BG_PROXY_SERVER=${spec.proxyServer}`);
   }
   return env;
 }

@@ -21,6 +21,11 @@ export interface BrowserSpec {
    * filled from `archive` (a tar of the directory's contents) before Chromium starts.
    */
   profile?: { archive?: Uint8Array };
+  /**
+   * Chromium's --proxy-server: BrowserGrid's proxy relay as the browser reaches it (never with
+   * credentials). Absent: the browser connects directly, behind the egress guard.
+   */
+  proxyServer?: string;
 }
 
 /** Paths inside a browser, as the browser image defines them (browser-image/). */

@@ -65,6 +65,8 @@ export interface PublicSession {
   idleTimeoutSec: number;
   config: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  /** Bytes through the session's proxy relay (zero for sessions without a proxy). */
+  network: { bytesSent: number; bytesReceived: number };
 }
 
 export function toPublicSession(
@@ -92,6 +94,7 @@ export function toPublicSession(
     idleTimeoutSec: row.idleTimeoutSec,
     config: row.config,
     metadata: row.metadata,
+    network: { bytesSent: row.bytesSent, bytesReceived: row.bytesReceived },
   };
 }
 

@@ -4,8 +4,8 @@
 // this service keeps timers and slot counts that follow it.
 import type { Logger } from "../../lib/logger";
 import type { Db } from "../../db/client";
-import type { BrowserFlavour, BrowserProvider } from "../../providers/provider";
-import { BadRequest, NotFound, Unavailable } from "../../lib/errors";
+import type { BrowserFlavour, BrowserProvider, BrowserSpec } from "../../providers/provider";
+import { BadRequest, DomainError, NotFound, Unavailable } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { safeEqual, sha256Hex } from "../../lib/ids";
 import { findPoolById, findPoolByName, type Pool } from "../pools/pools.service";
@@ -61,6 +61,34 @@ export interface SessionStorage {
   afterEnd(sessionId: string): void;
 }
 
+/**
+ * Network features around a session's life (src/modules/network/session-network.ts): the
+ * egress guard's readiness, the session's proxy (through BrowserGrid's proxy relay) and its
+ * rule sets (applied through BrowserGrid's own CDP connection).
+ */
+export interface SessionNetwork {
+  /**
+   * Validates `proxy` / `ruleSets` of a create request (4xx on bad input) and checks the pool's
+   * egress guard (503 when missing: fail closed). Nothing is created yet.
+   */
+  prepare(owner: Owner, sessionId: string, pool: Pool, input: CreateSessionInput): Promise<PreparedNetwork>;
+  /** A live session found after a restart: re-attach its relay registration and rule engine. Never throws. */
+  resume(row: SessionRow, provider: BrowserProvider | undefined): Promise<void>;
+  /** The session ended (any way): relay registration, byte counters and rule engine go. Never throws. */
+  ended(sessionId: string): void;
+}
+
+export interface PreparedNetwork {
+  /** Added to the session's stored config (what it runs with: proxy name, rule set versions). */
+  config: Record<string, unknown>;
+  /** Added to the browser spec (e.g. proxyServer). */
+  spec: Partial<BrowserSpec>;
+  /** The session cannot take a warm browser (its browser needs start flags). */
+  cold: boolean;
+  /** The browser answers CDP: register it (relay, rules) before the client gets the URL. Throws to fail the session. */
+  started(row: SessionRow, provider: BrowserProvider): Promise<void>;
+}
+
 export const CLOSE_CODES = { completed: 4001, timed_out: 4002, crashed: 4003, failed: 4004 } as const;
 
 type EndStatus = "completed" | "failed" | "timed_out" | "crashed";
@@ -74,6 +102,7 @@ export class SessionService {
   private unsubscribers: (() => void)[] = [];
   private warm: WarmPool | null = null;
   private storage: SessionStorage | null = null;
+  private network: SessionNetwork | null = null;
 
   constructor(
     private deps: {
@@ -111,6 +140,10 @@ export class SessionService {
     this.storage = storage;
   }
 
+  attachNetwork(network: SessionNetwork): void {
+    this.network = network;
+  }
+
   /** The provider of the worker a session runs on. */
   providerOf(row: SessionRow): BrowserProvider | undefined {
     return row.workerId ? this.deps.providers.get(row.workerId) : undefined;
@@ -123,8 +156,9 @@ export class SessionService {
   /** Starts a browser and resolves with the session once its CDP endpoint answers. */
   async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean } = {}): Promise<SessionRow> {
     if (input.profile !== undefined && !this.storage) throw new BadRequest('"profile" is not available in this process; remove the field.', "feature_unavailable");
-    for (const feature of ["proxy", "ruleSets"] as const)
-      if (input[feature] !== undefined) throw new BadRequest(`"${feature}" is not available in this version of BrowserGrid; remove the field.`, "feature_unavailable");
+    if (!this.network)
+      for (const feature of ["proxy", "ruleSets"] as const)
+        if (input[feature] !== undefined) throw new BadRequest(`"${feature}" is not available in this process; remove the field.`, "feature_unavailable");
     const pool = this.resolvePool(input.pool);
     const maintenance = activeMaintenance(this.deps.db);
     if (maintenance) throw new Unavailable(maintenance.message, "maintenance");
@@ -132,6 +166,8 @@ export class SessionService {
     const timeoutSec = Math.min(input.timeoutSec ?? pool.maxDurationSec, pool.maxDurationSec, this.deps.maxDurationSec);
     const idleTimeoutSec = input.idleTimeoutSec ?? pool.idleTimeoutSec;
     const id = newId("ses");
+    // Network first: it only validates, so a bad proxy or rule set leaves nothing behind.
+    const net = this.network ? await this.network.prepare(owner, id, pool, input) : null;
     // A profile must be in place before Chromium starts, so such a session never takes a warm browser.
     const profile = input.profile !== undefined ? await this.storage!.prepareProfile(owner, id, input.profile) : null;
     const config = {
@@ -141,12 +177,13 @@ export class SessionService {
       ...(input.locale ? { locale: input.locale } : {}),
       ...(input.timezone ? { timezone: input.timezone } : {}),
       ...(profile ? { profile: profile.config } : {}),
+      ...net?.config,
     };
-    if (this.warm && !profile && !input.userAgent && !input.locale && !input.timezone && this.capacity.queueDepth(pool.id) === 0) {
+    if (this.warm && !profile && !net?.cold && !input.userAgent && !input.locale && !input.timezone && this.capacity.queueDepth(pool.id) === 0) {
       const now = Date.now();
       const row = { ...this.newRow(id, owner, pool, null, "starting", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral), startedAt: now, expiresAt: now + timeoutSec * 1000, connectTokenHash: connectTokenHash(this.deps.installKey, id) };
       const claimed = claimWarm(this.deps.db, pool.id, warmKey(config), row, { pool: pool.name });
-      if (claimed) return this.claimed(claimed, pool.id);
+      if (claimed) return this.claimed(claimed, pool.id, net);
     }
     let queuedRow: SessionRow | null = null;
     const workerId = await this.capacity.acquire(pool.id, pool.queueTimeoutSec * 1000, () => {
@@ -183,6 +220,7 @@ export class SessionService {
         locale: input.locale,
         timezone: input.timezone,
         ...(profile ? { profile: { archive: profile.archive } } : {}),
+        ...net?.spec,
       });
       const now = Date.now();
       const row = store.transition(
@@ -204,22 +242,41 @@ export class SessionService {
         await provider.stop(started.handle).catch(() => {});
         throw new Unavailable("The session was stopped while its browser was starting.", "session_stopped");
       }
+      if (net) await this.startNetwork(net, row, provider);
       this.clients.set(id, { count: 0, hadClient: false });
       this.timers.arm(row);
       return row;
     } catch (err) {
       profile?.release();
-      const reason = err instanceof Unavailable ? err.message : `browser failed to start: ${(err as Error).message}`;
+      const reason = err instanceof DomainError ? err.message : `browser failed to start: ${(err as Error).message}`;
       if (store.transition(this.deps.db, id, ["starting"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } }))
         this.capacity.release(workerId);
       this.deps.log.error("session start failed", { sessionId: id, err });
-      if (err instanceof Unavailable) throw err;
+      if (err instanceof DomainError) throw err;
       throw new Unavailable("The browser could not be started; the server log has the details.", "browser_start_failed");
     }
   }
 
+  /** Runs the network's start step; a failure ends the session (browser removed) and is rethrown as the create's error. */
+  private async startNetwork(net: PreparedNetwork, row: SessionRow, provider: BrowserProvider): Promise<void> {
+    try {
+      await net.started(row, provider);
+    } catch (err) {
+      const reason = `network set-up failed: ${(err as Error).message}`;
+      this.deps.log.warn("session network set-up failed", { sessionId: row.id, err });
+      await this.end(row.id, "failed", reason);
+      throw err instanceof DomainError ? err : new Unavailable(`The session's network could not be set up: ${(err as Error).message}`, "network_setup_failed");
+    }
+  }
+
   /** A warm browser became this session: set its clock, then refill the pool in the background. */
-  private claimed(row: SessionRow, poolId: string): SessionRow {
+  private async claimed(row: SessionRow, poolId: string, net: PreparedNetwork | null): Promise<SessionRow> {
+    if (net) {
+      const provider = this.providerOf(row);
+      if (!provider) throw new Unavailable("The warm browser's worker is gone.", "browser_start_failed");
+      setImmediate(() => this.warm?.fill(poolId));
+      await this.startNetwork(net, row, provider);
+    }
     this.clients.set(row.id, { count: 0, hadClient: false });
     this.timers.arm(row);
     setImmediate(() => this.warm?.fill(poolId));
@@ -261,6 +318,7 @@ export class SessionService {
     }
     const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
     this.storage?.afterEnd(id);
+    this.network?.ended(id);
     this.clients.delete(id);
     if (stopping.workerId) this.capacity.release(stopping.workerId);
     this.deps.log.info("session ended", { sessionId: id, status, reason });
@@ -333,6 +391,7 @@ export class SessionService {
       if (row.status === "running") {
         this.clients.set(row.id, { count: 0, hadClient: false });
         this.timers.arm(row);
+        void this.network?.resume(row, this.providerOf(row));
       }
     }
     for (const w of listWarm(this.deps.db)) counts.set(w.workerId, (counts.get(w.workerId) ?? 0) + 1);
