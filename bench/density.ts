@@ -33,7 +33,7 @@ const la = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 
 const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? "/var/run/docker.sock" });
 const installId = `benchdens${randomId(6)}`;
-const provider = new DockerProvider(docker, { installId, workerId: "bench" });
+const provider = new DockerProvider(docker, { installId, workerId: "bench", egressGuard: { assertReady: async () => {} } });
 
 async function cleanup(): Promise<void> {
   const list = await docker.listContainers({ all: true, filters: { label: [`browsergrid.install=${installId}`] } }).catch(() => []);

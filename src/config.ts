@@ -2,6 +2,8 @@
 // naming the variable and what to fix, before anything is created on disk.
 import { accessSync, constants, existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { isIP } from "node:net";
+import { normalizeAllowList } from "./security/egress/allow-list";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -31,6 +33,16 @@ export interface Config {
   /** Session artifacts: deleted past this age, and oldest first past this total (bytes). */
   artifactMaxAgeDays: number;
   artifactMaxTotalBytes: number;
+  /** The egress guard (nftables below the browsers): on unless explicitly "off". */
+  egressGuard: boolean;
+  /** Allow-list entries every pool gets (same syntax as a pool's egressAllow). */
+  egressAllow: string[];
+  /** DNS servers of browser containers (HostConfig.Dns); the guard lets port 53 through to them. */
+  browserDns: string[];
+  /** Docker network (bridge) of browser containers. */
+  dockerNetwork: string;
+  /** nftables table (family inet) of the egress guard: one per host. */
+  egressTable: string;
 }
 
 export class ConfigError extends Error {
@@ -129,6 +141,22 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
   if (authProxyHeader && trustedProxies.length === 0)
     throw new ConfigError("BROWSERGRID_AUTH_PROXY_HEADER", "needs BROWSERGRID_TRUSTED_PROXIES (the proxy addresses allowed to set it)");
 
+  const guardRaw = str(env, "BROWSERGRID_EGRESS_GUARD", "on", 8).toLowerCase();
+  if (guardRaw !== "on" && guardRaw !== "off") throw new ConfigError("BROWSERGRID_EGRESS_GUARD", `must be "on" or "off", got "${guardRaw}"`);
+  let egressAllow: string[];
+  try {
+    egressAllow = normalizeAllowList(list(env, "BROWSERGRID_EGRESS_ALLOW"), "BROWSERGRID_EGRESS_ALLOW");
+  } catch (err) {
+    throw new ConfigError("BROWSERGRID_EGRESS_ALLOW", (err as Error).message.replace(/^BROWSERGRID_EGRESS_ALLOW: /, ""));
+  }
+  const browserDns = list(env, "BROWSERGRID_BROWSER_DNS");
+  for (const ip of browserDns)
+    if (isIP(ip) !== 4 || ip.startsWith("127.")) throw new ConfigError("BROWSERGRID_BROWSER_DNS", `"${ip.slice(0, 64)}" is not an IPv4 address a container can reach (comma-separated IPv4 addresses, no loopback)`);
+  const dockerNetwork = str(env, "BROWSERGRID_DOCKER_NETWORK", "browsergrid-default", 64);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(dockerNetwork)) throw new ConfigError("BROWSERGRID_DOCKER_NETWORK", "must be 1-63 letters, digits, '.', '-' or '_'");
+  const egressTable = str(env, "BROWSERGRID_EGRESS_TABLE", "browsergrid", 32);
+  if (!/^[a-z][a-z0-9_]{0,31}$/.test(egressTable)) throw new ConfigError("BROWSERGRID_EGRESS_TABLE", "must be 1-32 lowercase letters, digits or '_', starting with a letter");
+
   if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   return Object.freeze({
@@ -150,6 +178,11 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
     profileMaxBytes: int(env, "BROWSERGRID_PROFILE_MAX_MB", 512, 1, 16_384) * 1024 * 1024,
     artifactMaxAgeDays: int(env, "BROWSERGRID_ARTIFACT_MAX_AGE_DAYS", 7, 1, 3650),
     artifactMaxTotalBytes: int(env, "BROWSERGRID_ARTIFACT_MAX_TOTAL_MB", 2048, 1, 10_000_000) * 1024 * 1024,
+    egressGuard: guardRaw === "on",
+    egressAllow,
+    browserDns,
+    dockerNetwork,
+    egressTable,
   });
 }
 

@@ -7,6 +7,7 @@ import type { Role } from "../db/schema";
 import type { SessionService } from "../modules/sessions/sessions.service";
 import type { WorkerFleet } from "../modules/workers/fleet";
 import type { WarmPool } from "../modules/pools/warm-pool";
+import type { EgressGuard } from "../security/egress/guard";
 
 /** Who is making a request, resolved once by the auth plugin. */
 export interface Actor {
@@ -43,6 +44,8 @@ export interface AppDeps {
   fleet?: WorkerFleet;
   /** The warm-pool filler (absent in tests that start no browsers). */
   warm?: WarmPool;
+  /** The egress guard (absent in tests that start no browsers). */
+  egress?: EgressGuard;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
 }

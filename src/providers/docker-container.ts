@@ -61,7 +61,7 @@ export function containerEnv(spec: BrowserSpec): string[] {
 
 export function browserContainerConfig(
   spec: BrowserSpec,
-  at: { image: string; installId: string; workerId: string; network: string },
+  at: { image: string; installId: string; workerId: string; network: string; dns?: string[] },
 ): Docker.ContainerCreateOptions {
   if (!SESSION_ID.test(spec.sessionId)) throw new BadRequest(`invalid session id "${spec.sessionId}"`);
   const env = containerEnv(spec);
@@ -84,6 +84,7 @@ export function browserContainerConfig(
     },
     HostConfig: {
       NetworkMode: at.network, // no published ports: the grid reaches the container's address
+      ...(at.dns?.length ? { Dns: at.dns } : {}), // the egress guard lets port 53 through to exactly these
       Memory: memory,
       MemorySwap: memory,
       PidsLimit: PIDS_LIMIT,

@@ -12,7 +12,9 @@ const FLAVOURS: BrowserFlavour[] = ["headless-shell", "chromium"];
 const docker = new Docker({ socketPath: SOCKET });
 const installId = `test-${randomId(8)}`;
 const workerId = `w-${randomId(6)}`;
-const provider = new DockerProvider(docker, { installId, workerId });
+/** These tests start browsers outside BrowserGrid: no egress guard to wait for. */
+const noGuard = { assertReady: async () => {} };
+const provider = new DockerProvider(docker, { installId, workerId, egressGuard: noGuard });
 const events: ProviderEvent[] = [];
 const foreign: string[] = [];
 let unsubscribe = () => {};
@@ -223,7 +225,7 @@ describe("crash", () => {
 
 describe("failures leave nothing behind", () => {
   test("an image that does not exist rejects and creates no container", async () => {
-    const broken = new DockerProvider(docker, { installId, workerId, imagePrefix: "browsergrid/no-such-image" });
+    const broken = new DockerProvider(docker, { installId, workerId, imagePrefix: "browsergrid/no-such-image", egressGuard: noGuard });
     const s = spec("headless-shell");
     await expect(broken.start(s)).rejects.toThrow("not found");
     await Bun.sleep(50);
@@ -268,7 +270,7 @@ describe("failures leave nothing behind", () => {
 
 test("health answers ok while the engine answers", async () => {
   expect(await provider.health()).toEqual({ ok: true });
-  const nowhere = new DockerProvider("/nonexistent/docker.sock", { installId, workerId });
+  const nowhere = new DockerProvider("/nonexistent/docker.sock", { installId, workerId, egressGuard: noGuard });
   const h = await nowhere.health();
   expect(h.ok).toBe(false);
   expect(h.detail).toContain("unreachable");

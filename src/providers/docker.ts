@@ -30,6 +30,14 @@ export interface DockerProviderOptions {
   tunnel?: { reach(host: string, port: number): { host: string; port: number }; release(host: string, port: number): void };
   /** Runs on close() (e.g. ends the SSH connection). */
   onClose?: () => void;
+  /**
+   * The egress guard of this engine's host (src/security/egress): start() refuses (fail closed)
+   * unless assertReady() resolves. Required so no caller forgets it; tests that start browsers
+   * outside BrowserGrid pass a no-op.
+   */
+  egressGuard: { assertReady(): Promise<void> };
+  /** DNS servers of browser containers (HostConfig.Dns); absent: the engine's defaults. */
+  dns?: string[];
 }
 
 const POLL_MS = 5;
@@ -70,9 +78,14 @@ export class DockerProvider implements BrowserProvider {
 
   async start(spec: BrowserSpec, signal?: AbortSignal): Promise<StartedBrowser> {
     const image = `${this.imagePrefix}:${spec.flavour}`;
-    const config = browserContainerConfig(spec, { image, installId: this.installId, workerId: this.workerId, network: this.network });
+    const config = browserContainerConfig(spec, { image, installId: this.installId, workerId: this.workerId, network: this.network, dns: this.options.dns });
     const deadline = Date.now() + this.readyTimeoutMs;
     signal?.throwIfAborted();
+    // Checked alongside creating the container (no added latency), awaited before it starts.
+    const guard = this.options.egressGuard.assertReady().then(
+      () => null,
+      (err: unknown) => err,
+    );
     await this.ensureNetwork();
     signal?.throwIfAborted();
 
@@ -86,6 +99,8 @@ export class DockerProvider implements BrowserProvider {
       this.starting.add(id);
       signal?.throwIfAborted();
       if (spec.profile?.archive) await putArchive(container, BROWSER_PATHS.profile, spec.profile.archive); // before Chromium starts
+      const refused = await guard;
+      if (refused) throw refused;
       await container.start();
       const info = await container.inspect();
       const host = info.NetworkSettings.Networks[this.network]?.IPAddress;

@@ -10,7 +10,8 @@ let grid: Grid;
 let pages: Awaited<ReturnType<typeof startPageServer>>;
 
 beforeAll(async () => {
-  grid = await startGrid();
+  // Local-process browsers have no packet filter below them: with the guard on they get no session.
+  grid = await startGrid({ env: { BROWSERGRID_EGRESS_GUARD: "off" } });
   pages = await startPageServer();
   expect((await grid.api("POST", "/api/v1/pools", { name: "host", queueTimeoutSec: 5 })).status).toBe(201);
   const w = await grid.api("POST", "/api/v1/workers", { endpoint: "local", pool: "host", capacity: 3 });

@@ -13,6 +13,7 @@ import { dockerOverSsh } from "../../providers/ssh-docker";
 import { CdpTunnels } from "../../providers/ssh-tunnel";
 import { open } from "../../security/secret-box";
 import { SSH_KEY_PURPOSE, type Worker } from "./workers.service";
+import type { EgressGuard } from "../../security/egress/guard";
 import { join } from "node:path";
 
 export interface ProviderContext {
@@ -20,19 +21,33 @@ export interface ProviderContext {
   installId: string;
   installKey: Buffer;
   log: Logger;
+  /** Every Docker worker is registered with the guard, and its provider refuses to start browsers without it. */
+  egress: EgressGuard;
 }
 
 export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProvider {
   const endpoint = parseEndpoint(worker.endpoint);
-  const common = { installId: ctx.installId, workerId: worker.id, imagePrefix: ctx.config.browserImage };
+  const common = {
+    installId: ctx.installId,
+    workerId: worker.id,
+    imagePrefix: ctx.config.browserImage,
+    network: ctx.config.dockerNetwork,
+    dns: ctx.config.browserDns,
+    egressGuard: ctx.egress.forWorker(worker.id),
+  };
   switch (endpoint.kind) {
-    case "docker":
-      return new DockerProvider(new Docker({ socketPath: endpoint.socketPath }), common);
+    case "docker": {
+      const docker = new Docker({ socketPath: endpoint.socketPath });
+      ctx.egress.register(worker, { kind: "local", docker });
+      return new DockerProvider(docker, common);
+    }
     case "ssh": {
       if (!worker.sshKeyEncrypted || !worker.hostKeyFingerprint) throw new Error(`worker ${worker.name} has no SSH key or pinned host key; add it again`);
       const conn = new SshConnection({ endpoint: worker.endpoint, privateKey: open(ctx.installKey, SSH_KEY_PURPOSE, worker.sshKeyEncrypted), hostKeyFingerprint: worker.hostKeyFingerprint });
       const tunnels = new CdpTunnels(conn);
-      const provider = new DockerProvider(dockerOverSsh(conn), {
+      const docker = dockerOverSsh(conn);
+      ctx.egress.register(worker, { kind: "remote", docker });
+      const provider = new DockerProvider(docker, {
         ...common,
         kind: "ssh",
         tunnel: tunnels,
@@ -48,6 +63,7 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
       return provider;
     }
     case "local":
+      ctx.egress.register(worker, { kind: "none", reason: "local-process browsers have no packet filter" });
       return new LocalProcessProvider({ installId: ctx.installId, workerId: worker.id, stateDir: join(ctx.config.dataDir, "local-browsers") });
   }
 }

@@ -53,6 +53,7 @@ function workersPage(deps: AppDeps, actor: Actor, s: State): SafeHtml {
   const e = s.errors ?? {};
   return html`<div class="page-head"><h1>Workers</h1></div>
 ${notice(s.message, !!s.errors)}
+${deps.egress && !deps.egress.enabled ? notice("The egress guard is OFF (BROWSERGRID_EGRESS_GUARD=off): browsers can reach this host, the cloud metadata endpoint, other sessions and private networks.", true) : ""}
 ${s.confirm ? confirmCard(s.confirm.id, s.confirm.p) : ""}
 <section class="card"><h2>Where browsers run</h2>
 ${
@@ -61,7 +62,7 @@ ${
 <tbody>${workers.map(
         (w) => html`<tr id="worker-${w.name}"><td><strong>${w.name}</strong> <span class="muted small">${w.kind} · ${findPoolById(deps.db, w.poolId)?.name ?? w.poolId}</span>
 <div class="small"><code>${w.endpoint}</code></div>${w.hostKeyFingerprint ? html`<div class="small muted">host key <code>${w.hostKeyFingerprint}</code></div>` : ""}</td>
-<td>${badge(w.status)}${w.removeRequestedAt ? html` ${badge("removing")}` : ""}${w.lastError ? html`<div class="error small">${w.lastError}</div>` : ""}</td>
+<td>${badge(w.status)}${w.removeRequestedAt ? html` ${badge("removing")}` : ""}${w.lastError ? html`<div class="error small">${w.lastError}</div>` : ""}${guardCell(deps, w.id)}</td>
 <td>${deps.sessions.capacity.loadOf(w.id)} / ${w.capacity}</td><td>${time(w.lastHeartbeatAt)}</td>
 ${
   admin
@@ -91,6 +92,14 @@ ${e.sshPrivateKey ? html`<p class="error" id="sshPrivateKey-error">${e.sshPrivat
 </form></section>`
     : ""
 }`;
+}
+
+/** The egress guard under a worker's health: verified, or missing with the reason (sessions there are refused). */
+function guardCell(deps: AppDeps, workerId: string): SafeHtml {
+  const g = deps.egress?.status(workerId);
+  if (!g || g.state === "off") return html`<div class="small muted">egress guard off</div>`;
+  if (g.state === "ok") return html`<div class="small muted">egress guard verified</div>`;
+  return html`<div class="error small">egress guard missing: ${g.reason ?? "not verified"} — sessions here are refused</div>`;
 }
 
 function confirmCard(id: string, p: Pending): SafeHtml {

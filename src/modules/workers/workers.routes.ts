@@ -29,7 +29,7 @@ import {
   type Worker,
 } from "./workers.service";
 
-export function workerView(deps: Pick<AppDeps, "db" | "sessions">, w: Worker) {
+export function workerView(deps: Pick<AppDeps, "db" | "sessions" | "egress">, w: Worker) {
   const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : null);
   return {
     id: w.id,
@@ -45,8 +45,14 @@ export function workerView(deps: Pick<AppDeps, "db" | "sessions">, w: Worker) {
     lastHeartbeatAt: iso(w.lastHeartbeatAt),
     lastError: w.lastError,
     hostKeyFingerprint: w.hostKeyFingerprint,
+    egressGuard: guardView(deps, w.id),
     createdAt: iso(w.createdAt)!,
   };
+}
+
+function guardView(deps: Pick<AppDeps, "egress">, workerId: string) {
+  const s = deps.egress?.status(workerId) ?? { state: "missing" as const, reason: "no egress guard in this process", verifiedAt: null };
+  return { state: s.state, reason: s.reason, verifiedAt: s.verifiedAt ? new Date(s.verifiedAt).toISOString() : null };
 }
 
 /** Contacts a new worker before it is stored; returns the pinned host key for SSH. */
@@ -124,6 +130,25 @@ export function workerRoutes(deps: AppDeps) {
         return workerView(deps, w);
       },
       { auth: "admin", params: WorkerParams, body: UpdateWorkerBody, response: WorkerResponse, detail: detail("Rename a worker, change its capacity or labels") },
+    )
+    .post(
+      "/:id/egress-guard",
+      async (ctx) => {
+        const w = getWorker(db, ctx.params.id);
+        if (!deps.egress) throw new BadRequest("This process has no egress guard.", "feature_unavailable");
+        const s = await deps.egress.install(w.id);
+        audit(deps, ctx.actor, "worker.egress_guard_applied", w.id, { name: w.name, state: s.state, reason: s.reason }, requestIp(ctx));
+        return workerView(deps, getWorker(db, w.id));
+      },
+      {
+        auth: "admin",
+        params: WorkerParams,
+        response: WorkerResponse,
+        detail: detail(
+          "Install the worker's egress guard again",
+          "Re-applies the nftables guard on the worker's host (creating it when it vanished, e.g. after a reboot or a manual delete) and verifies it; egressGuard in the response says whether it is in place. A guard that vanishes while BrowserGrid runs is never re-installed by itself: sessions there are refused (503 egress_guard_missing) until this is called or BrowserGrid restarts.",
+        ),
+      },
     )
     .post(
       "/:id/drain",

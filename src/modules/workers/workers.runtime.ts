@@ -13,6 +13,7 @@ import { buildProvider, type ProviderContext } from "./worker-providers";
 import { listWorkers, storeWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
 import type { Actor, AppDeps } from "../../http/context";
 import { audit } from "../audit/audit.service";
+import type { EgressGuard } from "../../security/egress/guard";
 
 export function createFleet(ctx: ProviderContext & { db: Db; providers: ProviderRegistryImpl }): WorkerFleet {
   const fleet = new WorkerFleet({ db: ctx.db, log: ctx.log, providers: ctx.providers, build: (w) => buildProvider(w, ctx) }, { onProviderAdded() {}, onStatusChange() {} });
@@ -25,10 +26,12 @@ export function createFleet(ctx: ProviderContext & { db: Db; providers: Provider
  * and come back with the worker; the hard timeout still applies) and its capacity leaves the
  * pool (placement only uses online workers). Online again: the queue and the warm pool move.
  */
-export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessions: SessionService; warm: WarmPool }): void {
+export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessions: SessionService; warm: WarmPool; egress: EgressGuard }): void {
   fleet.setHooks({
     onProviderAdded: (_id, provider) => deps.sessions.watchProvider(provider),
     onStatusChange(worker, from, to) {
+      // An SSH worker (re)connected: its host may have rebooted, so its guard is installed again.
+      if (to === "online" && worker.kind === "ssh") void deps.egress.install(worker.id);
       const type = to === "online" ? "worker_online" : to === "offline" ? "worker_offline" : null;
       if (type && (to === "offline" || from === "offline"))
         for (const s of store.liveSessions(deps.db, worker.id)) store.appendEvent(deps.db, s.id, type, { worker: worker.name });
@@ -66,6 +69,7 @@ export async function addCheckedWorker(deps: AppDeps, actor: Actor, ip: string, 
     audit(deps, actor, "worker.added", w.id, { name: w.name, endpoint: w.endpoint, hostKeyFingerprint: w.hostKeyFingerprint }, ip);
     deps.fleet?.sync();
     await deps.fleet?.check(w.id);
+    await deps.egress?.install(w.id); // coalesced with the install the fleet's status hook started
     deps.sessions.capacity.drain(w.poolId);
     deps.warm?.fill(w.poolId);
   }

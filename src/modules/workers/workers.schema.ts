@@ -40,5 +40,13 @@ export const WorkerResponse = t.Object({
   lastHeartbeatAt: t.Nullable(t.String()),
   lastError: t.Nullable(t.String()),
   hostKeyFingerprint: t.Nullable(t.String()),
+  egressGuard: t.Object(
+    {
+      state: t.String({ description: "ok: verified; missing: sessions here are refused (reason says why); off: BROWSERGRID_EGRESS_GUARD=off" }),
+      reason: t.Nullable(t.String()),
+      verifiedAt: t.Nullable(t.String()),
+    },
+    { description: "The nftables egress guard below this worker's browsers" },
+  ),
   createdAt: t.String(),
 });

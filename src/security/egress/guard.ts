@@ -1,0 +1,292 @@
+// The egress guard's state per worker, and the only code that installs, verifies and
+// re-applies it. Contract (fail closed):
+// - installed at every BrowserGrid start and whenever an SSH worker connects; an admin can
+//   re-apply it (POST /api/v1/workers/:id/egress-guard);
+// - verified on every heartbeat, before every browser start (local: a live `nft list`), and
+//   before a session is accepted; a worker whose guard is not verified gets no session (503);
+// - never silently re-installed when it vanished while running: automatic re-applies (allow-list
+//   changes, names that resolve differently) use the "replace" transaction, which fails when the
+//   table is gone, so a deleted table stays visible as "missing" until someone acts.
+// BROWSERGRID_EGRESS_GUARD=off turns all of it off (state "off"), loudly.
+import type Docker from "dockerode";
+import type { Config } from "../../config";
+import type { Db } from "../../db/client";
+import { Unavailable } from "../../lib/errors";
+import type { Logger } from "../../lib/logger";
+import { BLOCKED_V4_CIDRS, isBlockedAddress } from "../../modules/network/address-ranges";
+import { findPoolById, type Pool } from "../../modules/pools/pools.service";
+import { listWorkers, type Worker } from "../../modules/workers/workers.service";
+import { bridgeNameFor } from "../../providers/docker-network";
+import { allowListPermits, parseAllowEntry, resolveAllowList, systemResolve4, type AllowEntry, type Resolve4, type ResolvedAllow } from "./allow-list";
+import { localNftHost, remoteNftHost, type NftHost } from "./nft-host";
+import { buildRuleset } from "./ruleset";
+import { checkListing } from "./verify";
+
+export interface GuardStatus {
+  state: "ok" | "missing" | "off";
+  reason: string | null;
+  verifiedAt: number | null;
+}
+
+/** Root (or a process holding CAP_NET_ADMIN, which this does not detect) with nft installed. */
+function canRunNftHere(): boolean {
+  return process.getuid?.() === 0 && Bun.which("nft") !== null;
+}
+
+export type GuardTarget = { kind: "local"; docker?: Docker } | { kind: "remote"; docker: Docker } | { kind: "none"; reason: string };
+
+interface Entry {
+  workerId: string;
+  name: string;
+  host: NftHost | null;
+  unguardable: string | null;
+  status: GuardStatus;
+  /** The resolved allow-list last applied (names re-resolve on heartbeats). */
+  appliedAllow: string | null;
+  verifying: Promise<GuardStatus> | null;
+  installing: Promise<GuardStatus> | null;
+  /** Installs and re-applies of one host run one after another. */
+  queue: Promise<unknown>;
+}
+
+/** Remote checks run a helper container; between heartbeats their result stands for this long. */
+const REMOTE_MAX_AGE_MS = 15_000;
+/** Before accepting a session on this host: a verification at most this old, else a new one (a few ms). */
+const LOCAL_SESSION_MAX_AGE_MS = 1_000;
+
+export class EgressGuard {
+  readonly enabled: boolean;
+  readonly table: string;
+  readonly bridge: string;
+  private readonly entries = new Map<string, Entry>();
+  /** Each pool's allow-list as last resolved for its workers' rules (permitsDirect). */
+  private readonly poolAllow = new Map<string, ResolvedAllow>();
+  private readonly hostPorts = new Set<number>();
+  private readonly globalAllow: AllowEntry[];
+  private readonly resolve4: Resolve4;
+
+  constructor(private readonly deps: { db: Db; log: Logger; config: Readonly<Config>; installId: string; resolve4?: Resolve4 }) {
+    const c = deps.config;
+    this.enabled = c.egressGuard;
+    this.table = c.egressTable;
+    this.bridge = bridgeNameFor(c.dockerNetwork);
+    this.globalAllow = c.egressAllow.map((e) => parseAllowEntry(e, "BROWSERGRID_EGRESS_ALLOW"));
+    this.resolve4 = deps.resolve4 ?? systemResolve4;
+    if (!this.enabled)
+      deps.log.warn(
+        "EGRESS GUARD OFF (BROWSERGRID_EGRESS_GUARD=off): browsers can reach this host, the cloud metadata endpoint, other sessions and every private network. Anyone with a session's cdpUrl can use them. Switch it on unless this is an isolated test machine.",
+      );
+  }
+
+  /** Called when a worker's provider is built: how to reach the packet filter of its host. */
+  register(worker: Pick<Worker, "id" | "name">, target: GuardTarget): void {
+    const image = `${this.deps.config.browserImage}:headless-shell`;
+    // The appliance runs as an unprivileged user in the docker group (install.sh): it cannot run
+    // nft itself, but it can start the same one-shot helper container a remote host gets.
+    const viaDocker = target.kind === "remote" ? target.docker : target.kind === "local" && !canRunNftHere() ? target.docker : undefined;
+    const host = viaDocker
+      ? remoteNftHost(viaDocker, { where: target.kind === "local" ? "this host (through Docker)" : worker.name, image, installId: this.deps.installId })
+      : target.kind === "local"
+        ? localNftHost(target.docker)
+        : null;
+    const unguardable = target.kind === "none" ? target.reason : null;
+    const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? "not installed yet", verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
+    this.entries.set(worker.id, { workerId: worker.id, name: worker.name, host, unguardable, status, appliedAllow: null, verifying: null, installing: null, queue: Promise.resolve() });
+  }
+
+  unregister(workerId: string): void {
+    this.entries.delete(workerId);
+  }
+
+  status(workerId: string): GuardStatus {
+    if (!this.enabled) return { state: "off", reason: null, verifiedAt: null };
+    return this.entries.get(workerId)?.status ?? { state: "missing", reason: "this worker has no provider", verifiedAt: null };
+  }
+
+  /** What DockerProvider.start awaits (concurrently with creating the container). */
+  forWorker(workerId: string): { assertReady(): Promise<void> } {
+    return { assertReady: () => this.assertReady(workerId, 0) };
+  }
+
+  /** A port of BrowserGrid's own services on the Docker host that browsers must reach (e.g. the proxy relay). */
+  async allowHostPort(port: number): Promise<void> {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`allowHostPort: invalid port ${port}`);
+    if (this.hostPorts.has(port)) return;
+    this.hostPorts.add(port);
+    await this.reapply([...this.entries.keys()]);
+  }
+
+  /** Installs (creating the table when absent) on every guardable worker: at start. Local hosts are awaited, remote ones run on. */
+  async installAll(): Promise<void> {
+    if (!this.enabled) return;
+    const all = [...this.entries.values()].filter((e) => e.host);
+    for (const e of all) if (!e.host?.local) void this.install(e.workerId);
+    await Promise.all(all.filter((e) => e.host?.local).map((e) => this.install(e.workerId)));
+  }
+
+  /** Installs (or re-installs) a worker's guard now: start, SSH (re)connect, an admin's re-apply. */
+  install(workerId: string): Promise<GuardStatus> {
+    const e = this.entries.get(workerId);
+    if (!e) return this.apply(workerId, "install");
+    e.installing ??= this.apply(workerId, "install").finally(() => (e.installing = null));
+    return e.installing;
+  }
+
+  /** Verifies one worker's guard; a result younger than maxAgeMs is reused. */
+  verify(workerId: string, maxAgeMs = 0): Promise<GuardStatus> {
+    const e = this.entries.get(workerId);
+    if (!this.enabled || !e) return Promise.resolve(this.status(workerId));
+    if (e.unguardable) return Promise.resolve(e.status);
+    if (maxAgeMs > 0 && e.status.state === "ok" && e.status.verifiedAt && Date.now() - e.status.verifiedAt <= maxAgeMs) return Promise.resolve(e.status);
+    e.verifying ??= this.runVerify(e).finally(() => (e.verifying = null));
+    return e.verifying;
+  }
+
+  /** Throws 503 egress_guard_missing unless the worker's guard is verified. */
+  async assertReady(workerId: string, localMaxAgeMs = 0): Promise<void> {
+    if (!this.enabled) return;
+    const e = this.entries.get(workerId);
+    const remote = !!e?.host && !e.host.local;
+    const s = await this.verify(workerId, remote ? REMOTE_MAX_AGE_MS : localMaxAgeMs);
+    if (s.state !== "ok") throw missingError(e?.name ?? workerId, workerId, s.reason);
+  }
+
+  /** Before a session is accepted: every online worker of the pool must have its guard (fail closed). */
+  async assertPoolReady(pool: Pick<Pool, "id" | "name">): Promise<void> {
+    if (!this.enabled) return;
+    const workers = listWorkers(this.deps.db, pool.id).filter((w) => w.status === "online");
+    await Promise.all(workers.map((w) => this.assertReady(w.id, LOCAL_SESSION_MAX_AGE_MS)));
+  }
+
+  /** Heartbeat: verify every worker; where names in an allow-list now resolve differently, re-apply ("replace"). */
+  async heartbeat(): Promise<void> {
+    if (!this.enabled) return;
+    const rows = new Map(listWorkers(this.deps.db).map((w) => [w.id, w]));
+    for (const id of this.entries.keys()) if (!rows.has(id)) this.entries.delete(id);
+    await Promise.all(
+      [...this.entries.values()].map(async (e) => {
+        // An offline worker takes no session; it is installed again when it comes back.
+        if (e.unguardable || rows.get(e.workerId)?.status === "offline") return;
+        const s = await this.verify(e.workerId);
+        if (s.state !== "ok" || !this.hasNames(e.workerId)) return;
+        const allow = await this.allowFor(e.workerId);
+        if (JSON.stringify(allow) !== e.appliedAllow) {
+          this.deps.log.info("egress allow-list names resolve differently now; re-applying the guard", { worker: e.name });
+          await this.apply(e.workerId, "replace");
+        }
+      }),
+    );
+  }
+
+  /** A pool's allow-list changed: re-apply on its workers whose guard is in place. */
+  async poolChanged(poolId: string): Promise<void> {
+    if (!this.enabled) return;
+    await this.reapply(listWorkers(this.deps.db, poolId).map((w) => w.id));
+  }
+
+  private async reapply(workerIds: string[]): Promise<void> {
+    await Promise.all(workerIds.filter((id) => this.entries.get(id)?.status.state === "ok").map((id) => this.apply(id, "replace")));
+  }
+
+  private workerRow(workerId: string): Worker | undefined {
+    return listWorkers(this.deps.db).find((w) => w.id === workerId);
+  }
+
+  private poolEntries(workerId: string): AllowEntry[] {
+    const w = this.workerRow(workerId);
+    const pool = w ? findPoolById(this.deps.db, w.poolId) : undefined;
+    const out: AllowEntry[] = [...this.globalAllow];
+    for (const raw of pool?.egressAllow ?? []) {
+      try {
+        out.push(parseAllowEntry(raw));
+      } catch (err) {
+        this.deps.log.warn("ignoring an invalid egress allow-list entry", { pool: pool?.name, entry: raw, err: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  private hasNames(workerId: string): boolean {
+    return this.poolEntries(workerId).some((e) => e.kind === "host");
+  }
+
+  private async allowFor(workerId: string): Promise<ResolvedAllow> {
+    const allow = await resolveAllowList(this.poolEntries(workerId), this.resolve4);
+    const poolId = this.workerRow(workerId)?.poolId;
+    if (poolId) this.poolAllow.set(poolId, allow);
+    return allow;
+  }
+
+  /**
+   * For user-space relays that connect from the host itself, below the packet filter (the proxy
+   * relay's direct routes): public addresses pass; blocked ones only when the pool's allow-list,
+   * as last applied to its workers, opens that ip:port.
+   */
+  permitsDirect(poolId: string, ip: string, port: number): boolean {
+    if (!isBlockedAddress(ip)) return true;
+    const allow = this.poolAllow.get(poolId);
+    return allow ? allowListPermits(allow, ip, port) : false;
+  }
+
+  private apply(workerId: string, mode: "install" | "replace"): Promise<GuardStatus> {
+    const e = this.entries.get(workerId);
+    if (!this.enabled || !e) return Promise.resolve(this.status(workerId));
+    if (!e.host) return Promise.resolve(e.status);
+    const run = e.queue.then(async (): Promise<GuardStatus> => {
+      const host = e.host!;
+      try {
+        const cannot = await host.cannotInstall();
+        if (cannot) return this.set(e, { state: "missing", reason: cannot, verifiedAt: null });
+        const [facts, allow] = await Promise.all([host.facts(), this.allowFor(workerId)]);
+        if (allow.unresolved.length) this.deps.log.warn("egress allow-list names that do not resolve open nothing", { worker: e.name, names: allow.unresolved });
+        const c = this.deps.config;
+        const text = buildRuleset(
+          {
+            table: this.table,
+            bridges: [{ name: this.bridge, allow }],
+            blockedV4: [...BLOCKED_V4_CIDRS, ...facts.subnets],
+            resolvers: [...c.browserDns, ...facts.resolvers],
+            hostPorts: [...this.hostPorts],
+            ownPort: c.port,
+          },
+          mode,
+        );
+        await host.apply(text);
+        e.appliedAllow = JSON.stringify(allow);
+        if (mode === "install") this.deps.log.info("egress guard installed", { worker: e.name, table: `inet ${this.table}`, bridge: this.bridge, blocked: facts.subnets.length + BLOCKED_V4_CIDRS.length });
+      } catch (err) {
+        const reason = mode === "replace" ? `re-applying failed (${(err as Error).message}); the guard stays as it was` : (err as Error).message;
+        this.deps.log.error("egress guard could not be applied", { worker: e.name, mode, err: (err as Error).message });
+        if (mode === "install") return this.set(e, { state: "missing", reason, verifiedAt: null });
+      }
+      return this.runVerify(e);
+    });
+    e.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async runVerify(e: Entry): Promise<GuardStatus> {
+    try {
+      const listing = await e.host!.list(this.table);
+      const problem = listing === null ? `the nftables table inet ${this.table} does not exist` : checkListing(listing, { table: this.table, bridge: this.bridge });
+      return this.set(e, problem ? { state: "missing", reason: problem, verifiedAt: null } : { state: "ok", reason: null, verifiedAt: Date.now() });
+    } catch (err) {
+      return this.set(e, { state: "missing", reason: `cannot verify: ${(err as Error).message}`, verifiedAt: null });
+    }
+  }
+
+  private set(e: Entry, s: GuardStatus): GuardStatus {
+    if (e.status.state === "ok" && s.state !== "ok")
+      this.deps.log.error("EGRESS GUARD MISSING: sessions on this worker are refused until it is re-applied", { worker: e.name, reason: s.reason, reapply: `POST /api/v1/workers/${e.workerId}/egress-guard` });
+    e.status = s;
+    return s;
+  }
+}
+
+export function missingError(workerName: string, workerId: string, reason: string | null): Unavailable {
+  return new Unavailable(
+    `The egress guard of worker "${workerName}" is not in place (${reason ?? "not verified"}), so no session starts there (fail closed). ` +
+      `Re-apply it with POST /api/v1/workers/${workerId}/egress-guard (or restart BrowserGrid), drain that worker, or — only on an isolated machine — set BROWSERGRID_EGRESS_GUARD=off.`,
+    "egress_guard_missing",
+  );
+}

@@ -1,0 +1,108 @@
+// The two ways the guard reaches a host's packet filter, behind one small interface:
+// - this host: `nft` spawned with an argument vector (never a shell string), ruleset on stdin;
+// - a remote Docker engine (SSH workers): through the Docker API alone, with a one-shot helper
+//   container on the engine's host network with NET_ADMIN (see nft-helper.ts).
+import type Docker from "dockerode";
+import { localHostFacts, parseHelperFacts, type HostFacts } from "./host-facts";
+import { runHelper } from "./nft-helper";
+
+export interface NftHost {
+  readonly where: string;
+  /** This host (a `nft` spawn costs a few ms) or a remote engine (a helper container each time). */
+  readonly local: boolean;
+  /** null when this host's packet filter can be changed, else why not (rootless Docker, no nft, not root). */
+  cannotInstall(): Promise<string | null>;
+  facts(): Promise<HostFacts>;
+  /** Runs `nft -f` with the ruleset; throws with nft's message on failure. */
+  apply(ruleset: string): Promise<void>;
+  /** `nft -j list table inet <table>` parsed; null when the table does not exist. */
+  list(table: string): Promise<unknown | null>;
+}
+
+const ABSENT = /No such file or directory|does not exist/i;
+
+async function spawnNft(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  let proc;
+  try {
+    proc = Bun.spawn(["nft", ...args], { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+  } catch (err) {
+    throw new Error((err as { code?: string }).code === "ENOENT" ? "nft is not installed on this host (apt-get install nftables)" : `cannot run nft: ${(err as Error).message}`);
+  }
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr: stderr.trim().slice(0, 2_000) };
+}
+
+function nftFailure(stderr: string): Error {
+  if (/Operation not permitted|Permission denied/i.test(stderr)) return new Error("nft was refused: BrowserGrid must run as root (or with CAP_NET_ADMIN) to install its packet filter");
+  return new Error(`nft failed: ${stderr || "no message"}`);
+}
+
+export function localNftHost(docker?: Docker): NftHost {
+  return {
+    where: "this host",
+    local: true,
+    async cannotInstall() {
+      // A rootless engine's bridges live in its own network namespace, out of this table's reach.
+      const limit = docker ? await engineLimitation(docker).catch(() => null) : null;
+      if (limit) return `egress guard cannot be installed on this host's engine: ${limit}`;
+      try {
+        const r = await spawnNft(["list", "tables"]);
+        return r.code === 0 ? null : nftFailure(r.stderr).message;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
+    async facts() {
+      return localHostFacts();
+    },
+    async apply(ruleset) {
+      const r = await spawnNft(["-f", "-"], ruleset);
+      if (r.code !== 0) throw nftFailure(r.stderr);
+    },
+    async list(table) {
+      const r = await spawnNft(["-j", "list", "table", "inet", table]);
+      if (r.code !== 0) {
+        if (ABSENT.test(r.stderr)) return null;
+        throw nftFailure(r.stderr);
+      }
+      return JSON.parse(r.stdout);
+    },
+  };
+}
+
+/** Rootless Docker and Docker Desktop run the engine in a user namespace or a VM: the host's filter is out of reach. */
+export async function engineLimitation(docker: Docker): Promise<string | null> {
+  const info = (await docker.info()) as { SecurityOptions?: string[]; OperatingSystem?: string };
+  if ((info.SecurityOptions ?? []).some((o) => o.includes("name=rootless"))) return "rootless Docker";
+  if ((info.OperatingSystem ?? "").includes("Docker Desktop")) return "Docker Desktop";
+  return null;
+}
+
+export function remoteNftHost(docker: Docker, opts: { where: string; image: string; installId: string }): NftHost {
+  const helper = (cmd: string[], file?: { path: string; content: string }) => runHelper(docker, { image: opts.image, installId: opts.installId, cmd, file });
+  return {
+    where: opts.where,
+    local: false,
+    async cannotInstall() {
+      const limit = await engineLimitation(docker);
+      return limit ? `egress guard cannot be installed on ${opts.where}: ${limit}` : null;
+    },
+    async facts() {
+      const r = await helper(["cat", "/proc/net/fib_trie", "/etc/resolv.conf"]);
+      if (r.code !== 0) throw new Error(`reading the network of ${opts.where} failed: ${r.stderr || `exit ${r.code}`}`);
+      return parseHelperFacts(r.stdout);
+    },
+    async apply(ruleset) {
+      const r = await helper(["nft", "-f", "/tmp/browsergrid.nft"], { path: "/tmp/browsergrid.nft", content: ruleset });
+      if (r.code !== 0) throw nftFailure(r.stderr);
+    },
+    async list(table) {
+      const r = await helper(["nft", "-j", "list", "table", "inet", table]);
+      if (r.code !== 0) {
+        if (ABSENT.test(r.stderr)) return null;
+        throw nftFailure(r.stderr);
+      }
+      return JSON.parse(r.stdout);
+    },
+  };
+}
