@@ -70,7 +70,9 @@ fi
 # The grid's proxy relay (sessions with a proxy): an address, never credentials. Loopback stays
 # direct (<-loopback> is not given) and QUIC is off so every byte of page traffic takes the relay.
 if [[ -n ${BG_PROXY_SERVER:-} ]]; then
-  [[ $BG_PROXY_SERVER =~ ^http://[0-9a-fA-F.:\[\]]{2,64}:[0-9]{1,5}$ ]] || fail "BG_PROXY_SERVER must be http://<ip>:<port> (got '$BG_PROXY_SERVER')"
+  # In a variable: brackets inside [[ =~ ]] literals are parsed by the shell before the regex engine.
+  proxy_re='^http://(\[[0-9a-fA-F:]{2,45}\]|[0-9.]{7,15}):[0-9]{1,5}$'
+  [[ $BG_PROXY_SERVER =~ $proxy_re ]] || fail "BG_PROXY_SERVER must be http://<ip>:<port> (got '$BG_PROXY_SERVER')"
   args+=("--proxy-server=$BG_PROXY_SERVER" --disable-quic)
 fi
 

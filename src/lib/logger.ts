@@ -3,13 +3,14 @@
 import type { LogLevel } from "../config";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEYS = /^(password|newpassword|currentpassword|token|secret|key|authorization|cookie|set-cookie|apikey|privatekey)$/i;
+const SECRET_KEYS = /^(password|newpassword|currentpassword|token|secret|key|authorization|proxy-authorization|cookie|set-cookie|apikey|privatekey)$/i;
 
-/** Removes credentials from free text: `?token=…` (and a live link's `?t=…`), `Bearer …`, `bg_<id>_<secret>`. */
+/** Removes credentials from free text: `?token=…` (and a live link's `?t=…`), `Bearer …`/`Basic …`, `bg_<id>_<secret>`, `scheme://user:password@`. */
 export function redact(text: string): string {
   return text
     .replace(/([?&](?:token|key|secret|password|t)=)[^&\s"']*/gi, "$1[redacted]")
-    .replace(/(Bearer\s+)[^\s"']+/gi, "$1[redacted]")
+    .replace(/((?:Bearer|Basic)\s+)[^\s"']+/gi, "$1[redacted]")
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@\/"']*):[^\s@\/"']*@/gi, "$1:[redacted]@")
     .replace(/\b(bg_[A-Za-z0-9]+_)[A-Za-z0-9]+/g, "$1[redacted]");
 }
 
