@@ -7,6 +7,8 @@ import { randomId } from "../../lib/ids";
 import { errorResponse, mapError } from "../errors";
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+/** Rule sets carry mock response bodies (up to 1 MiB each, 8 MiB a set). */
+const LARGER_JSON_BODIES: [prefix: string, bytes: number][] = [["/api/v1/rule-sets", 9 * 1024 * 1024]];
 
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -25,8 +27,10 @@ export function requestContext(log: Logger) {
     })
     .onRequest(({ request }) => {
       const len = Number(request.headers.get("content-length") ?? 0);
-      if (len > MAX_JSON_BODY_BYTES && (request.headers.get("content-type") ?? "").includes("json"))
-        return errorResponse(413, "payload_too_large", `JSON bodies are limited to ${MAX_JSON_BODY_BYTES} bytes.`);
+      if (len <= MAX_JSON_BODY_BYTES || !(request.headers.get("content-type") ?? "").includes("json")) return;
+      const path = new URL(request.url).pathname;
+      const max = LARGER_JSON_BODIES.find(([prefix]) => path.startsWith(prefix))?.[1] ?? MAX_JSON_BODY_BYTES;
+      if (len > max) return errorResponse(413, "payload_too_large", `JSON bodies are limited to ${max} bytes.`);
     })
     .onAfterHandle({ as: "global" }, ({ set, requestId }) => {
       set.headers["x-request-id"] = requestId;

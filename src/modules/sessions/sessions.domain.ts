@@ -16,6 +16,8 @@ export function sessionDomain(deps: {
   installKey: Buffer;
   /** Saves the session's profile as a new version now (profiles module); absent: not available. */
   saveProfile?: (sessionId: string) => Promise<unknown>;
+  /** Replaces the session's rule sets (rule-sets module); absent: not available. */
+  applyRuleSets?: (sessionId: string, params: Record<string, unknown>) => Promise<unknown>;
 }) {
   return async function handleDomainCommand(sessionId: string, method: string, params: unknown): Promise<unknown> {
     const p = (params && typeof params === "object" ? params : {}) as Record<string, unknown>;
@@ -43,6 +45,8 @@ export function sessionDomain(deps: {
       }
       case "BrowserGrid.saveProfile":
         return deps.saveProfile ? deps.saveProfile(sessionId) : NOT_YET("Profiles");
+      case "BrowserGrid.applyRuleSets":
+        return deps.applyRuleSets ? deps.applyRuleSets(sessionId, p) : NOT_YET("Rule sets");
       case "BrowserGrid.detectCaptcha":
         return NOT_YET("Captcha detection");
       default:
