@@ -311,22 +311,18 @@ export class SessionService {
     this.gateway?.closeSession(id, CLOSE_CODES[status], `session ended: ${status} (${reason})`);
     if (this.storage && stopping.containerId) await this.storage.beforeStop(stopping, status, this.providerOf(stopping));
     // The session is over once its clients are gone and its files are saved; removing the
-    // container (SIGKILL + rm, ≈ 300 ms on Docker) finishes after the answer. Its slot is freed
-    // only then, so a worker never runs more browsers than its capacity. A removal that fails
-    // or is cut short by a restart is finished by reconciliation (the container is an orphan).
+    // container (SIGKILL + rm, ≈ 300 ms on Docker) finishes after the answer, and the slot goes
+    // to the next queued request at once (the old browser is already being killed). A removal
+    // that fails or is cut short by a restart is finished by reconciliation (an orphan container).
     const provider = stopping.workerId ? this.deps.providers.get(stopping.workerId) : undefined;
-    const removal =
-      stopping.containerId && provider
-        ? provider.stop(stopping.containerId).catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }))
-        : Promise.resolve();
+    if (stopping.containerId && provider)
+      void provider.stop(stopping.containerId).catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }));
     const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
     this.storage?.afterEnd(id);
     this.network?.ended(id);
     this.clients.delete(id);
+    if (stopping.workerId) this.capacity.release(stopping.workerId);
     this.deps.log.info("session ended", { sessionId: id, status, reason });
-    void removal.finally(() => {
-      if (stopping.workerId) this.capacity.release(stopping.workerId);
-    });
     return ended;
   }
 
