@@ -6,7 +6,8 @@ import { LocalBlobStore } from "./local-blob-store";
 import { BlobTooLarge, CorruptBlob, safeName } from "./blob-store";
 
 function store() {
-  return new LocalBlobStore(mkdtempSync(join(tmpdir(), "bg-store-")));
+  // The root's parent is private to the test too, so "../x" checks cannot meet a stranger's /tmp/x.
+  return new LocalBlobStore(join(mkdtempSync(join(tmpdir(), "bg-store-")), "root"));
 }
 
 describe("LocalBlobStore", () => {

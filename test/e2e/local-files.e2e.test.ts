@@ -25,7 +25,7 @@ beforeAll(async () => {
     },
   });
   const net = await docker.getNetwork("browsergrid-default").inspect();
-  siteUrl = `http://${net.IPAM.Config[0].Gateway}:${site.port}`;
+  siteUrl = `http://${net.IPAM?.Config?.[0]?.Gateway}:${site.port}`;
 }, 60_000);
 
 afterAll(async () => {
