@@ -24,6 +24,10 @@ import { createSessionGateway } from "./modules/sessions/sessions.gateway";
 import { bootstrapAdminFromEnv } from "./modules/auth/auth.service";
 import { sessionStorageHooks, storageUpkeep } from "./modules/profiles/session-storage";
 import { sessionNetwork, type NetworkPart } from "./modules/network/session-network";
+import { EgressGuard } from "./security/egress/guard";
+import { egressPart, egressProbe } from "./security/egress/egress-part";
+import { ruleSetsNetworkPart } from "./modules/rule-sets/session-rules";
+import { ProxyPart } from "./modules/proxies/proxy-part";
 
 export interface Running {
   deps: AppDeps;
@@ -47,22 +51,29 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
 
   const providers = new ProviderRegistryImpl();
   await ensureLocalDockerWorker({ config, db, log });
-  const fleet = createFleet({ config, db, log, installId, installKey, providers });
+  const egress = new EgressGuard({ db, log, config, installId });
+  const fleet = createFleet({ config, db, log, installId, installKey, providers, egress });
+  await egress.installAll();
 
   const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers, maxDurationSec: config.sessionMaxDurationSec });
   const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
   sessions.attachWarmPool(warm);
   sessions.attachStorage(sessionStorageHooks({ config, db, log }, sessions));
   // A session's network, in this order: egress guard (fail closed), proxy, rule sets.
-  const networkParts: NetworkPart[] = [];
+  const networkParts: NetworkPart[] = [egressPart(egress)];
+  // The proxy relay listens on the browser network's gateway; the guard lets browsers reach its port.
+  const proxies = new ProxyPart({ db, log, installKey, installId, dockerSocket: config.dockerSocket, network: config.dockerNetwork, onListening: (port) => egress.allowHostPort(port), directAllowed: (poolId, ip, port) => egress.permitsDirect(poolId, ip, port) });
+  await proxies.start();
+  networkParts.push(proxies);
+  networkParts.push(ruleSetsNetworkPart({ db, log }));
   sessions.attachNetwork(sessionNetwork(networkParts, log));
-  const deps: AppDeps = { config, db, log, readinessProbes: workerProbes(db), startedAt, version: VERSION, sessions, installKey, fleet, warm };
+  const deps: AppDeps = { config, db, log, readinessProbes: [...workerProbes(db), egressProbe(db, egress)], startedAt, version: VERSION, sessions, installKey, fleet, warm, egress };
   await bootstrapAdminFromEnv(deps);
   warm.forgetUnfinished();
   await fleet.heartbeat();
   await reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: true });
   sessions.adoptLiveSessions();
-  wireFleet(fleet, { db, log, sessions, warm });
+  wireFleet(fleet, { db, log, sessions, warm, egress });
   warm.fill();
   void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
 
@@ -74,7 +85,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
 
   const loops = [
     setInterval(() => void reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false }).catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),
-    setInterval(() => void fleet.heartbeat().catch((err) => log.error("heartbeat failed", { err })), HEARTBEAT_EVERY_MS),
+    setInterval(() => void Promise.all([fleet.heartbeat(), egress.heartbeat()]).catch((err) => log.error("heartbeat failed", { err })), HEARTBEAT_EVERY_MS),
     setInterval(() => void warm.maintain().catch((err) => log.error("warm pool upkeep failed", { err })), WARM_MAINTAIN_EVERY_MS),
     setInterval(() => void storageUpkeep({ config, db, log }).catch((err) => log.error("storage upkeep failed", { err })), STORAGE_UPKEEP_EVERY_MS),
   ];
@@ -87,6 +98,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     url,
     async stop() {
       for (const l of loops) clearInterval(l);
+      proxies.stop();
       // Clients are told (1001) and browsers keep running: the next start re-adopts them.
       gateway.shutdown();
       server.stop(true);

@@ -16,6 +16,8 @@ const NAV: [string, string][] = [
   ["/pools", "Pools"],
   ["/workers", "Workers"],
   ["/profiles", "Profiles"],
+  ["/rule-sets", "Rule sets"],
+  ["/proxies", "Proxies"],
   ["/api-keys", "API keys"],
   ["/quickstart", "Connect"],
   ["/users", "Users"],
@@ -26,6 +28,8 @@ const NAV: [string, string][] = [
 
 /** Entries only admins can open: not offered to anyone else. */
 const ADMIN_ONLY = new Set(["/settings"]);
+/** Entries viewers cannot open (members and admins can). */
+const MEMBER_UP = new Set(["/proxies", "/rule-sets"]);
 
 export function layout(opts: LayoutOptions, body: SafeHtml): SafeHtml {
   return html`<!doctype html>
@@ -45,7 +49,7 @@ export function layout(opts: LayoutOptions, body: SafeHtml): SafeHtml {
   <a class="brand" href="/"><img src="/assets/favicon.svg" alt="" width="22" height="22"> BrowserGrid</a>
   ${
     opts.user
-      ? html`<nav aria-label="Main">${NAV.filter(([href]) => opts.user!.role === "admin" || !ADMIN_ONLY.has(href)).map(
+      ? html`<nav aria-label="Main">${NAV.filter(([href]) => (opts.user!.role === "admin" || !ADMIN_ONLY.has(href)) && (opts.user!.role !== "viewer" || !MEMBER_UP.has(href))).map(
           ([href, label]) => html`<a href="${href}"${opts.active === href ? html` aria-current="page"` : ""}>${label}</a>`,
         )}</nav>
   <form method="post" action="/logout" class="logout"><span class="who">${opts.user.email} · ${opts.user.role}</span><button type="submit" class="link">Log out</button></form>`

@@ -30,6 +30,10 @@ import { poolPages } from "../modules/pools/pools.pages";
 import { workerPages } from "../modules/workers/workers.pages";
 import { profilePages } from "../modules/profiles/profiles.pages";
 import { settingsPages } from "../modules/settings/settings.pages";
+import { ruleSetRoutes, sessionRuleSetRoutes } from "../modules/rule-sets/rule-sets.routes";
+import { ruleSetPages } from "../modules/rule-sets/rule-sets.pages";
+import { proxyRoutes } from "../modules/proxies/proxies.routes";
+import { proxyPages } from "../modules/proxies/proxies.pages";
 
 export function createApp(deps: AppDeps) {
   const app: any = new Elysia({ name: "browsergrid" })
@@ -69,6 +73,9 @@ export function createApp(deps: AppDeps) {
     .use(liveRoutes(deps))
     .use(profileRoutes(deps))
     .use(artifactRoutes(deps))
+    .use(ruleSetRoutes(deps))
+    .use(sessionRuleSetRoutes(deps))
+    .use(proxyRoutes(deps))
     .use(apiKeyPages(deps))
     .use(userPages(deps))
     .use(auditPages(deps))
@@ -76,6 +83,8 @@ export function createApp(deps: AppDeps) {
     .use(poolPages(deps))
     .use(workerPages(deps))
     .use(profilePages(deps))
+    .use(ruleSetPages(deps))
+    .use(proxyPages(deps))
     .use(settingsPages(deps))
     .get(
       "/api/docs",

@@ -37,6 +37,8 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
       BROWSERGRID_DATA_DIR: dataDir,
       BROWSERGRID_API_KEYS: ADMIN_KEY,
       BROWSERGRID_LOG_LEVEL: process.env.BROWSERGRID_TEST_LOG_LEVEL ?? "info",
+      // The egress guard is on; test pages are served from the Docker host (startPageServer).
+      BROWSERGRID_EGRESS_ALLOW: "docker-host",
       ...opts.env,
     },
   });
@@ -121,11 +123,27 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
  * addressed through the browser network's gateway (the Docker host as seen from a container).
  */
 export async function startPageServer() {
+  /** Every request's path and query, in arrival order (rule sets: what a blocked request never reached). */
+  const requests: string[] = [];
   const server = Bun.serve({
     hostname: "0.0.0.0",
     port: 0,
     fetch(req) {
       const url = new URL(req.url);
+      requests.push(url.pathname + url.search);
+      // Rule sets: a page that loads an image and a script and fetches /api/data; an echo of the
+      // request headers; a response with a header of its own.
+      if (url.pathname === "/rules/page")
+        return new Response(
+          `<!doctype html><title>rules</title><p id="data">pending</p><img id="img" src="/rules/pixel.png?${url.search.slice(1)}"><script src="/rules/script.js?${url.search.slice(1)}"></script>
+<script>fetch("/api/data?${url.search.slice(1)}").then(async (r) => { document.getElementById("data").textContent = JSON.stringify({ status: r.status, mock: r.headers.get("x-mock"), body: await r.text() }) }, (e) => { document.getElementById("data").textContent = "failed" })</script>`,
+          { headers: { "content-type": "text/html" } },
+        );
+      if (url.pathname === "/rules/pixel.png") return new Response(Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==", "base64"), { headers: { "content-type": "image/png" } });
+      if (url.pathname === "/rules/script.js") return new Response("window.scriptRan = true;", { headers: { "content-type": "text/javascript" } });
+      if (url.pathname === "/api/data") return Response.json({ real: true });
+      if (url.pathname === "/echo") return Response.json(req.headers.toJSON());
+      if (url.pathname === "/with-header") return new Response("<title>header</title>ok", { headers: { "content-type": "text/html", "x-origin-header": "original", "x-keep": "kept" } });
       // Profiles: a "login" that sets a persistent cookie and a localStorage value, a page that
       // shows both, and a file to download.
       if (url.pathname === "/login") {
@@ -153,5 +171,5 @@ export async function startPageServer() {
   const net = await docker.getNetwork("browsergrid-default").inspect();
   const gateway: string | undefined = net.IPAM?.Config?.[0]?.Gateway;
   if (!gateway) throw new Error("browsergrid-default network has no gateway address");
-  return { url: `http://${gateway}:${server.port}`, stop: () => server.stop(true) };
+  return { url: `http://${gateway}:${server.port}`, requests, stop: () => server.stop(true) };
 }

@@ -11,6 +11,7 @@ import { badge, empty, input, notice, page, seeOther, select, type FieldErrors }
 import { audit } from "../audit/audit.service";
 import { createPool, listPools, updatePool, POOL_LIMITS, type Pool, type PoolInput } from "./pools.service";
 import { poolView } from "./pools.routes";
+import { ALLOW_FORMS } from "../../security/egress/allow-list";
 
 interface State {
   create?: { values: Record<string, string | undefined>; errors: FieldErrors };
@@ -34,6 +35,15 @@ function numberFields(prefix: string, values: Record<string, string | undefined>
   })}`;
 }
 
+/** The egress allow-list: one entry per line. */
+function allowField(form: string, value: string, error: string | undefined): SafeHtml {
+  const id = `${form}-egressAllow`;
+  return html`<div class="field"><label for="${id}">Egress allow-list</label>
+<textarea id="${id}" name="egressAllow" form="${form}" rows="3" spellcheck="false" autocomplete="off" aria-describedby="${id}-hint${error ? ` ${id}-error` : ""}"${error ? html` aria-invalid="true"` : ""}>${value}</textarea>
+<p class="hint" id="${id}-hint">Private destinations these browsers may reach, one per line: ${ALLOW_FORMS}. Everything private is blocked otherwise.</p>
+${error ? html`<p class="error" id="${id}-error">${error}</p>` : ""}</div>`;
+}
+
 function poolsPage(deps: AppDeps, actor: Actor, s: State): SafeHtml {
   const admin = actor.role === "admin";
   const pools = listPools(deps.db);
@@ -55,12 +65,14 @@ ${
 <dt>Warm</dt><dd>${v.stats.warm.ready} ready${v.stats.warm.starting ? `, ${v.stats.warm.starting} starting` : ""} (target ${p.minWarm})</dd>
 <dt>Workers</dt><dd>${v.stats.onlineWorkers} of ${v.stats.workers} online, capacity ${v.stats.onlineCapacity}</dd>
 <dt>Browser</dt><dd>${p.flavour}, ${p.viewportWidth} × ${p.viewportHeight}</dd>
-<dt>Limits</dt><dd>max ${p.maxDurationSec} s per session · idle ${p.idleTimeoutSec} s · queue ${p.queueTimeoutSec} s</dd></dl>
+<dt>Limits</dt><dd>max ${p.maxDurationSec} s per session · idle ${p.idleTimeoutSec} s · queue ${p.queueTimeoutSec} s</dd>
+<dt>Default proxy</dt><dd>${v.proxy ? html`<a href="/proxies/${v.proxy}">${v.proxy}</a>` : html`<span class="muted">none (set with PATCH /api/v1/pools/${p.name} {"proxy": "&lt;name&gt;"})</span>`}</dd></dl>
 ${
   admin
     ? html`<details${ed ? html` open` : ""}><summary>Edit capacity, warm size and timeouts</summary>
 <form method="post" action="/pools/${p.name}" id="edit-${p.name}" novalidate></form>
 <div class="form-grid">${numberFields(`edit-${p.name}`, ed?.values ?? {}, ed?.errors ?? {}, p)}</div>
+${allowField(`edit-${p.name}`, ed?.values.egressAllow ?? p.egressAllow.join("\n"), ed?.errors.egressAllow)}
 <div class="actions"><button type="submit" form="edit-${p.name}">Save ${p.name}</button></div></details>`
     : ""
 }
@@ -75,6 +87,7 @@ ${input({ name: "name", label: "Name", value: s.create?.values.name, error: s.cr
 ${select({ name: "flavour", label: "Browser", value: s.create?.values.flavour ?? "headless-shell", options: [["headless-shell", "Headless shell"], ["chromium", "Chromium (full)"]], attrs: html` form="new-pool"` })}
 ${numberFields("new-pool", s.create?.values ?? {}, s.create?.errors ?? {})}
 </div>
+${allowField("new-pool", s.create?.values.egressAllow ?? "", s.create?.errors.egressAllow)}
 <div class="actions"><button type="submit" form="new-pool">Create pool</button></div></section>`
     : ""
 }`;
@@ -98,7 +111,9 @@ function fieldOf(e: DomainError, fallback: string): string {
   return /^"(\w+)"/.exec(e.message)?.[1] ?? (e.code === "invalid_name" || e.code === "pool_exists" ? "name" : fallback);
 }
 
-const Form = t.Record(t.String({ maxLength: 32 }), t.String({ maxLength: 100 }), { maxProperties: 12 });
+// Values are short numbers and names, except the allow-list textarea (256 lines of up to 255 characters).
+const Form = t.Record(t.String({ maxLength: 32 }), t.String({ maxLength: 66_000 }), { maxProperties: 12 });
+const allowLines = (raw: string | undefined) => (raw ?? "").split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 
 export function poolPages(deps: AppDeps) {
   const render = (actor: Actor, s: State, status = 200) => page(actor, "Pools", "/pools", poolsPage(deps, actor, s), { status });
@@ -115,7 +130,7 @@ export function poolPages(deps: AppDeps) {
         if (!body.name?.trim()) errors.name = "Give the pool a name.";
         if (Object.values(errors).some(Boolean)) return render(actor, { create: { values: body, errors } }, 400);
         try {
-          const p = createPool(deps.db, body.name!.trim(), { ...input, flavour });
+          const p = createPool(deps.db, body.name!.trim(), { ...input, flavour, egressAllow: allowLines(body.egressAllow) });
           audit(deps, actor, "pool.created", p.id, { name: p.name }, requestIp(ctx));
           deps.warm?.fill(p.id);
           return seeOther(`/pools#pool-${p.name}`);
@@ -128,14 +143,15 @@ export function poolPages(deps: AppDeps) {
     )
     .post(
       "/pools/:name",
-      (ctx) => {
+      async (ctx) => {
         const { actor, body, params } = ctx;
         const errors: FieldErrors = {};
         const input = parseNumbers(body, errors);
         if (Object.values(errors).some(Boolean)) return render(actor, { edit: { name: params.name, values: body, errors } }, 400);
         try {
-          const p = updatePool(deps.db, params.name, input);
+          const p = updatePool(deps.db, params.name, { ...input, ...(body.egressAllow !== undefined ? { egressAllow: allowLines(body.egressAllow) } : {}) });
           audit(deps, actor, "pool.updated", p.id, { name: p.name, fields: Object.keys(input) }, requestIp(ctx));
+          if (body.egressAllow !== undefined) await deps.egress?.poolChanged(p.id);
           void deps.warm?.maintain();
           deps.sessions.capacity.drain(p.id);
           return seeOther(`/pools#pool-${p.name}`);

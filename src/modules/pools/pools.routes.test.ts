@@ -64,3 +64,53 @@ describe("pools API", () => {
     expect(listPools(t.deps.db)[0]!.minWarm).toBe(0);
   });
 });
+
+describe("pool egressAllow", () => {
+  let shared: TestApp;
+  beforeAll(async () => {
+    shared = await makeTestApp();
+  });
+  test("stored trimmed and without duplicates, returned in the pool JSON, replaced by PATCH", async () => {
+    const t = await makeTestApp();
+    const created = await t.call("POST", "/api/v1/pools", { auth: t.adminKey, body: { name: "intranet", egressAllow: [" 10.1.0.0/16", "db.internal:5432", "docker-host:3000", "db.internal:5432"] } });
+    expect(created.status).toBe(201);
+    expect(created.body.egressAllow).toEqual(["10.1.0.0/16", "db.internal:5432", "docker-host:3000"]);
+    const upd = await t.call("PATCH", "/api/v1/pools/intranet", { auth: t.adminKey, body: { egressAllow: ["10.1.2.3:443"] } });
+    expect(upd.status).toBe(200);
+    expect(upd.body.egressAllow).toEqual(["10.1.2.3:443"]);
+    expect((await t.call("GET", "/api/v1/pools/default", { auth: t.viewerKey })).body.egressAllow).toEqual([]);
+  });
+
+  const badEntries: [string, string][] = [
+    ["fd00::1", "IPv6"],
+    ["10.0.0.0/0", "prefix length"],
+    ["10.1.2.3:99999", "port"],
+    ["010.1.2.3", "dotted-decimal"],
+    ["not a host", "host name"],
+  ];
+  for (const [entry, why] of badEntries)
+    test(`400 naming the entry, nothing stored: ${entry}`, async () => {
+      const t = shared;
+      const res = await t.call("POST", "/api/v1/pools", { auth: t.adminKey, body: { name: "bad-allow", egressAllow: ["10.0.0.1", entry] } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("invalid_egress_allow");
+      expect(res.body.error.message).toContain(`"${entry}"`);
+      expect(res.body.error.message).toContain(why);
+      expect(res.body.error.message).toContain("Accepted forms");
+      expect(listPools(t.deps.db).map((p) => p.name)).toEqual(["default"]);
+      const patch = await t.call("PATCH", "/api/v1/pools/default", { auth: t.adminKey, body: { egressAllow: [entry] } });
+      expect(patch.status).toBe(400);
+      expect(listPools(t.deps.db)[0]!.egressAllow).toEqual([]);
+    });
+
+  test("limits: more than 256 entries or an entry over 255 characters is refused", async () => {
+    const t = shared;
+    const many = Array.from({ length: 257 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+    for (const egressAllow of [many, ["a".repeat(256)], "10.0.0.1"]) {
+      const res = await t.call("PATCH", "/api/v1/pools/default", { auth: t.adminKey, body: { egressAllow } });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(listPools(t.deps.db)[0]!.egressAllow).toEqual([]);
+    }
+  });
+});

@@ -9,6 +9,7 @@ import { listWorkers } from "../workers/workers.service";
 import { CreatePoolBody, PoolParams, PoolResponse, UpdatePoolBody } from "./pools.schema";
 import { createPool, deletePool, getPool, listPools, updatePool, type Pool } from "./pools.service";
 import { warmCounts } from "./warm.store";
+import { proxyName } from "../proxies/proxies.service";
 
 export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
   const workers = listWorkers(deps.db, p.id);
@@ -31,6 +32,8 @@ export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
     warmMaxAgeSec: p.warmMaxAgeSec,
     placement: p.placement,
     state: p.state,
+    egressAllow: p.egressAllow,
+    proxy: p.proxyId ? proxyName(deps.db, p.proxyId) : null,
     createdAt: new Date(p.createdAt).toISOString(),
     stats: {
       liveSessions: live,
@@ -74,9 +77,10 @@ export function poolRoutes(deps: AppDeps) {
     )
     .patch(
       "/:name",
-      (ctx) => {
+      async (ctx) => {
         const p = updatePool(db, ctx.params.name, ctx.body);
         audit(deps, ctx.actor, "pool.updated", p.id, { name: p.name, fields: Object.keys(ctx.body) }, requestIp(ctx));
+        if (ctx.body.egressAllow !== undefined) await deps.egress?.poolChanged(p.id); // the guard's rules follow the list
         void deps.warm?.maintain();
         deps.sessions.capacity.drain(p.id);
         return poolView(deps, p);

@@ -2,6 +2,7 @@
 import { t } from "elysia";
 import { strictObject } from "../../http/strict-object";
 import { POOL_LIMITS } from "./pools.service";
+import { ALLOW_FORMS, MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../security/egress/allow-list";
 
 const lim = (k: keyof typeof POOL_LIMITS, description: string) => t.Integer({ minimum: POOL_LIMITS[k][0], maximum: POOL_LIMITS[k][1], description });
 
@@ -16,6 +17,13 @@ const fields = {
   warmMaxAgeSec: t.Optional(lim("warmMaxAgeSec", "Warm browsers older than this are replaced")),
   placement: t.Optional(t.Union([t.Literal("spread"), t.Literal("pack")], { description: "spread: least-loaded worker; pack: fill one worker first" })),
   state: t.Optional(t.Union([t.Literal("active"), t.Literal("paused"), t.Literal("draining")], { description: "paused/draining: no new sessions" })),
+  proxy: t.Optional(t.Nullable(t.String({ minLength: 1, maxLength: 64, description: "Default proxy (name or id, GET /api/v1/proxies) of sessions that name none; null: no default" }))),
+  egressAllow: t.Optional(
+    t.Array(t.String({ maxLength: MAX_ALLOW_ENTRY_LENGTH }), {
+      maxItems: MAX_ALLOW_ENTRIES,
+      description: `Private destinations this pool's browsers may reach despite the egress guard: ${ALLOW_FORMS}. Replaces the whole list; names are resolved when the rules are applied.`,
+    }),
+  ),
 };
 
 export const CreatePoolBody = strictObject({
@@ -40,6 +48,8 @@ export const PoolResponse = t.Object({
   warmMaxAgeSec: t.Number(),
   placement: t.String(),
   state: t.String(),
+  proxy: t.Nullable(t.String({ description: "Name of the default proxy of this pool's sessions" })),
+  egressAllow: t.Array(t.String(), { description: "The pool's egress allow-list (BROWSERGRID_EGRESS_ALLOW applies too)" }),
   createdAt: t.String(),
   stats: t.Object({
     liveSessions: t.Number(),

@@ -5,6 +5,8 @@ import type { Db } from "../../db/client";
 import { pools, SESSION_TERMINAL, sessions, workers } from "../../db/schema";
 import { BadRequest, Conflict, NotFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
+import { normalizeAllowList } from "../../security/egress/allow-list";
+import { resolveProxyId } from "../proxies/proxies.service";
 
 export type Pool = typeof pools.$inferSelect;
 
@@ -20,6 +22,10 @@ export interface PoolInput {
   warmMaxAgeSec?: number;
   placement?: Pool["placement"];
   state?: Pool["state"];
+  /** Egress allow-list entries (src/security/egress/allow-list.ts); replaces the whole list. */
+  egressAllow?: string[];
+  /** Default proxy of the pool's sessions (name or id); null: none. */
+  proxy?: string | null;
 }
 
 export const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -65,11 +71,18 @@ function columns(input: PoolInput): Partial<typeof pools.$inferInsert> {
   const out: Partial<typeof pools.$inferInsert> = {};
   for (const k of ["flavour", "maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec", "warmMaxAgeSec", "placement", "state"] as const)
     if (input[k] !== undefined) (out as Record<string, unknown>)[k] = input[k];
+  if (input.egressAllow !== undefined) out.egressAllow = normalizeAllowList(input.egressAllow, '"egressAllow"');
   if (input.viewport) {
     out.viewportWidth = input.viewport.width;
     out.viewportHeight = input.viewport.height;
   }
   return out;
+}
+
+/** The pool's default proxy column: 400 unknown_proxy when the name matches no stored proxy. */
+function proxyColumn(db: Pick<Db, "select">, input: PoolInput): Partial<typeof pools.$inferInsert> {
+  if (input.proxy === undefined) return {};
+  return { proxyId: input.proxy === null ? null : resolveProxyId(db as Db, input.proxy) };
 }
 
 function checkWarmFits(p: Pool): void {
@@ -80,7 +93,7 @@ export function createPool(db: Db, name: string, input: PoolInput): Pool {
   if (!POOL_NAME.test(name)) throw new BadRequest(`Pool name "${name.slice(0, 64)}" must be 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit.`, "invalid_name");
   return db.transaction((tx) => {
     if (tx.select().from(pools).where(eq(pools.name, name)).get()) throw new Conflict(`A pool named "${name}" exists already.`, "pool_exists");
-    const row = { ...(ensureDefaults(name) as Pool), ...columns(input) };
+    const row = { ...(ensureDefaults(name) as Pool), ...columns(input), ...proxyColumn(tx, input) };
     checkWarmFits(row);
     return tx.insert(pools).values(row).returning().get();
   });
@@ -94,7 +107,7 @@ export function updatePool(db: Db, name: string, input: PoolInput): Pool {
   return db.transaction((tx) => {
     const before = tx.select().from(pools).where(eq(pools.name, name)).get();
     if (!before) throw new NotFound(`Pool "${name.slice(0, 64)}"`);
-    const set = columns(input);
+    const set = { ...columns(input), ...proxyColumn(tx, input) };
     checkWarmFits({ ...before, ...set } as Pool);
     if (Object.keys(set).length === 0) return before;
     return tx.update(pools).set(set).where(eq(pools.id, before.id)).returning().get()!;

@@ -2,7 +2,7 @@
 // stream replaces as sessions change) and one session's detail. Rendering only; the routes
 // are in sessions.ui.routes.ts.
 import { html, type SafeHtml } from "../../../views/html";
-import { badge, checkbox, copyable, duration, empty, input, notice, select, time, type FieldErrors } from "../../../views/ui";
+import { badge, checkbox, copyable, duration, empty, formatBytes, input, notice, select, time, type FieldErrors } from "../../../views/ui";
 import type { Pool } from "../pools/pools.service";
 import type { Worker } from "../workers/workers.service";
 import type { SessionEventRow, SessionRow } from "./sessions.store";
@@ -107,7 +107,7 @@ ${
 // ---- detail ----------------------------------------------------------------------------
 
 function settingsTable(r: SessionRow, pool: string, worker: string | null): SafeHtml {
-  const c = r.config as { browser?: string; viewport?: { width: number; height: number }; userAgent?: string; locale?: string; timezone?: string };
+  const c = r.config as { browser?: string; viewport?: { width: number; height: number }; userAgent?: string; locale?: string; timezone?: string; proxy?: { name?: string }; ruleSets?: { name: string; version: number }[] };
   const rows: [string, SafeHtml | string][] = [
     ["Pool", pool],
     ["Worker", worker ?? "—"],
@@ -118,6 +118,9 @@ function settingsTable(r: SessionRow, pool: string, worker: string | null): Safe
     ["Keep alive", r.keepAlive ? "yes" : "no"],
     ["Locale / time zone", `${c.locale ?? "default"} / ${c.timezone ?? "default"}`],
     ["User agent", c.userAgent ?? "default"],
+    ["Proxy", c.proxy?.name ?? "none"],
+    ["Rule sets", c.ruleSets?.length ? c.ruleSets.map((s) => `${s.name} (v${s.version})`).join(", ") : "none"],
+    ["Traffic through the proxy", c.proxy ? `${formatBytes(r.bytesSent)} sent · ${formatBytes(r.bytesReceived)} received` : "—"],
     ["Created", time(r.createdAt)],
     ["Started", time(r.startedAt)],
     ["Expires", r.endedAt ? "—" : time(r.expiresAt)],

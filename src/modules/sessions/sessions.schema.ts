@@ -24,8 +24,8 @@ export const CreateSessionBody = strictObject(
         { id: t.Optional(t.String({ maxLength: 64 })), name: t.Optional(t.String({ maxLength: 64 })), persist: t.Optional(t.Boolean()) },
       ),
     ),
-    proxy: t.Optional(t.Union([t.String({ maxLength: 2048 }), t.Object({}, { additionalProperties: true })])),
-    ruleSets: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 16 })),
+    proxy: t.Optional(t.Union([t.String({ maxLength: 2048 }), t.Null(), t.Object({}, { additionalProperties: true })], { description: "A stored proxy's name or id (GET /api/v1/proxies); null: no proxy, even when the pool has a default" })),
+    ruleSets: t.Optional(t.Array(t.String({ maxLength: 128 }), { maxItems: 20, description: "Rule set names or ids (built-in: preset:ads, preset:bandwidth, …), applied in order" })),
     timeoutSec: t.Optional(t.Integer({ minimum: 1, maximum: 7 * 24 * 3600, description: "Hard maximum duration" })),
     idleTimeoutSec: t.Optional(t.Integer({ minimum: 1, maximum: 24 * 3600, description: "Ends the session after this long with no client connected" })),
     keepAlive: t.Optional(t.Boolean({ description: "Survive client disconnects until the idle timeout" })),
@@ -51,6 +51,10 @@ export const SessionResponse = t.Object({
   idleTimeoutSec: t.Number(),
   config: t.Record(t.String(), t.Unknown()),
   metadata: t.Record(t.String(), t.Unknown()),
+  network: t.Object({
+    bytesSent: t.Number({ description: "Bytes from the browser to sites through the proxy relay (0 without a proxy)" }),
+    bytesReceived: t.Number({ description: "Bytes from sites to the browser through the proxy relay" }),
+  }),
 });
 
 export const ListSessionsQuery = strictObject(
