@@ -74,6 +74,8 @@ if [[ -n ${BG_PROXY_SERVER:-} ]]; then
   proxy_re='^http://(\[[0-9a-fA-F:]{2,45}\]|[0-9.]{7,15}):[0-9]{1,5}$'
   [[ $BG_PROXY_SERVER =~ $proxy_re ]] || fail "BG_PROXY_SERVER must be http://<ip>:<port> (got '$BG_PROXY_SERVER')"
   args+=("--proxy-server=$BG_PROXY_SERVER" --disable-quic)
+  # WebRTC sends STUN/ICE UDP straight past the proxy unless told not to (headless-shell reads the first switch, full Chromium the second).
+  args+=(--force-webrtc-ip-handling-policy=disable_non_proxied_udp --webrtc-ip-handling-policy=disable_non_proxied_udp)
 fi
 
 # Extra flags from the container command; never let them re-open what the grid closes.

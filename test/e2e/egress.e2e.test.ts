@@ -4,7 +4,9 @@
 // staying empty, while the allow-listed ip:port and a "public" address are reached (their logs
 // show the requests, so the method can see traffic when there is some). Then fail closed: with
 // the table deleted no session starts and nothing is left behind; and an SSH worker installs the
-// guard through the Docker API alone.
+// guard through the Docker API alone. A session with a proxy sends no WebRTC/STUN or
+// QUIC/WebTransport UDP past it (the public listener's UDP logs stay empty), while the same
+// attempt without a proxy arrives.
 //
 // Isolation: this grid uses its own Docker network and nftables table (BROWSERGRID_DOCKER_NETWORK,
 // BROWSERGRID_EGRESS_TABLE), so deleting its table or narrowing its allow-list never touches
@@ -12,9 +14,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { networkInterfaces } from "node:os";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { docker, startGrid, waitFor, type Grid } from "../helpers/grid";
+import { docker, installIdOf, startGrid, waitFor, type Grid } from "../helpers/grid";
 import { ADDR, HOST_SIDE, startPrivateNet, type PrivateNet } from "../helpers/private-net";
 import { startSshd, sshdAvailable, type Sshd } from "../helpers/sshd";
+import { startHttpProxy, type TestProxy } from "../helpers/test-proxies";
 
 const TABLE = "bgegress_e2e";
 const NETWORK = "browsergrid-egress-e2e";
@@ -28,6 +31,7 @@ let sshd: Sshd | undefined;
 let hostServer: import("bun").TCPSocketListener<undefined>;
 const hostServerLog: string[] = [];
 let gateway: string;
+let upstream: TestProxy | undefined;
 
 function nft(...args: string[]) {
   const p = Bun.spawnSync(["nft", ...args], { stdout: "pipe", stderr: "pipe" });
@@ -58,6 +62,34 @@ async function gotoFails(page: Page, url: string): Promise<string> {
   );
   if (err === null) throw new Error(`${url} loaded, but the egress guard should have refused it`);
   return err;
+}
+
+/**
+ * WebRTC with a STUN server and a WebTransport (HTTP/3 over QUIC) connection to `ip`, from a
+ * secure context (Chromium's DevTools endpoint on the container's loopback, never proxied).
+ */
+async function udpAttempts(page: Page, ip: string): Promise<{ candidates: string[]; webTransport: string }> {
+  await page.goto("http://127.0.0.1:9223/json/version");
+  return page.evaluate(async (ip) => {
+    const pc = new RTCPeerConnection({ iceServers: [{ urls: `stun:${ip}:3478` }] });
+    const candidates: string[] = [];
+    pc.onicecandidate = (e) => e.candidate && candidates.push(e.candidate.candidate);
+    pc.createDataChannel("x");
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise<void>((r) => {
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && r();
+      setTimeout(r, 4000);
+    });
+    pc.close();
+    const W = (globalThis as unknown as { WebTransport?: new (u: string) => { ready: Promise<void> } }).WebTransport;
+    const webTransport = !W
+      ? "no WebTransport"
+      : await Promise.race([
+          new W(`https://${ip}:443/`).ready.then(() => "ok", (e) => `error: ${e}`),
+          new Promise<string>((r) => setTimeout(() => r("timeout"), 4000)),
+        ]);
+    return { candidates, webTransport };
+  }, ip);
 }
 
 beforeAll(async () => {
@@ -96,6 +128,7 @@ afterAll(async () => {
   await net?.stop();
   await sshd?.stop();
   hostServer?.stop(true);
+  upstream?.stop();
   Bun.spawnSync(["nft", "delete", "table", "inet", TABLE]);
   await docker.getNetwork(NETWORK).remove().catch(() => {});
 }, 60_000);
@@ -255,6 +288,51 @@ describe.skipIf(!root)("egress guard", () => {
     }
   }, 240_000);
 
+  test.each(["headless-shell", "chromium"])("%s: with a proxy no WebRTC/STUN or QUIC/WebTransport UDP leaves the container; without one the same attempt arrives", async (flavour) => {
+    if (!upstream) {
+      upstream = startHttpProxy({ username: "egress", password: "egress-pw" });
+      const created = await grid.api("POST", "/api/v1/proxies", { name: "egress-upstream", url: `http://egress:egress-pw@127.0.0.1:${upstream.port}` });
+      expect(created.status).toBe(201);
+    }
+    const udpLogs = () => Object.keys(net.logs()).filter((f) => f.startsWith("udp-"));
+
+    const proxied = await grid.api("POST", "/api/v1/sessions", { keepAlive: true, browser: flavour, proxy: "egress-upstream" });
+    expect(proxied.status).toBe(201);
+    const p = await pageOf(proxied.body.cdpUrl);
+    try {
+      // Page traffic takes the proxy (its log shows it), so the session really runs with one.
+      await p.page.goto(`http://${ADDR.public}/`);
+      expect(await p.page.textContent("#who")).toBe(`listener ${ADDR.public}:80`);
+      expect(upstream.log).toContain(`GET http://${ADDR.public}/`);
+      net.clearLogs();
+      const withProxy = await udpAttempts(p.page, ADDR.public);
+      console.log(`${flavour} with proxy:`, JSON.stringify(withProxy));
+      await Bun.sleep(500); // let the listeners write what reached them
+      expect(udpLogs()).toEqual([]);
+      expect(withProxy.webTransport).not.toBe("no WebTransport");
+      expect(withProxy.webTransport).not.toBe("ok");
+    } finally {
+      await p.browser.close().catch(() => {});
+      await grid.api("DELETE", `/api/v1/sessions/${proxied.body.id}`);
+    }
+
+    // The control: the same attempts from a session without a proxy reach the public listener.
+    const created = await grid.api("POST", "/api/v1/sessions", { keepAlive: true, browser: flavour });
+    expect(created.status).toBe(201);
+    const direct: { id: string; cdpUrl: string } = created.body;
+    const d = await pageOf(direct.cdpUrl);
+    try {
+      net.clearLogs();
+      console.log(`${flavour} without proxy:`, JSON.stringify(await udpAttempts(d.page, ADDR.public)));
+      await Bun.sleep(500);
+      expect(udpLogs()).toContain(`udp-${ADDR.public}-3478.log`);
+      expect(udpLogs()).toContain(`udp-${ADDR.public}-443.log`);
+    } finally {
+      await d.browser.close().catch(() => {});
+      await grid.api("DELETE", `/api/v1/sessions/${direct.id}`);
+    }
+  }, 120_000);
+
   test("a pool's allow-list change re-applies the guard at once", async () => {
     const upd = await grid.api("PATCH", "/api/v1/pools/default", { egressAllow: [`${ADDR.ten}:443`] });
     expect(upd.status).toBe(200);
@@ -318,6 +396,7 @@ describe.skipIf(!root)("egress guard", () => {
     expect(listing.out).toContain(`"bg-egress-e2e"`);
     expect(listing.out).toContain("browsergrid: reject the rest");
     // Gone after its run (the heartbeat's verification runs a new one every 5 s for a moment, hence the wait for none).
-    await waitFor("no helper container", async () => (await docker.listContainers({ all: true, filters: { label: ["browsergrid.helper=egress-guard"] } })).length === 0, 10_000);
+    const install = installIdOf(grid.dataDir);
+    await waitFor("no helper container", async () => (await docker.listContainers({ all: true, filters: { label: ["browsergrid.helper=egress-guard", `browsergrid.install=${install}`] } })).length === 0, 10_000);
   }, 90_000);
 });

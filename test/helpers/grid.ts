@@ -87,17 +87,21 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
   return grid;
 }
 
-/** Removes the containers (and their anonymous volumes) of the install whose data dir this is. */
-export async function removeInstallContainers(dataDir: string): Promise<void> {
-  let installId: string | undefined;
+/** The install id of a BrowserGrid data dir (the `browsergrid.install` label of its containers). */
+export function installIdOf(dataDir: string): string | undefined {
   try {
     const db = new Database(join(dataDir, "browsergrid.db"), { readonly: true });
     const row = db.query<{ value: string }, []>("SELECT value FROM settings WHERE key = 'install_id'").get();
     db.close();
-    installId = row ? (JSON.parse(row.value) as string) : undefined;
+    return row ? (JSON.parse(row.value) as string) : undefined;
   } catch {
-    return;
+    return undefined;
   }
+}
+
+/** Removes the containers (and their anonymous volumes) of the install whose data dir this is. */
+export async function removeInstallContainers(dataDir: string): Promise<void> {
+  const installId = installIdOf(dataDir);
   if (!installId) return;
   const list = await docker.listContainers({ all: true, filters: { label: [`browsergrid.install=${installId}`] } });
   await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
