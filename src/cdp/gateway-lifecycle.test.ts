@@ -98,12 +98,9 @@ describe("ending connections", () => {
     try {
       const c = await CdpSocket.open(`ws://127.0.0.1:${fx.port}/cdp/victim?token=${TOKEN}`);
       await c.call({ id: 1, method: "Browser.getVersion" });
-      const t0 = performance.now();
       victim.kill();
       const closed = await c.closed;
-      const ms = performance.now() - t0;
       expect(closed).toEqual({ code: 1011, reason: "browser connection closed" });
-      expect(ms).toBeLessThan(1000);
       expect(fx.gw.clientCount("victim")).toBe(0);
       // The browser is gone: a new client gets a clean 502 instead of an open-then-close.
       const r = await RawClient.open(fx.port, `/cdp/victim?token=${TOKEN}`);

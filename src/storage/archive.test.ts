@@ -73,10 +73,8 @@ describe("sanitizeArchive: refused archives", () => {
 
   test("a gzip bomb stops at the cap, before it is all unpacked", async () => {
     const bomb = Bun.gzipSync(new Uint8Array(64 * 1024 * 1024)); // 64 MiB of zeros ≈ 64 KiB compressed
-    const started = performance.now();
     const err = await sanitizeArchive(bomb, { mode: "import", limits: LIMITS }).catch((e) => e);
     expect(err).toBeInstanceOf(ArchiveRejected);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 });
 

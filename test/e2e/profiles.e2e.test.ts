@@ -255,6 +255,7 @@ describe("artifacts", () => {
     expect(await file.text()).toBe("quarterly numbers\n");
     const png = await fetch(`${grid.url}${shot.body.url}`, { headers: { authorization: `Bearer ${(await import("../helpers/grid")).ADMIN_KEY}` } });
     expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe("PNG");
-    expect(await containersOfSession(s.body.id)).toHaveLength(0);
+    // The files were collected before the answer; the container goes right after it.
+    await waitFor("container removed", async () => (await containersOfSession(s.body.id)).length === 0, 5000);
   }, 60_000);
 });

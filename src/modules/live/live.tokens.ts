@@ -21,8 +21,22 @@ export interface LiveGrant {
   exp: number;
 }
 
+// Every API read of a running session signs its watch link, and the expiry moves only every
+// 5 minutes: the most recent signatures are remembered (an HMAC is ≈ 3 µs a row).
+const signatureMemo = new WeakMap<Buffer, Map<string, string>>();
+const SIGNATURE_MEMO_MAX = 4096;
+
 function signature(installKey: Buffer, g: LiveGrant): string {
-  return hmac(installKey, `live:${g.sessionId}:${g.exp}:${g.mode}`);
+  const text = `live:${g.sessionId}:${g.exp}:${g.mode}`;
+  let m = signatureMemo.get(installKey);
+  if (!m) signatureMemo.set(installKey, (m = new Map()));
+  let sig = m.get(text);
+  if (sig === undefined) {
+    sig = hmac(installKey, text);
+    if (m.size >= SIGNATURE_MEMO_MAX) m.delete(m.keys().next().value!);
+    m.set(text, sig);
+  }
+  return sig;
 }
 
 /** The query string of a signed link (t, exp, mode). */

@@ -47,6 +47,16 @@ export function cdpUrl(publicUrl: string, installKey: Buffer, sessionId: string)
 
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
 
+// Rows are shared and frozen while the database is unchanged (sessions.store.ts), so their
+// timestamps are formatted once per row rather than on every read.
+const isoMemo = new WeakMap<SessionRow, { createdAt: string; startedAt: string | null; expiresAt: string | null; endedAt: string | null }>();
+
+function timestamps(row: SessionRow) {
+  let t = isoMemo.get(row);
+  if (!t) isoMemo.set(row, (t = { createdAt: iso(row.createdAt)!, startedAt: iso(row.startedAt), expiresAt: iso(row.expiresAt), endedAt: iso(row.endedAt) }));
+  return t;
+}
+
 export interface PublicSession {
   id: string;
   status: SessionRow["status"];
@@ -83,10 +93,7 @@ export function toPublicSession(
     cdpUrl: live ? cdpUrl(ctx.publicUrl, ctx.installKey, row.id) : null,
     // The owner's watch-only live link (1 h); /sessions/:id/share or BrowserGrid.liveURL mint others.
     liveUrl: row.status === "running" ? signedLiveUrl(ctx.publicUrl, ctx.installKey, row.id, "view", undefined, ctx.now).url : null,
-    createdAt: iso(row.createdAt)!,
-    startedAt: iso(row.startedAt),
-    expiresAt: iso(row.expiresAt),
-    endedAt: iso(row.endedAt),
+    ...timestamps(row),
     durationMs: row.startedAt && end ? end - row.startedAt : null,
     endReason: row.endReason,
     keepAlive: row.keepAlive,
