@@ -110,7 +110,7 @@ describe("pools and workers", () => {
     await page.goto(`${grid.url}/pools`);
     await screenshots(page, "pools");
     const card = page.locator("#pool-default");
-    await card.getByText("Edit capacity, warm size and timeouts").click();
+    await card.getByText("Edit capacity, warm size, timeouts, proxy and allow-list").click();
     await card.getByLabel("Capacity (max sessions)").fill("0");
     await card.getByRole("button", { name: "Save default" }).click();
     await expect(page.locator("#pool-default #maxSessions-error").textContent()).resolves.toMatch(/from 1 to 1000/);
@@ -119,6 +119,31 @@ describe("pools and workers", () => {
     await page.locator("#pool-default").getByRole("button", { name: "Save default" }).click();
     await page.waitForURL(/\/pools/);
     expect((await grid.api("GET", "/api/v1/pools/default")).body.maxSessions).toBe(12);
+
+    // Egress allow-list (a bad entry is named inline, nothing saved) and the default proxy.
+    expect((await grid.api("POST", "/api/v1/proxies", { name: "office", url: "http://u:pw@127.0.0.1:3128" })).status).toBe(201);
+    await page.goto(`${grid.url}/pools`);
+    const edit = page.locator("#pool-default");
+    await edit.getByText("Edit capacity, warm size, timeouts, proxy and allow-list").click();
+    const allowBefore = (await grid.api("GET", "/api/v1/pools/default")).body.egressAllow;
+    await edit.getByLabel("Egress allow-list").fill("docker-host\n0x0a000001");
+    await edit.getByRole("button", { name: "Save default" }).click();
+    await expect(page.locator("#pool-default .error").first().textContent()).resolves.toContain("0x0a000001");
+    expect((await grid.api("GET", "/api/v1/pools/default")).body.egressAllow).toEqual(allowBefore);
+    await page.locator("#pool-default").getByLabel("Egress allow-list").fill("docker-host\n10.20.0.0/16");
+    await page.locator("#pool-default").getByLabel("Default proxy").selectOption("office");
+    await page.locator("#pool-default").getByRole("button", { name: "Save default" }).click();
+    await page.waitForURL(/\/pools/);
+    const saved = (await grid.api("GET", "/api/v1/pools/default")).body;
+    expect(saved.egressAllow).toEqual(["docker-host", "10.20.0.0/16"]);
+    expect(saved.proxy).toBe("office");
+    await page.goto(`${grid.url}/pools`);
+    await page.locator("#pool-default").getByText("Edit capacity, warm size, timeouts, proxy and allow-list").click();
+    await page.locator("#pool-default").getByLabel("Default proxy").selectOption("");
+    await page.locator("#pool-default").getByRole("button", { name: "Save default" }).click();
+    await page.waitForURL(/\/pools/);
+    expect((await grid.api("GET", "/api/v1/pools/default")).body.proxy).toBeNull();
+    expect((await grid.api("DELETE", "/api/v1/proxies/office")).status).toBe(204);
 
     page.once("dialog", (d) => d.accept());
     await page.locator("#pool-default").getByRole("button", { name: "Drain" }).click();

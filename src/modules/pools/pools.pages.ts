@@ -12,6 +12,13 @@ import { audit } from "../audit/audit.service";
 import { createPool, listPools, updatePool, POOL_LIMITS, type Pool, type PoolInput } from "./pools.service";
 import { poolView } from "./pools.routes";
 import { ALLOW_FORMS } from "../../security/egress/allow-list";
+import { listProxies, proxyName } from "../proxies/proxies.service";
+
+/** The pool's default proxy: none or one of the stored proxies. */
+function proxyField(deps: AppDeps, form: string, value: string | undefined, error: string | undefined): SafeHtml {
+  const options: [string, string][] = [["", "None"], ...listProxies(deps.db).map((x): [string, string] => [x.name, x.name])];
+  return select({ name: "proxy", label: "Default proxy", value: value ?? "", options, error, attrs: html` form="${form}"` });
+}
 
 interface State {
   create?: { values: Record<string, string | undefined>; errors: FieldErrors };
@@ -66,12 +73,13 @@ ${
 <dt>Workers</dt><dd>${v.stats.onlineWorkers} of ${v.stats.workers} online, capacity ${v.stats.onlineCapacity}</dd>
 <dt>Browser</dt><dd>${p.flavour}, ${p.viewportWidth} × ${p.viewportHeight}</dd>
 <dt>Limits</dt><dd>max ${p.maxDurationSec} s per session · idle ${p.idleTimeoutSec} s · queue ${p.queueTimeoutSec} s</dd>
-<dt>Default proxy</dt><dd>${v.proxy ? html`<a href="/proxies/${v.proxy}">${v.proxy}</a>` : html`<span class="muted">none (set with PATCH /api/v1/pools/${p.name} {"proxy": "&lt;name&gt;"})</span>`}</dd></dl>
+<dt>Default proxy</dt><dd>${v.proxy ? html`<a href="/proxies/${v.proxy}">${v.proxy}</a>` : html`<span class="muted">none</span>`}</dd></dl>
 ${
   admin
-    ? html`<details${ed ? html` open` : ""}><summary>Edit capacity, warm size and timeouts</summary>
+    ? html`<details${ed ? html` open` : ""}><summary>Edit capacity, warm size, timeouts, proxy and allow-list</summary>
 <form method="post" action="/pools/${p.name}" id="edit-${p.name}" novalidate></form>
-<div class="form-grid">${numberFields(`edit-${p.name}`, ed?.values ?? {}, ed?.errors ?? {}, p)}</div>
+<div class="form-grid">${numberFields(`edit-${p.name}`, ed?.values ?? {}, ed?.errors ?? {}, p)}
+${proxyField(deps, `edit-${p.name}`, ed?.values.proxy ?? (p.proxyId ? (proxyName(deps.db, p.proxyId) ?? "") : ""), ed?.errors.proxy)}</div>
 ${allowField(`edit-${p.name}`, ed?.values.egressAllow ?? p.egressAllow.join("\n"), ed?.errors.egressAllow)}
 <div class="actions"><button type="submit" form="edit-${p.name}">Save ${p.name}</button></div></details>`
     : ""
@@ -86,6 +94,7 @@ ${
 ${input({ name: "name", label: "Name", value: s.create?.values.name, error: s.create?.errors.name, hint: "lowercase letters, digits, - and _", attrs: html` maxlength="63" autocomplete="off" form="new-pool"` })}
 ${select({ name: "flavour", label: "Browser", value: s.create?.values.flavour ?? "headless-shell", options: [["headless-shell", "Headless shell"], ["chromium", "Chromium (full)"]], attrs: html` form="new-pool"` })}
 ${numberFields("new-pool", s.create?.values ?? {}, s.create?.errors ?? {})}
+${proxyField(deps, "new-pool", s.create?.values.proxy, s.create?.errors.proxy)}
 </div>
 ${allowField("new-pool", s.create?.values.egressAllow ?? "", s.create?.errors.egressAllow)}
 <div class="actions"><button type="submit" form="new-pool">Create pool</button></div></section>`
@@ -108,6 +117,7 @@ function parseNumbers(body: Record<string, string | undefined>, errors: FieldErr
 
 /** The service names the field in quotes ("minWarm" cannot exceed …): put it there. */
 function fieldOf(e: DomainError, fallback: string): string {
+  if (e.code === "unknown_proxy") return "proxy";
   return /^"(\w+)"/.exec(e.message)?.[1] ?? (e.code === "invalid_name" || e.code === "pool_exists" ? "name" : fallback);
 }
 
@@ -130,7 +140,7 @@ export function poolPages(deps: AppDeps) {
         if (!body.name?.trim()) errors.name = "Give the pool a name.";
         if (Object.values(errors).some(Boolean)) return render(actor, { create: { values: body, errors } }, 400);
         try {
-          const p = createPool(deps.db, body.name!.trim(), { ...input, flavour, egressAllow: allowLines(body.egressAllow) });
+          const p = createPool(deps.db, body.name!.trim(), { ...input, flavour, egressAllow: allowLines(body.egressAllow), ...(body.proxy ? { proxy: body.proxy } : {}) });
           audit(deps, actor, "pool.created", p.id, { name: p.name }, requestIp(ctx));
           deps.warm?.fill(p.id);
           return seeOther(`/pools#pool-${p.name}`);
@@ -149,7 +159,11 @@ export function poolPages(deps: AppDeps) {
         const input = parseNumbers(body, errors);
         if (Object.values(errors).some(Boolean)) return render(actor, { edit: { name: params.name, values: body, errors } }, 400);
         try {
-          const p = updatePool(deps.db, params.name, { ...input, ...(body.egressAllow !== undefined ? { egressAllow: allowLines(body.egressAllow) } : {}) });
+          const p = updatePool(deps.db, params.name, {
+            ...input,
+            ...(body.egressAllow !== undefined ? { egressAllow: allowLines(body.egressAllow) } : {}),
+            ...(body.proxy !== undefined ? { proxy: body.proxy === "" ? null : body.proxy } : {}),
+          });
           audit(deps, actor, "pool.updated", p.id, { name: p.name, fields: Object.keys(input) }, requestIp(ctx));
           if (body.egressAllow !== undefined) await deps.egress?.poolChanged(p.id);
           void deps.warm?.maintain();
