@@ -193,8 +193,13 @@ describe("real clients through the gateway", () => {
       expect(v.Browser).toContain("Chrome/");
       expect(v.webSocketDebuggerUrl).toBe(wsUrl());
     }
+    // A page of its own: one left by an earlier test may be closing while this one connects.
+    const browserLevel = await CdpSocket.open(wsUrl());
+    const created = await browserLevel.call({ id: 1, method: "Target.createTarget", params: { url: "about:blank" } });
+    const targetId = (created.result as { targetId: string }).targetId;
+    browserLevel.close();
     const list = (await (await fetch(`${fx.base}/cdp/s1/json/list?token=${TOKEN}`)).json()) as Record<string, string>[];
-    const page = list.find((t) => t.type === "page")!;
+    const page = list.find((t) => t.id === targetId)!;
     expect(page.webSocketDebuggerUrl).toBe(`ws://127.0.0.1:${fx.port}/cdp/s1/devtools/page/${page.id}?token=${TOKEN}`);
     expect(Object.keys(page).some((k) => k.startsWith("devtoolsFrontendUrl"))).toBe(false);
     const c = await CdpSocket.open(page.webSocketDebuggerUrl!);
