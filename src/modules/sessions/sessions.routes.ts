@@ -95,7 +95,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
         auth: "member",
         params: SessionParams,
         response: SessionResponse,
-        detail: { tags: ["sessions"], summary: "Stop a session", description: "The browser and its container are removed; the cdpUrl stops working." },
+        detail: { tags: ["sessions"], summary: "Stop a session", description: "Answers once the session has ended (clients closed, a persisting profile and downloads saved): status completed, and the cdpUrl stops working. The container is removed right after the answer." },
       },
     )
     .get(
