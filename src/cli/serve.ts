@@ -24,7 +24,15 @@ background loops. Configuration comes from the environment:
   BROWSERGRID_TRUSTED_PROXIES addresses allowed to set X-Forwarded-For / the auth header
   BROWSERGRID_AUTH_PROXY_HEADER header carrying the user's email from a trusted SSO proxy
   BROWSERGRID_API_RATE_LIMIT  API requests per key per minute (default 600)
+  BROWSERGRID_EGRESS_GUARD    on (default) | off: the nftables guard that keeps browsers
+                              off private networks, cloud metadata and the Docker host
+  BROWSERGRID_EGRESS_ALLOW    allow-list for every pool, comma-separated: CIDR, IP[:port],
+                              hostname[:port], docker-host[:port]
+  BROWSERGRID_BROWSER_DNS     DNS servers of browser containers (IPv4, comma-separated)
+  BROWSERGRID_DOCKER_NETWORK  Docker network of browser containers (default browsergrid-default)
+  BROWSERGRID_EGRESS_TABLE    nftables table of the guard (default browsergrid)
 
+Network features (egress guard, proxies, rule sets): docs/network.md.
 SIGTERM or SIGINT stops it gracefully.`,
   async run(args) {
     const config = loadConfigOrReport();
