@@ -188,7 +188,7 @@ if (hz && list) results.listVsHealthz = round(list.perSec / hz.perSec, 3);
 const machine = machineInfo({ loadavgAtStart: loadStart, loadavgAtEnd: la() });
 const markdown = [
   `REST API at ${CONNS} concurrent keep-alive connections, ${SECONDS} s per scenario after ${WARMUP} s warm-up (bench/api.ts).`,
-  "Server: createApp + Bun.serve from source, SQLite file database (WAL, synchronous=NORMAL as in src/db/client.ts), access log at info to /dev/null, a no-op provider; load generator: raw-socket HTTP/1.1 client in a separate process, on the same 2 cores.",
+  "Server: createApp + Bun.serve from source, SQLite file database (WAL, synchronous=FULL as in src/db/client.ts), access log at info to /dev/null, a no-op provider; load generator: raw-socket HTTP/1.1 client in a separate process, on the same 2 cores.",
   `Target: GET /api/v1/sessions (50 rows) ≥ 10,000 req/s. Load average (1/5/15 min) at start ${loadStart}, at end ${machine.loadavgAtEnd}.`,
   "",
   mdTable(["request", "req/s", "p50 ms", "p95 ms", "p99 ms", "server CPU µs/req", "1-core ceiling req/s", "statuses"], rows),
