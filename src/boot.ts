@@ -53,7 +53,6 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   await ensureLocalDockerWorker({ config, db, log });
   const egress = new EgressGuard({ db, log, config, installId });
   const fleet = createFleet({ config, db, log, installId, installKey, providers, egress });
-  await egress.installAll();
 
   const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers, maxDurationSec: config.sessionMaxDurationSec });
   const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
@@ -63,7 +62,9 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   const networkParts: NetworkPart[] = [egressPart(egress)];
   // The proxy relay listens on the browser network's gateway; the guard lets browsers reach its port.
   const proxies = new ProxyPart({ db, log, installKey, installId, dockerSocket: config.dockerSocket, network: config.dockerNetwork, onListening: (port) => egress.allowHostPort(port), directAllowed: (poolId, ip, port) => egress.permitsDirect(poolId, ip, port) });
-  await proxies.start();
+  await proxies.start(); // first: its port is part of the guard's first install
+  // The guard installs while the fleet and reconciliation run; browsers start only after it.
+  const guardInstalled = egress.installAll();
   networkParts.push(proxies);
   networkParts.push(ruleSetsNetworkPart({ db, log }));
   sessions.attachNetwork(sessionNetwork(networkParts, log));
@@ -74,6 +75,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   await reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: true });
   sessions.adoptLiveSessions();
   wireFleet(fleet, { db, log, sessions, warm, egress });
+  await guardInstalled;
   warm.fill();
   void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
 
