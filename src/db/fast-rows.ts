@@ -59,7 +59,10 @@ export class GenerationCache<Row> {
 
   constructor(private max = 256) {}
 
-  get(key: string, generation: string, read: () => Row[]): readonly Row[] {
+  get(key: string, generation: string, read: () => Row[], inTransaction = false): readonly Row[] {
+    // Inside a transaction a read may see writes that are rolled back later, which would leave
+    // them cached under a generation that does not move back: such reads bypass the cache.
+    if (inTransaction) return read();
     const hit = this.entries.get(key);
     if (hit && hit.generation === generation) return hit.rows;
     const rows = read();

@@ -68,10 +68,15 @@ function cachesOf(db: Db) {
 
 export function getSession(db: Db, id: string): SessionRow | undefined {
   const m = rowMapper(sessions);
-  return cachesOf(db).one.get(id, dataGeneration(db.$client), () => {
-    const v = db.$client.query<unknown[], [string]>(`SELECT ${m.columns} FROM sessions WHERE id = ?`).values(id)[0];
-    return v ? [m.map(v)] : [];
-  })[0];
+  return cachesOf(db).one.get(
+    id,
+    dataGeneration(db.$client),
+    () => {
+      const v = db.$client.query<unknown[], [string]>(`SELECT ${m.columns} FROM sessions WHERE id = ?`).values(id)[0];
+      return v ? [m.map(v)] : [];
+    },
+    db.$client.inTransaction,
+  )[0];
 }
 
 export function listEvents(db: Db, sessionId: string): SessionEventRow[] {
@@ -101,8 +106,11 @@ export function listSessions(db: Db, f: ListFilter): SessionRow[] {
   params.push(f.limit);
   // At most 32 distinct SQL texts: bun:sqlite compiles each once and caches it.
   const text = `SELECT ${m.columns} FROM sessions${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
-  const rows = cachesOf(db).lists.get(`${text}\u0000${params.join("\u0000")}`, dataGeneration(db.$client), () =>
-    db.$client.query<unknown[], (string | number)[]>(text).values(...params).map(m.map),
+  const rows = cachesOf(db).lists.get(
+    `${text}\u0000${params.join("\u0000")}`,
+    dataGeneration(db.$client),
+    () => db.$client.query<unknown[], (string | number)[]>(text).values(...params).map(m.map),
+    db.$client.inTransaction,
   );
   return rows.slice();
 }
