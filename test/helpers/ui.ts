@@ -4,13 +4,26 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { startChromium } from "./chromium";
 
 export const SCREENSHOTS = join(import.meta.dir, "../../test-results/screenshots");
 export const ADMIN = { email: "admin@example.com", password: "a-long-admin-password-1" };
 
+/**
+ * Debian's Chromium, driven over a CDP WebSocket rather than Playwright's own launch (a pipe to
+ * the child process): under Bun, that pipe now and then stopped delivering replies after a
+ * form submission — the server had answered, yet every page call hung until its timeout.
+ */
 export async function launchUiBrowser(): Promise<Browser> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
+  const host = await startChromium({ extraArgs: ["--password-store=basic", "--use-mock-keychain", "--hide-scrollbars", "--mute-audio"] });
+  const browser = await chromium.connectOverCDP(`http://127.0.0.1:${host.port}`);
+  const disconnect = browser.close.bind(browser);
+  browser.close = async () => {
+    await disconnect().catch(() => {});
+    await host.stop();
+  };
+  return browser;
 }
 
 /** Full-page screenshots at 1280 px and 390 px wide; the page is left at 1280. */
