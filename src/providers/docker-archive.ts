@@ -11,10 +11,7 @@
 // stopped container's volumes stay readable until it is removed with v=true).
 import type Docker from "dockerode";
 import { LABELS } from "./docker-container";
-
-function statusOf(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | null)?.statusCode;
-}
+import { statusOf } from "./docker-status";
 
 async function owned(docker: Docker, installId: string, handle: string): Promise<Docker.Container> {
   const container = docker.getContainer(handle);

@@ -2,6 +2,7 @@
 // one session's page cannot reach another session's CDP relay; the bridge has a fixed interface
 // name so the grid's egress filter (nftables) can match traffic from it.
 import type Docker from "dockerode";
+import { statusOf } from "./docker-status";
 
 export const ICC_OPTION = "com.docker.network.bridge.enable_icc";
 export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
@@ -11,15 +12,12 @@ export function bridgeNameFor(network: string): string {
   return ("bg-" + network.replace(/^browsergrid-/, "")).replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 15);
 }
 
-function statusOf(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | null)?.statusCode;
-}
-
 /**
  * Creates the network when missing. Refuses (fail closed) a network of that name that lets
- * containers talk to each other, e.g. one created by hand without the ICC option.
+ * containers talk to each other, e.g. one created by hand without the ICC option. Resolves
+ * with the network as the engine describes it (its gateway is the host's address there).
  */
-export async function ensureBrowserNetwork(docker: Docker, name: string, installId: string): Promise<void> {
+export async function ensureBrowserNetwork(docker: Docker, name: string, installId: string): Promise<Docker.NetworkInspectInfo> {
   let info: Docker.NetworkInspectInfo | undefined;
   try {
     info = await docker.getNetwork(name).inspect();
@@ -35,7 +33,7 @@ export async function ensureBrowserNetwork(docker: Docker, name: string, install
         Options: { [ICC_OPTION]: "false", [BRIDGE_NAME_OPTION]: bridgeNameFor(name) },
         Labels: { "browsergrid.install": installId, "browsergrid.network": name },
       });
-      return;
+      return await docker.getNetwork(name).inspect(); // the engine assigns the subnet
     } catch (err) {
       // Another worker process created it between our inspect and create: check theirs.
       if (statusOf(err) !== 409) throw err;
@@ -48,4 +46,5 @@ export async function ensureBrowserNetwork(docker: Docker, name: string, install
         `remove it (docker network rm ${name}) and BrowserGrid will recreate it.`,
     );
   }
+  return info;
 }

@@ -12,6 +12,7 @@ import { copyIntoContainer, copyOutOfContainer, putArchive, waitContainerExited 
 import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
 import { ensureBrowserNetwork } from "./docker-network";
 import { BROWSER_PATHS, type BrowserProvider, type BrowserSpec, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
+import { statusOf } from "./docker-status";
 
 export { CDP_PORT, LABELS } from "./docker-container";
 
@@ -44,10 +45,6 @@ const POLL_MS = 5;
 const ALIVE_CHECK_MS = 200;
 /** Intentional stops are remembered this long so their `die` event is not reported. */
 const STOP_MEMORY_MS = 60_000;
-
-function statusOf(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | null)?.statusCode;
-}
 
 export class DockerProvider implements BrowserProvider {
   readonly kind: "docker" | "ssh";
@@ -209,7 +206,7 @@ export class DockerProvider implements BrowserProvider {
   }
 
   private ensureNetwork(): Promise<void> {
-    this.networkReady ??= ensureBrowserNetwork(this.docker, this.network, this.installId).catch((err) => {
+    this.networkReady ??= ensureBrowserNetwork(this.docker, this.network, this.installId).then(() => {}, (err) => {
       this.networkReady = undefined;
       throw err;
     });

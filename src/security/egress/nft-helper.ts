@@ -6,16 +6,13 @@
 // after every run, and leftovers of an interrupted run are removed on the next.
 import type Docker from "dockerode";
 import { packEntries } from "../../storage/archive";
+import { statusOf } from "../../providers/docker-status";
 
 export const HELPER_LABEL = "browsergrid.helper";
 const HELPER_KIND = "egress-guard";
 const RUN_TIMEOUT_MS = 20_000;
 /** Helpers older than this are leftovers of an interrupted run, never one still in use. */
 const LEFTOVER_AGE_SEC = 120;
-
-function statusOf(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | null)?.statusCode;
-}
 
 /** Splits Docker's multiplexed log stream (8-byte frame headers) into stdout and stderr. */
 export function demuxLogs(buf: Buffer): { stdout: string; stderr: string } {
