@@ -20,3 +20,21 @@ export function loadInstallKey(dataDir: string): Buffer {
 export function hmac(key: Buffer, message: string): string {
   return new Bun.CryptoHasher("sha256", key).update(message).digest("base64url");
 }
+
+// Connect tokens and watch-link signatures are pure functions of (key, message) that every API
+// read of a live session recomputes: the most recent ones are remembered (an HMAC ≈ 2–4 µs).
+const hmacMemo = new WeakMap<Buffer, Map<string, string>>();
+const HMAC_MEMO_MAX = 8192;
+
+/** hmac(), remembered for the most recent messages under each key. */
+export function memoHmac(key: Buffer, message: string): string {
+  let m = hmacMemo.get(key);
+  if (!m) hmacMemo.set(key, (m = new Map()));
+  let mac = m.get(message);
+  if (mac === undefined) {
+    mac = hmac(key, message);
+    if (m.size >= HMAC_MEMO_MAX) m.delete(m.keys().next().value!);
+    m.set(message, mac);
+  }
+  return mac;
+}

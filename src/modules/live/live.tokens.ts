@@ -6,7 +6,7 @@
 // short-lived by default, capped at a week, and die with the session (only running
 // sessions stream). Anyone holding a control link can click and type in the browser: only
 // members and above may mint one.
-import { hmac } from "../../security/install-key";
+import { memoHmac } from "../../security/install-key";
 import { safeEqual } from "../../lib/ids";
 
 export type LiveMode = "view" | "control";
@@ -21,22 +21,9 @@ export interface LiveGrant {
   exp: number;
 }
 
-// Every API read of a running session signs its watch link, and the expiry moves only every
-// 5 minutes: the most recent signatures are remembered (an HMAC is ≈ 3 µs a row).
-const signatureMemo = new WeakMap<Buffer, Map<string, string>>();
-const SIGNATURE_MEMO_MAX = 4096;
-
+// Every API read of a running session signs its watch link; the expiry moves only every 5 minutes.
 function signature(installKey: Buffer, g: LiveGrant): string {
-  const text = `live:${g.sessionId}:${g.exp}:${g.mode}`;
-  let m = signatureMemo.get(installKey);
-  if (!m) signatureMemo.set(installKey, (m = new Map()));
-  let sig = m.get(text);
-  if (sig === undefined) {
-    sig = hmac(installKey, text);
-    if (m.size >= SIGNATURE_MEMO_MAX) m.delete(m.keys().next().value!);
-    m.set(text, sig);
-  }
-  return sig;
+  return memoHmac(installKey, `live:${g.sessionId}:${g.exp}:${g.mode}`);
 }
 
 /** The query string of a signed link (t, exp, mode). */

@@ -5,7 +5,7 @@
 // without the token ever being stored in clear. It dies with the session, because the
 // gateway only admits sessions that are running.
 import type { SessionEventRow, SessionRow } from "./sessions.store";
-import { hmac } from "../../security/install-key";
+import { memoHmac } from "../../security/install-key";
 import { sha256Hex } from "../../lib/ids";
 import { isTerminal } from "./sessions.store";
 import type { Actor } from "../../http/context";
@@ -16,21 +16,8 @@ export function ownerOf(actor: Actor): { type: string; id: string | null } {
   return { type: actor.type, id: actor.userId ?? actor.keyId ?? null };
 }
 
-// The token is a pure function of (install key, session id) and every API read of a live
-// session computes it: remembered for the most recent sessions (an HMAC is ≈ 2–4 µs a row).
-const tokenMemo = new WeakMap<Buffer, Map<string, string>>();
-const TOKEN_MEMO_MAX = 4096;
-
 export function connectToken(installKey: Buffer, sessionId: string): string {
-  let m = tokenMemo.get(installKey);
-  if (!m) tokenMemo.set(installKey, (m = new Map()));
-  let token = m.get(sessionId);
-  if (token === undefined) {
-    token = hmac(installKey, `cdp:${sessionId}`);
-    if (m.size >= TOKEN_MEMO_MAX) m.delete(m.keys().next().value!);
-    m.set(sessionId, token);
-  }
-  return token;
+  return memoHmac(installKey, `cdp:${sessionId}`);
 }
 
 export function connectTokenHash(installKey: Buffer, sessionId: string): string {
