@@ -87,8 +87,7 @@ export class ProxyPart implements NetworkPart {
   private async startRelay(): Promise<void> {
     const network = this.opts.network ?? "browsergrid-default";
     const docker = new Docker({ socketPath: this.opts.dockerSocket });
-    await ensureBrowserNetwork(docker, network, this.opts.installId);
-    const info = await docker.getNetwork(network).inspect();
+    const info = await ensureBrowserNetwork(docker, network, this.opts.installId);
     const ipam = (info.IPAM?.Config ?? []).find((c: { Gateway?: string }) => c.Gateway && !c.Gateway.includes(":"));
     if (!ipam?.Gateway) throw new Error(`Docker network ${network} has no IPv4 gateway address`);
     const make = (port: number | undefined) =>
