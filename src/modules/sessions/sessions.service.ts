@@ -309,12 +309,12 @@ export class SessionService {
     const id = stopping.id;
     this.timers.clear(id);
     this.gateway?.closeSession(id, CLOSE_CODES[status], `session ended: ${status} (${reason})`);
-    if (this.storage && stopping.containerId) await this.storage.beforeStop(stopping, status, this.providerOf(stopping));
+    const provider = this.providerOf(stopping);
+    if (this.storage && stopping.containerId) await this.storage.beforeStop(stopping, status, provider);
     // The session is over once its clients are gone and its files are saved; removing the
     // container (SIGKILL + rm, ≈ 300 ms on Docker) finishes after the answer, and the slot goes
     // to the next queued request at once (the old browser is already being killed). A removal
     // that fails or is cut short by a restart is finished by reconciliation (an orphan container).
-    const provider = stopping.workerId ? this.deps.providers.get(stopping.workerId) : undefined;
     if (stopping.containerId && provider)
       void provider.stop(stopping.containerId).catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }));
     const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
