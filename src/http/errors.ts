@@ -10,10 +10,15 @@ export interface ErrorBody {
 
 export function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}, requestId?: string): Response {
   const body: ErrorBody = { error: { code, message, ...(requestId ? { requestId } : {}) } };
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
+  return jsonText(JSON.stringify(body), status, headers);
+}
+
+/**
+ * A response whose JSON is already text (or its UTF-8 bytes). Handlers that serve remembered JSON return this; the
+ * route's `response` schema still documents the shape, but Elysia does not re-check a Response.
+ */
+export function jsonText(text: string | Uint8Array<ArrayBuffer>, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(text, { status, headers: { "content-type": "application/json;charset=utf-8", ...headers } });
 }
 
 interface ValidationLike {

@@ -31,13 +31,18 @@ export function liveQuery(installKey: Buffer, g: LiveGrant): string {
   return `t=${signature(installKey, g)}&exp=${g.exp}&mode=${g.mode}`;
 }
 
+/** The expiry (unix seconds) of a link minted at `nowMs` for `ttlSec`: clamped, rounded up to 5 minutes. */
+export function liveExpiry(nowMs: number, ttlSec = DEFAULT_LIVE_TTL_SEC): number {
+  const ttl = Math.min(Math.max(60, Math.floor(ttlSec)), MAX_LIVE_TTL_SEC);
+  return Math.ceil((nowMs / 1000 + ttl) / 300) * 300;
+}
+
 /**
  * A signed link expiring `ttlSec` from `nowMs`, rounded up to the next 5 minutes so the URL
  * stays the same across reads for a while (the API returns it on every GET).
  */
 export function signedLiveUrl(publicUrl: string, installKey: Buffer, sessionId: string, mode: LiveMode, ttlSec = DEFAULT_LIVE_TTL_SEC, nowMs = Date.now()): { url: string; exp: number } {
-  const ttl = Math.min(Math.max(60, Math.floor(ttlSec)), MAX_LIVE_TTL_SEC);
-  const exp = Math.ceil((nowMs / 1000 + ttl) / 300) * 300;
+  const exp = liveExpiry(nowMs, ttlSec);
   return { url: `${publicUrl.replace(/\/$/, "")}/live/${sessionId}?${liveQuery(installKey, { sessionId, mode, exp })}`, exp };
 }
 

@@ -9,7 +9,7 @@ import { memoHmac } from "../../security/install-key";
 import { sha256Hex } from "../../lib/ids";
 import { isTerminal } from "./sessions.store";
 import type { Actor } from "../../http/context";
-import { signedLiveUrl } from "../live/live.tokens";
+import { liveExpiry, signedLiveUrl } from "../live/live.tokens";
 
 /** Sessions belong to the user behind a request (or to the static key that made them). */
 export function ownerOf(actor: Actor): { type: string; id: string | null } {
@@ -90,6 +90,75 @@ export function toPublicSession(
     metadata: row.metadata,
     network: { bytesSent: row.bytesSent, bytesReceived: row.bytesReceived },
   };
+}
+
+// The API's session reads (list and get) serve the JSON text of toPublicSession(), kept per
+// shared row (a new row object comes with every database change). Only two parts move with
+// the clock: durationMs of a session that has started and not ended (spliced in per read), and
+// the watch link's expiry, which steps every 5 minutes (the text is rebuilt then).
+const DURATION_MARK = -1.5; // never a real duration
+type PublicContext = { publicUrl: string; installKey: Buffer; poolName: string; workerName: string | null; now?: number };
+type JsonParts = { pool: string; worker: string | null; exp: number; head: string; tail: string | null; bytes?: { head: Buffer; tail: Buffer | null } };
+const jsonMemo = new WeakMap<SessionRow, JsonParts>();
+
+/** The row's remembered JSON text around its running duration (tail null: nothing ticks). */
+function jsonParts(row: SessionRow, ctx: PublicContext, now: number): JsonParts {
+  const exp = row.status === "running" ? liveExpiry(now) : 0;
+  let m = jsonMemo.get(row);
+  if (!m || m.exp !== exp || m.pool !== ctx.poolName || m.worker !== ctx.workerName) {
+    const obj = toPublicSession(row, { ...ctx, now });
+    const ticking = obj.durationMs !== null && row.endedAt === null;
+    if (ticking) obj.durationMs = DURATION_MARK;
+    const text = JSON.stringify(obj);
+    // A raw `"durationMs":` can only be a key (quotes inside strings are escaped), and the
+    // top-level one comes before config and metadata, so the first match is the right one.
+    const at = ticking ? text.indexOf(`"durationMs":${DURATION_MARK}`) + `"durationMs":`.length : -1;
+    m = { pool: ctx.poolName, worker: ctx.workerName, exp, head: ticking ? text.slice(0, at) : text, tail: ticking ? text.slice(at + String(DURATION_MARK).length) : null };
+    jsonMemo.set(row, m);
+  }
+  return m;
+}
+
+/** JSON.stringify(toPublicSession(row, ctx)), from the row's remembered text when it can. */
+export function toPublicSessionJson(row: SessionRow, ctx: PublicContext): string {
+  const now = ctx.now ?? Date.now();
+  const m = jsonParts(row, ctx, now);
+  return m.tail === null ? m.head : m.head + (now - row.startedAt!) + m.tail;
+}
+
+/**
+ * The UTF-8 bytes of `${prefix}${JSON.stringify(rows.map(toPublicSession))}${suffix}` (prefix and
+ * suffix ASCII): a page of the list API. Each row's text is kept encoded, so a page is one
+ * allocation and a copy per row (joining 50 strings and encoding the result cost more than
+ * everything else in the request).
+ */
+export function toPublicSessionsJsonBytes(rows: readonly SessionRow[], ctxOf: (row: SessionRow) => PublicContext, prefix = "", suffix = "", now = Date.now()): Uint8Array<ArrayBuffer> {
+  const parts: { head: Buffer; tail: Buffer | null; duration: string }[] = [];
+  let size = prefix.length + 2 + Math.max(0, rows.length - 1) + suffix.length;
+  for (const row of rows) {
+    const m = jsonParts(row, ctxOf(row), now);
+    const b = (m.bytes ??= { head: Buffer.from(m.head), tail: m.tail === null ? null : Buffer.from(m.tail) });
+    const duration = b.tail === null ? "" : String(now - row.startedAt!);
+    parts.push({ head: b.head, tail: b.tail, duration });
+    size += b.head.length + duration.length + (b.tail?.length ?? 0);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let o = out.write(prefix, 0, "latin1");
+  out[o++] = 0x5b; // [
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (i > 0) out[o++] = 0x2c; // ,
+    out.set(p.head, o); // TypedArray.set: a memcpy (Buffer.copy costs ≈ 0.5 µs a call here)
+    o += p.head.length;
+    if (p.tail !== null) {
+      o += out.write(p.duration, o, "latin1");
+      out.set(p.tail, o);
+      o += p.tail.length;
+    }
+  }
+  out[o++] = 0x5d; // ]
+  out.write(suffix, o, "latin1");
+  return out;
 }
 
 export function toPublicEvent(e: SessionEventRow) {

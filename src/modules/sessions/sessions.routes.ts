@@ -10,6 +10,7 @@ import { ownerOf, toPublicEvent } from "./sessions.model";
 import type { Db } from "../../db/client";
 import { findPoolByName } from "../pools/pools.service";
 import { authMacro } from "../../http/plugins/auth";
+import { jsonText } from "../../http/errors";
 
 export function canSeeAll(actor: Actor): boolean {
   return actor.role === "admin" || actor.role === "viewer";
@@ -58,7 +59,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
       ({ query, actor }) => {
         const limit = Number(query.limit ?? 50);
         const pool = query.pool ? findPoolByName(db, query.pool) : undefined;
-        if (query.pool && !pool) return { sessions: [], nextCursor: null };
+        if (query.pool && !pool) return jsonText(`{"sessions":[],"nextCursor":null}`);
         const rows = store.listSessions(db, {
           status: query.status,
           poolId: pool?.id,
@@ -67,10 +68,9 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
           cursor: decodeCursor(query.cursor),
         });
         const last = rows.length === limit ? rows[rows.length - 1] : undefined;
-        return {
-          sessions: rows.map((r) => sessions.toPublic(r)),
-          nextCursor: last ? Buffer.from(`${last.createdAt}.${last.id}`).toString("base64url") : null,
-        };
+        const nextCursor = last ? Buffer.from(`${last.createdAt}.${last.id}`).toString("base64url") : null;
+        // Each row's JSON is remembered, encoded (sessions.model.ts): the page is copied, not serialised.
+        return jsonText(sessions.toPublicJsonPage(rows, `{"sessions":`, `,"nextCursor":${JSON.stringify(nextCursor)}}`));
       },
       {
         auth: "viewer",
@@ -79,7 +79,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
         detail: { tags: ["sessions"], summary: "List sessions, newest first" },
       },
     )
-    .get("/:id", ({ params, actor }) => sessions.toPublic(visibleSession(db, actor, params.id)), {
+    .get("/:id", ({ params, actor }) => jsonText(sessions.toPublicJson(visibleSession(db, actor, params.id))), {
       auth: "viewer",
       params: SessionParams,
       response: SessionResponse,

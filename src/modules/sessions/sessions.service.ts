@@ -11,11 +11,11 @@ import { safeEqual, sha256Hex } from "../../lib/ids";
 import { findPoolById, findPoolByName, type Pool } from "../pools/pools.service";
 import { listWorkers } from "../workers/workers.service";
 import { Capacity } from "./capacity";
-import { connectTokenHash, toPublicSession, type PublicSession } from "./sessions.model";
+import { connectTokenHash, toPublicSession, toPublicSessionJson, toPublicSessionsJsonBytes, type PublicSession } from "./sessions.model";
 import * as store from "./sessions.store";
 import type { SessionRow } from "./sessions.store";
 import { SessionTimers } from "./sessions.timers";
-import { poolName, workerName } from "./sessions.names";
+import { namesOf, type Names } from "./sessions.names";
 import { activeMaintenance } from "../settings/maintenance.service";
 import type { WarmPool } from "../pools/warm-pool";
 import { claimWarm, listWarm, warmKey } from "../pools/warm.store";
@@ -373,9 +373,22 @@ export class SessionService {
   // ---- reads ---------------------------------------------------------------------------
 
   toPublic(row: SessionRow): PublicSession {
-    // Called per row of every list: memoised prepared lookups (sessions.names.ts), not the query builder.
-    const { db } = this.deps;
-    return toPublicSession(row, { publicUrl: this.deps.publicUrl, installKey: this.deps.installKey, poolName: poolName(db, row.poolId) ?? row.poolId, workerName: row.workerId ? workerName(db, row.workerId) : null });
+    return toPublicSession(row, this.publicContext(row, namesOf(this.deps.db)));
+  }
+
+  /** JSON.stringify(toPublic(row)), from text remembered per row (sessions.model.ts). */
+  toPublicJson(row: SessionRow): string {
+    return toPublicSessionJson(row, this.publicContext(row, namesOf(this.deps.db)));
+  }
+
+  /** The UTF-8 JSON of `${prefix}[toPublic(row), …]${suffix}`: a page of the list API. */
+  toPublicJsonPage(rows: readonly SessionRow[], prefix: string, suffix: string): Uint8Array<ArrayBuffer> {
+    const names = namesOf(this.deps.db);
+    return toPublicSessionsJsonBytes(rows, (r) => this.publicContext(r, names), prefix, suffix);
+  }
+
+  private publicContext(row: SessionRow, names: Names) {
+    return { publicUrl: this.deps.publicUrl, installKey: this.deps.installKey, poolName: names.pool(row.poolId), workerName: names.worker(row.workerId) };
   }
 
   resolvePool(name: string | undefined): Pool {
