@@ -32,12 +32,15 @@ export function requestContext(log: Logger) {
       const max = LARGER_JSON_BODIES.find(([prefix]) => path.startsWith(prefix))?.[1] ?? MAX_JSON_BODY_BYTES;
       if (len > max) return errorResponse(413, "payload_too_large", `JSON bodies are limited to ${max} bytes.`);
     })
-    .onAfterHandle({ as: "global" }, ({ set, requestId }) => {
+    .onAfterHandle({ as: "global" }, (ctx) => {
+      const { set, requestId } = ctx;
+      (ctx as { handledAt?: number }).handledAt = performance.now();
       set.headers["x-request-id"] = requestId;
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) set.headers[k] ??= v;
     })
     .onError({ as: "global" }, (ctx) => {
       const requestId = (ctx as { requestId?: string }).requestId;
+      (ctx as { handledAt?: number }).handledAt = performance.now();
       const res = mapError(ctx.code, ctx.error, log, requestId);
       ctx.set.status = res.status;
       if (requestId) res.headers.set("x-request-id", requestId);
@@ -45,7 +48,8 @@ export function requestContext(log: Logger) {
       return res;
     })
     .onAfterResponse({ as: "global" }, (ctx) => {
-      const { request, set, requestId, requestStart } = ctx as typeof ctx & { requestId?: string; requestStart?: number };
+      // After-response hooks run later, in a batch: `ms` is measured to when the answer was ready.
+      const { request, set, requestId, requestStart, handledAt } = ctx as typeof ctx & { requestId?: string; requestStart?: number; handledAt?: number };
       const value = (ctx as { responseValue?: unknown }).responseValue;
       const status = value instanceof Response ? value.status : typeof set.status === "number" ? set.status : 200;
       const url = new URL(request.url);
@@ -54,7 +58,7 @@ export function requestContext(log: Logger) {
         method: request.method,
         path: url.pathname + url.search,
         status,
-        ms: requestStart ? Math.round((performance.now() - requestStart) * 100) / 100 : undefined,
+        ms: requestStart ? Math.round(((handledAt ?? performance.now()) - requestStart) * 100) / 100 : undefined,
       });
     });
 }
