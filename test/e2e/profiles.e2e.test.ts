@@ -255,7 +255,7 @@ describe("artifacts", () => {
     expect(await file.text()).toBe("quarterly numbers\n");
     const png = await fetch(`${grid.url}${shot.body.url}`, { headers: { authorization: `Bearer ${(await import("../helpers/grid")).ADMIN_KEY}` } });
     expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe("PNG");
-    // The files were collected before the answer; the container goes right after it.
+    // The listing waited for the downloads to be copied out; the container goes right after that.
     await waitFor("container removed", async () => (await containersOfSession(s.body.id)).length === 0, 5000);
   }, 60_000);
 });

@@ -30,8 +30,9 @@ export function artifactRoutes(deps: AppDeps) {
     .use(authMacro)
     .get(
       "/:id/artifacts",
-      ({ params, actor }) => {
+      async ({ params, actor }) => {
         visibleSession(db, actor, params.id);
+        await artifacts.settled(params.id); // a session that just ended: its downloads are being copied
         return { artifacts: artifacts.list(params.id).map((a) => artifacts.toPublic(a)) };
       },
       {

@@ -75,6 +75,22 @@ export class ArtifactService {
     };
   }
 
+  private pending = new Map<string, Promise<void>>();
+
+  /** Runs a collection of a session's files; settled() waits for it. */
+  collecting(sessionId: string, run: () => Promise<void>): Promise<void> {
+    const p = run().finally(() => {
+      if (this.pending.get(sessionId) === p) this.pending.delete(sessionId);
+    });
+    this.pending.set(sessionId, p);
+    return p;
+  }
+
+  /** Resolves once files being collected for the session (an ending session's downloads) are stored. */
+  async settled(sessionId: string): Promise<void> {
+    await this.pending.get(sessionId)?.catch(() => {});
+  }
+
   list(sessionId: string): ArtifactRow[] {
     return this.deps.db.select().from(artifacts).where(eq(artifacts.sessionId, sessionId)).orderBy(asc(artifacts.createdAt), asc(artifacts.id)).all();
   }

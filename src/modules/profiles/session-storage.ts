@@ -111,17 +111,22 @@ export function sessionStorageHooks(deps: Pick<AppDeps, "config" | "db" | "log">
           }
         } else appendEvent(db, row.id, "profile_not_saved", { profile: profile.name, reason: `session ${status}; the last saved version is kept` });
       }
+    },
+
+    collectFiles(row, provider) {
       // Reading the downloads volume costs one Docker archive call (measured 60-160 ms on a busy
       // 2-core host, even when empty), so only sessions where a client allowed downloads pay it.
       const downloads = storage.downloads.delete(row.id) || listEvents(db, row.id).some((e) => e.type === "downloads_enabled");
-      if (downloads && provider.copyOut) {
+      if (!downloads || !provider?.copyOut || !row.containerId) return Promise.resolve();
+      const containerId = row.containerId;
+      return artifacts.collecting(row.id, async () => {
         try {
-          const n = await artifacts.collectDownloads(row.id, await provider.copyOut(row.containerId, BROWSER_PATHS.downloads));
+          const n = await artifacts.collectDownloads(row.id, await provider.copyOut!(containerId, BROWSER_PATHS.downloads));
           if (n) appendEvent(db, row.id, "downloads_collected", { files: n });
         } catch (err) {
           log.warn("downloads not collected", { sessionId: row.id, err });
         }
-      }
+      });
     },
 
     afterEnd(sessionId) {

@@ -95,7 +95,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
         auth: "member",
         params: SessionParams,
         response: SessionResponse,
-        detail: { tags: ["sessions"], summary: "Stop a session", description: "Answers once the session has ended (clients closed, a persisting profile and downloads saved): status completed, and the cdpUrl stops working. The container is removed right after the answer." },
+        detail: { tags: ["sessions"], summary: "Stop a session", description: "Answers once the session has ended (clients closed, a persisting profile saved): status completed, and the cdpUrl stops working. Right after the answer its downloads are copied into artifacts (GET /api/v1/sessions/:id/artifacts waits for that) and the container is removed." },
       },
     )
     .get(

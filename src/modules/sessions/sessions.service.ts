@@ -55,8 +55,13 @@ export interface ProviderRegistry {
 export interface SessionStorage {
   /** Resolves `profile` (taking its lock when it persists: 409 when held) and the archive to load. */
   prepareProfile(owner: Owner, sessionId: string, profile: unknown): Promise<{ config: Record<string, unknown>; archive?: Uint8Array; release(): void }>;
-  /** Before the browser is removed: saves a persisting profile on a normal end, collects downloads. Never throws. */
+  /** Before the session ends: saves a persisting profile on a normal end. Never throws. */
   beforeStop(row: SessionRow, status: "completed" | "failed" | "timed_out" | "crashed", provider: BrowserProvider | undefined): Promise<void>;
+  /**
+   * Copies the browser's downloads into artifacts; runs after the session has ended and before
+   * its container is removed (readers of the session's artifacts wait for it). Never rejects.
+   */
+  collectFiles(row: SessionRow, provider: BrowserProvider | undefined): Promise<void>;
   /** After the terminal transition: the profile lock goes. */
   afterEnd(sessionId: string): void;
 }
@@ -311,12 +316,20 @@ export class SessionService {
     this.gateway?.closeSession(id, CLOSE_CODES[status], `session ended: ${status} (${reason})`);
     const provider = this.providerOf(stopping);
     if (this.storage && stopping.containerId) await this.storage.beforeStop(stopping, status, provider);
-    // The session is over once its clients are gone and its files are saved; removing the
-    // container (SIGKILL + rm, ≈ 300 ms on Docker) finishes after the answer, and the slot goes
-    // to the next queued request at once (the old browser is already being killed). A removal
-    // that fails or is cut short by a restart is finished by reconciliation (an orphan container).
-    if (stopping.containerId && provider)
-      void provider.stop(stopping.containerId).catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }));
+    // The session is over once its clients are gone and a persisting profile is saved. Copying
+    // its downloads out (one Docker archive call, 60–160 ms even when empty) and then removing
+    // the container (SIGKILL + rm, ≈ 300 ms) finish after the answer; whoever reads the
+    // session's artifacts waits for the copy. The slot goes to the next queued request at once
+    // (the old browser is already being killed). A removal that fails or is cut short by a
+    // restart is finished by reconciliation (an orphan container).
+    if (stopping.containerId) {
+      const containerId = stopping.containerId;
+      const files = this.storage?.collectFiles(stopping, provider);
+      if (provider)
+        void Promise.resolve(files)
+          .then(() => provider.stop(containerId))
+          .catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }));
+    }
     const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
     this.storage?.afterEnd(id);
     this.network?.ended(id);

@@ -143,7 +143,9 @@ export function sessionPages(deps: AppDeps) {
     )
     .get(
       "/sessions/:id",
-      ({ actor, params }) => {
+      async ({ actor, params }) => {
+        visibleSession(db, actor, params.id);
+        await storageOf(deps).artifacts.settled(params.id); // a session that just ended: its downloads are being copied
         const r = visibleSession(db, actor, params.id);
         const ctx = rowContext(actor);
         const live = !store.isTerminal(r.status) && r.status !== "stopping";
