@@ -12,7 +12,7 @@ import { reconcileSessions } from "../sessions/sessions.reconcile";
 import * as store from "../sessions/sessions.store";
 import { registerWorker, setWorkerStatus } from "../workers/workers.service";
 import { ensureDefaultPool } from "./pools.service";
-import { WarmPool } from "./warm-pool";
+import { REFILL_DEFER_MS, WarmPool } from "./warm-pool";
 import { listWarm, warmCounts } from "./warm.store";
 import { setMaintenance } from "../settings/maintenance.service";
 
@@ -75,6 +75,20 @@ describe("warm pool", () => {
     expect(s.sessions.capacity.loadOf(s.fakes[0]!.workerId)).toBe(3);
     await s.sessions.stop(row.id);
     expect(s.sessions.capacity.loadOf(s.fakes[0]!.workerId)).toBe(2);
+  });
+
+  test("after a claim the refill waits while a ready browser is left, and starts at once when none is", async () => {
+    const s = setup({ minWarm: 2 });
+    s.warm.fill();
+    await until("2 warm ready", () => warmCounts(s.db, s.pool.id).ready === 2);
+    const starts = s.fakes[0]!.starts;
+    await s.sessions.create(owner, {}); // one ready browser is left: the refill is deferred
+    await Bun.sleep(REFILL_DEFER_MS / 5);
+    expect(s.fakes[0]!.starts).toBe(starts);
+    await s.sessions.create(owner, {}); // none left: the refill starts now
+    await until("refill started", () => s.fakes[0]!.starts > starts, REFILL_DEFER_MS / 2);
+    await until("refilled", () => warmCounts(s.db, s.pool.id).ready === 2);
+    s.warm.close();
   });
 
   test("a request with other settings starts cold; a warm browser that dies is replaced", async () => {

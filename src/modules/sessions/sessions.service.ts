@@ -279,12 +279,12 @@ export class SessionService {
     if (net) {
       const provider = this.providerOf(row);
       if (!provider) throw new Unavailable("The warm browser's worker is gone.", "browser_start_failed");
-      setImmediate(() => this.warm?.fill(poolId));
+      this.warm?.refillAfterClaim(poolId);
       await this.startNetwork(net, row, provider);
     }
     this.clients.set(row.id, { count: 0, hadClient: false });
     this.timers.arm(row);
-    setImmediate(() => this.warm?.fill(poolId));
+    this.warm?.refillAfterClaim(poolId);
     return row;
   }
 
