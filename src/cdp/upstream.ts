@@ -66,26 +66,40 @@ export async function fetchDevtoolsJson(target: CdpTarget, path: string, timeout
 /**
  * The browser-level WebSocket path (`/devtools/browser/<uuid>`) per host:port, cached: it lives
  * as long as the browser process. A stale entry (browser restarted on the same address) fails
- * the handshake; callers then forget it and ask again.
+ * the handshake; callers then forget it and ask again. One table per process: a provider that
+ * reads the path while waiting for a browser to start records it (rememberBrowserPath), so the
+ * first client of a session skips the /json/version round trip (3–13 ms measured).
  */
-export class BrowserPathCache {
-  private readonly paths = new Map<string, string>();
+const knownPaths = new Map<string, string>();
 
+/** A browser answered /json/version at host:port with this webSocketDebuggerUrl. */
+export function rememberBrowserPath(host: string, port: number, webSocketDebuggerUrl: string): void {
+  let path: string;
+  try {
+    path = new URL(webSocketDebuggerUrl).pathname;
+  } catch {
+    return;
+  }
+  if (!path.startsWith("/devtools/browser/")) return;
+  if (knownPaths.size > 10_000) knownPaths.clear();
+  knownPaths.set(`${host}:${port}`, path);
+}
+
+export class BrowserPathCache {
   async get(target: CdpTarget, timeoutMs: number): Promise<{ path: string; cached: boolean }> {
     const key = `${target.cdp.host}:${target.cdp.port}`;
-    const hit = this.paths.get(key);
+    const hit = knownPaths.get(key);
     if (hit) return { path: hit, cached: true };
     const res = await fetchDevtoolsJson(target, "/json/version", timeoutMs);
     const info = (await res.json()) as { webSocketDebuggerUrl?: string };
     const url = info.webSocketDebuggerUrl;
     const path = url ? new URL(url).pathname : "";
     if (!path.startsWith("/devtools/browser/")) throw new UpstreamHttpError("browser /json/version has no browser WebSocket URL", 502);
-    if (this.paths.size > 10_000) this.paths.clear();
-    this.paths.set(key, path);
+    rememberBrowserPath(target.cdp.host, target.cdp.port, url!);
     return { path, cached: false };
   }
 
   forget(target: CdpTarget): void {
-    this.paths.delete(`${target.cdp.host}:${target.cdp.port}`);
+    knownPaths.delete(`${target.cdp.host}:${target.cdp.port}`);
   }
 }

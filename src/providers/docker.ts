@@ -13,6 +13,7 @@ import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
 import { ensureBrowserNetwork } from "./docker-network";
 import { BROWSER_PATHS, type BrowserProvider, type BrowserSpec, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
 import { statusOf } from "./docker-status";
+import { rememberBrowserPath } from "../cdp/upstream";
 
 export { CDP_PORT, LABELS } from "./docker-container";
 
@@ -245,7 +246,7 @@ export class DockerProvider implements BrowserProvider {
           keepalive: false,
         });
         const body = (await res.json().catch(() => null)) as { webSocketDebuggerUrl?: string } | null;
-        if (res.ok && body?.webSocketDebuggerUrl) return;
+        if (res.ok && body?.webSocketDebuggerUrl) return rememberBrowserPath(host, port, body.webSocketDebuggerUrl);
       } catch {
         signal?.throwIfAborted();
       }
