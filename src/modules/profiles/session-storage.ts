@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { BROWSER_PATHS, type BrowserProvider } from "../../providers/provider";
 import { LocalBlobStore } from "../../storage/local-blob-store";
 import { CdpClient } from "../live/cdp-client";
-import { appendEvent, getSession, listEvents, type SessionRow } from "../sessions/sessions.store";
+import { appendEvent, appendNote, getSession, listEvents, type SessionRow } from "../sessions/sessions.store";
 import type { Owner, SessionService, SessionStorage } from "../sessions/sessions.service";
 import { ArtifactService } from "../artifacts/artifacts.service";
 import { ProfileService, type ProfileRef } from "./profiles.service";
@@ -171,5 +171,5 @@ export function markDownloadsEnabled(deps: Pick<AppDeps, "config" | "db" | "log"
   const { downloads } = storageOf(deps);
   if (downloads.has(sessionId)) return;
   downloads.add(sessionId);
-  appendEvent(deps.db, sessionId, "downloads_enabled", {});
+  appendNote(deps.db, sessionId, "downloads_enabled", {});
 }

@@ -367,10 +367,10 @@ export class SessionService {
     if (count > 0) {
       c.hadClient = true;
       this.timers.clearIdle(sessionId);
-      if (before === 0) store.appendEvent(this.deps.db, sessionId, "client_connected", { clients: count });
+      if (before === 0) store.appendNote(this.deps.db, sessionId, "client_connected", { clients: count });
       return;
     }
-    store.appendEvent(this.deps.db, sessionId, "client_disconnected", {});
+    store.appendNote(this.deps.db, sessionId, "client_disconnected", {});
     const row = store.getSession(this.deps.db, sessionId);
     if (!row || row.status !== "running") return;
     if (!row.keepAlive) void this.end(sessionId, "completed", "last client disconnected");

@@ -2,7 +2,7 @@
 // state it comes from and appends the event, so two racing stops cannot both "win" and the
 // timeline never disagrees with the row.
 import { and, eq, inArray, lt, notInArray } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { withoutFsync, type Db } from "../../db/client";
 import { dataGeneration, GenerationCache, rowMapper } from "../../db/fast-rows";
 import { SESSION_TERMINAL, sessionEvents, sessions, type SessionStatus } from "../../db/schema";
 
@@ -50,7 +50,17 @@ export function transition(
 }
 
 export function appendEvent(db: Db, sessionId: string, type: string, detail?: Record<string, unknown>): void {
-  db.insert(sessionEvents).values({ sessionId, type, detail }).run();
+  // A cached prepared statement: the query builder re-prepares on every call.
+  db.$client.query("INSERT INTO session_events (session_id, type, detail) VALUES (?, ?, ?)").run(sessionId, type, detail === undefined ? null : JSON.stringify(detail));
+}
+
+/**
+ * appendEvent for timeline notes written on the CDP path (a client connected or left, downloads
+ * allowed): committed without waiting for the disk (withoutFsync), so a client's connect never
+ * waits behind an fsync. Losing one in a power cut is harmless; state changes use appendEvent.
+ */
+export function appendNote(db: Db, sessionId: string, type: string, detail?: Record<string, unknown>): void {
+  withoutFsync(db, () => appendEvent(db, sessionId, type, detail));
 }
 
 // getSession and listSessions serve every API read and the gateway's connect check: cached
