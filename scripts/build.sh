@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_bun
 [ -d node_modules ] || bun install --frozen-lockfile
-mkdir -p dist
-bun build --compile --minify --bytecode --sourcemap=none src/main.ts --outfile dist/browsergrid
-ls -l dist/browsergrid | awk '{printf "dist/browsergrid: %.1f MiB\n", $5/1048576}'
+# scripts/build.ts: the bundler settings (why .env/bunfig are never read, which parts of
+# dockerode are left out) live there, shared with the tests.
+bun scripts/build.ts --outfile dist/browsergrid

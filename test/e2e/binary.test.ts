@@ -63,3 +63,15 @@ describe("dist/browsergrid alone in an empty directory", () => {
     expect(await app.stop()).toBe(0);
   });
 });
+
+describe("configuration comes from the environment only", () => {
+  test("a .env and a bunfig.toml in its directory are ignored", async () => {
+    // Either file, if read, would stop the start: an invalid log level, a preload that does not exist.
+    const b = await startBinaryAlone({}, { ".env": "BROWSERGRID_LOG_LEVEL=nonsense\n", "bunfig.toml": 'preload = ["./missing.ts"]\n' });
+    try {
+      expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
+    } finally {
+      await b.stop();
+    }
+  }, 60_000);
+});

@@ -1,19 +1,17 @@
 // Builds the single executable once per test run (into a temp dir) and starts it like a user.
-import { mkdtempSync, copyFileSync, chmodSync } from "node:fs";
+import { mkdtempSync, copyFileSync, chmodSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnCollecting } from "./process";
+import { buildExecutable } from "../../scripts/build";
 
-const ROOT = join(import.meta.dir, "../..");
 let built: string | null = null;
 
 export async function buildBinary(): Promise<string> {
   if (built) return built;
-  const out = join(mkdtempSync(join(tmpdir(), "bg-build-")), "browsergrid");
-  const p = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--bytecode", "src/main.ts", "--outfile", out], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`bun build --compile failed: ${p.stderr.toString()}`);
-  built = out;
-  return out;
+  // The same build as scripts/build.sh (scripts/build.ts), into a temp dir.
+  built = await buildExecutable(join(mkdtempSync(join(tmpdir(), "bg-build-")), "browsergrid"));
+  return built;
 }
 
 export function freePort(): number {
@@ -33,9 +31,10 @@ export interface RunningBinary {
 }
 
 /** Copies the executable alone into an empty directory and starts it there. */
-export async function startBinaryAlone(env: Record<string, string> = {}): Promise<RunningBinary> {
+export async function startBinaryAlone(env: Record<string, string> = {}, files: Record<string, string> = {}): Promise<RunningBinary> {
   const bin = await buildBinary();
   const dir = mkdtempSync(join(tmpdir(), "bg-alone-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   copyFileSync(bin, join(dir, "browsergrid"));
   chmodSync(join(dir, "browsergrid"), 0o755);
   const port = freePort();
