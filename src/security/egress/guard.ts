@@ -235,8 +235,14 @@ export class EgressGuard {
     const run = e.queue.then(async (): Promise<GuardStatus> => {
       const host = e.host!;
       try {
-        const cannot = await host.cannotInstall();
-        if (cannot) return this.set(e, { state: "missing", reason: cannot, verifiedAt: null });
+        // The engine is asked whether its bridges are within reach (rootless Docker) while the
+        // ruleset is built and applied: each is a round trip, and at boot the `nft` process
+        // then runs beside the building of the HTTP app. Where the engine is out of reach, the
+        // applied table filters nothing and the status says why.
+        const cannotInstall = host.cannotInstall().then(
+          (reason) => ({ reason }),
+          (err: Error) => ({ reason: null, err }),
+        );
         const [facts, allow] = await Promise.all([host.facts(), this.allowFor(workerId)]);
         if (allow.unresolved.length) this.deps.log.warn("egress allow-list names that do not resolve open nothing", { worker: e.name, names: allow.unresolved });
         const c = this.deps.config;
@@ -251,7 +257,14 @@ export class EgressGuard {
           },
           mode,
         );
-        await host.apply(text);
+        const applied = host.apply(text).then(
+          () => null,
+          (err: Error) => err,
+        );
+        const [cannot, failed] = await Promise.all([cannotInstall, applied]);
+        if (cannot.reason) return this.set(e, { state: "missing", reason: cannot.reason, verifiedAt: null });
+        if ("err" in cannot) throw cannot.err;
+        if (failed) throw failed;
         e.appliedAllow = JSON.stringify(allow);
         if (mode === "install") this.deps.log.info("egress guard installed", { worker: e.name, table: `inet ${this.table}`, bridge: this.bridge, blocked: facts.subnets.length + BLOCKED_V4_CIDRS.length });
       } catch (err) {

@@ -10,7 +10,7 @@ export interface NftHost {
   readonly where: string;
   /** This host (a `nft` spawn costs a few ms) or a remote engine (a helper container each time). */
   readonly local: boolean;
-  /** null when this host's packet filter can be changed, else why not (rootless Docker, no nft, not root). */
+  /** null unless the engine's bridges are out of this host's packet filter (rootless Docker, Docker Desktop); no nft or no privileges show as apply()'s error. */
   cannotInstall(): Promise<string | null>;
   facts(): Promise<HostFacts>;
   /** Runs `nft -f` with the ruleset; throws with nft's message on failure. */
@@ -43,14 +43,9 @@ export function localNftHost(docker?: Docker): NftHost {
     local: true,
     async cannotInstall() {
       // A rootless engine's bridges live in its own network namespace, out of this table's reach.
+      // A missing nft or missing privileges show in apply()'s error (nftFailure): no extra spawn.
       const limit = docker ? await engineLimitation(docker).catch(() => null) : null;
-      if (limit) return `egress guard cannot be installed on this host's engine: ${limit}`;
-      try {
-        const r = await spawnNft(["list", "tables"]);
-        return r.code === 0 ? null : nftFailure(r.stderr).message;
-      } catch (err) {
-        return (err as Error).message;
-      }
+      return limit ? `egress guard cannot be installed on this host's engine: ${limit}` : null;
     },
     async facts() {
       return localHostFacts();
