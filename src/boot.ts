@@ -1,5 +1,6 @@
 // Boot order, nothing else: config → logger → database + migrations → install identity →
-// workers and providers → sessions (reconciled) → HTTP + CDP gateway → background loops.
+// workers and providers → sessions → HTTP app + CDP gateway (built while Docker answers the
+// first heartbeat and reconciliation) → listen → background loops.
 // Returns a handle that shuts everything down in the reverse order.
 import type { Server } from "bun";
 import type { Config } from "./config";
@@ -15,7 +16,7 @@ import { loadInstallKey } from "./security/install-key";
 import { getOrCreateSetting } from "./modules/settings/settings.service";
 import { ensureDefaultPool } from "./modules/pools/pools.service";
 import { ProviderRegistryImpl } from "./providers/registry";
-import { ensureLocalDockerWorker } from "./modules/workers/local-worker";
+import { ensureLocalDockerWorker, pingLocalDocker } from "./modules/workers/local-worker";
 import { createFleet, wireFleet, workerProbes } from "./modules/workers/workers.runtime";
 import { WarmPool } from "./modules/pools/warm-pool";
 import { SessionService } from "./modules/sessions/sessions.service";
@@ -44,13 +45,16 @@ const STORAGE_UPKEEP_EVERY_MS = 10 * 60_000;
 export async function boot(config: Readonly<Config>): Promise<Running> {
   const startedAt = Date.now();
   setLogLevel(config.logLevel);
+  // Start-up overlaps its waits: the engine is asked while the database opens; Docker answers
+  // the first heartbeat and `nft` installs the egress guard while the HTTP app is built.
+  const engineAnswers = pingLocalDocker(config);
   const db = openDatabase(databasePath(config.dataDir));
   const installKey = loadInstallKey(config.dataDir);
   const installId = getOrCreateSetting(db, "install_id", () => randomId(12));
   ensureDefaultPool(db);
 
   const providers = new ProviderRegistryImpl();
-  await ensureLocalDockerWorker({ config, db, log });
+  await ensureLocalDockerWorker({ config, db, log }, engineAnswers);
   const egress = new EgressGuard({ db, log, config, installId });
   const fleet = createFleet({ config, db, log, installId, installKey, providers, egress });
 
@@ -58,31 +62,38 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
   sessions.attachWarmPool(warm);
   sessions.attachStorage(sessionStorageHooks({ config, db, log }, sessions));
+  const deps: AppDeps = { config, db, log, readinessProbes: [...workerProbes(db), egressProbe(db, egress)], startedAt, version: VERSION, sessions, installKey, fleet, warm, egress };
+  // The fleet's first heartbeat and reconciliation wait on Docker: they run while the proxy
+  // relay starts, the guard installs and the HTTP app is built (live sessions are adopted once
+  // the network parts are attached, below).
+  const reconciled = (async () => {
+    await bootstrapAdminFromEnv(deps);
+    warm.forgetUnfinished();
+    await fleet.heartbeat();
+    await reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: true });
+  })();
+  reconciled.catch(() => {}); // not an unhandled rejection meanwhile: `await reconciled` below throws it
   // A session's network, in this order: egress guard (fail closed), proxy, rule sets.
   const networkParts: NetworkPart[] = [egressPart(egress)];
   // The proxy relay listens on the browser network's gateway; the guard lets browsers reach its port.
   const proxies = new ProxyPart({ db, log, installKey, installId, dockerSocket: config.dockerSocket, network: config.dockerNetwork, onListening: (port) => egress.allowHostPort(port), directAllowed: (poolId, ip, port) => egress.permitsDirect(poolId, ip, port) });
-  await proxies.start(); // first: its port is part of the guard's first install
-  // The guard installs while the fleet and reconciliation run; browsers start only after it.
+  await proxies.start(); // before the guard: its port is part of the guard's first install
+  // Browsers start only once the guard is in place (fail closed).
   const guardInstalled = egress.installAll();
   networkParts.push(proxies);
   networkParts.push(ruleSetsNetworkPart({ db, log }));
   sessions.attachNetwork(sessionNetwork(networkParts, log));
-  const deps: AppDeps = { config, db, log, readinessProbes: [...workerProbes(db), egressProbe(db, egress)], startedAt, version: VERSION, sessions, installKey, fleet, warm, egress };
-  await bootstrapAdminFromEnv(deps);
-  warm.forgetUnfinished();
-  await fleet.heartbeat();
-  await reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: true });
+  await loadAssets();
+  const app = createApp(deps);
+  const gateway = createSessionGateway(deps);
+  sessions.attachGateway(gateway);
+  await reconciled;
   sessions.adoptLiveSessions();
   wireFleet(fleet, { db, log, sessions, warm, egress });
   await guardInstalled;
   warm.fill();
   void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
 
-  await loadAssets();
-  const app = createApp(deps);
-  const gateway = createSessionGateway(deps);
-  sessions.attachGateway(gateway);
   const server = listen({ host: config.host, port: config.port, app, upgrade: gateway });
 
   const loops = [

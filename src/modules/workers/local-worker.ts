@@ -8,13 +8,19 @@ import type { Logger } from "../../lib/logger";
 import { ensureDefaultPool } from "../pools/pools.service";
 import { findWorkerByEndpoint, registerWorker } from "./workers.service";
 
-export async function ensureLocalDockerWorker(deps: { config: Readonly<Config>; db: Db; log: Logger }): Promise<void> {
+/** Asks the local engine whether it answers; boot starts this before opening the database. */
+export function pingLocalDocker(config: Readonly<Config>): Promise<boolean> {
+  return new Docker({ socketPath: config.dockerSocket }).ping().then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function ensureLocalDockerWorker(deps: { config: Readonly<Config>; db: Db; log: Logger }, engineAnswers: Promise<boolean> = pingLocalDocker(deps.config)): Promise<void> {
   const { config, db, log } = deps;
   const endpoint = `unix://${config.dockerSocket}`;
   if (findWorkerByEndpoint(db, endpoint)) return;
-  try {
-    await new Docker({ socketPath: config.dockerSocket }).ping();
-  } catch {
+  if (!(await engineAnswers)) {
     log.warn("no Docker engine answers; sessions cannot start until one does", { socket: config.dockerSocket });
     return;
   }
