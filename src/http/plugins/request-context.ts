@@ -18,13 +18,15 @@ const SECURITY_HEADERS: Record<string, string> = {
   "x-frame-options": "DENY",
 };
 
+/** The caller's X-Request-Id when it is a sane token, else a new one. */
+function requestIdFor(request: Request): string {
+  const incoming = request.headers.get("x-request-id");
+  return incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomId(12);
+}
+
 export function requestContext(log: Logger) {
   return new Elysia({ name: "request-context" })
-    .derive({ as: "global" }, ({ request }) => {
-      const incoming = request.headers.get("x-request-id");
-      const requestId = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomId(12);
-      return { requestId, requestStart: performance.now() };
-    })
+    .derive({ as: "global" }, ({ request }) => ({ requestId: requestIdFor(request), requestStart: performance.now() }))
     .onRequest(({ request }) => {
       const len = Number(request.headers.get("content-length") ?? 0);
       if (len <= MAX_JSON_BODY_BYTES || !(request.headers.get("content-type") ?? "").includes("json")) return;
@@ -35,15 +37,24 @@ export function requestContext(log: Logger) {
     .onAfterHandle({ as: "global" }, (ctx) => {
       const { set, requestId } = ctx;
       (ctx as { handledAt?: number }).handledAt = performance.now();
+      const value = (ctx as { responseValue?: unknown }).responseValue;
+      if (value instanceof Response && Object.keys(set.headers).length === 0 && (set.status === undefined || set.status === 200)) {
+        // A handler's own Response (remembered JSON, files) gets the headers directly: anything
+        // in `set` makes Elysia copy it into a new Response whose body is a stream.
+        value.headers.set("x-request-id", requestId);
+        for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!value.headers.has(k)) value.headers.set(k, v);
+        return;
+      }
       set.headers["x-request-id"] = requestId;
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) set.headers[k] ??= v;
     })
     .onError({ as: "global" }, (ctx) => {
-      const requestId = (ctx as { requestId?: string }).requestId;
+      // No route matched (404) or the request failed before routing: no derive has run yet.
+      const requestId = ((ctx as { requestId?: string }).requestId ??= requestIdFor(ctx.request));
       (ctx as { handledAt?: number }).handledAt = performance.now();
       const res = mapError(ctx.code, ctx.error, log, requestId);
       ctx.set.status = res.status;
-      if (requestId) res.headers.set("x-request-id", requestId);
+      res.headers.set("x-request-id", requestId);
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!res.headers.has(k)) res.headers.set(k, v);
       return res;
     })
