@@ -39,7 +39,7 @@ export function artifactRoutes(deps: AppDeps) {
         auth: "viewer",
         params: t.Object({ id: t.String({ maxLength: 64 }) }),
         response: { 200: t.Object({ artifacts: t.Array(ArtifactSchema) }), 404: ErrorSchema },
-        detail: { tags: ["artifacts"], summary: "A session's artifacts, oldest first" },
+        detail: { tags: ["artifacts"], summary: "A session's artifacts, oldest first", description: "For a session that has just ended, answers once its downloads have been copied in (they are copied right after DELETE answers)." },
       },
     )
     .get(
