@@ -18,6 +18,12 @@ const SECURITY_HEADERS: Record<string, string> = {
   "x-frame-options": "DENY",
 };
 
+/** The request id and the security headers a handler did not set, on an answer's own headers. */
+function stamp(headers: Headers, requestId: string): void {
+  headers.set("x-request-id", requestId);
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!headers.has(k)) headers.set(k, v);
+}
+
 /** The caller's X-Request-Id when it is a sane token, else a new one. */
 function requestIdFor(request: Request): string {
   const incoming = request.headers.get("x-request-id");
@@ -41,9 +47,7 @@ export function requestContext(log: Logger) {
       if (value instanceof Response && Object.keys(set.headers).length === 0 && (set.status === undefined || set.status === 200)) {
         // A handler's own Response (remembered JSON, files) gets the headers directly: anything
         // in `set` makes Elysia copy it into a new Response whose body is a stream.
-        value.headers.set("x-request-id", requestId);
-        for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!value.headers.has(k)) value.headers.set(k, v);
-        return;
+        return stamp(value.headers, requestId);
       }
       set.headers["x-request-id"] = requestId;
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) set.headers[k] ??= v;
@@ -54,8 +58,7 @@ export function requestContext(log: Logger) {
       (ctx as { handledAt?: number }).handledAt = performance.now();
       const res = mapError(ctx.code, ctx.error, log, requestId);
       ctx.set.status = res.status;
-      res.headers.set("x-request-id", requestId);
-      for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!res.headers.has(k)) res.headers.set(k, v);
+      stamp(res.headers, requestId);
       return res;
     })
     .onAfterResponse({ as: "global" }, (ctx) => {
