@@ -25,7 +25,7 @@ import { log as rootLog } from "../lib/logger";
 import { ClientConn, UpstreamConnectError, type ConnHost, type Counters, type SessionEntry } from "./connection";
 import { answerDiscovery, answerQuickConnectVersion, publicBase } from "./discovery";
 import { parseRoute, type Route } from "./routes";
-import { BrowserPathCache, UpstreamHttpError } from "./upstream";
+import { browserPath, forgetBrowserPath, UpstreamHttpError } from "./upstream";
 import type { CdpTarget, GatewayOptions, GatewayStats } from "./types";
 
 const MiB = 1024 * 1024;
@@ -48,7 +48,6 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const clientHighWater = opts.clientHighWaterBytes ?? 32 * MiB;
   const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 10_000;
   const sessions = new Map<string, SessionEntry>();
-  const paths = new BrowserPathCache();
   const counters: Counters = { messagesToClients: 0, messagesToBrowsers: 0, domainCommands: 0, refusedCommands: 0 };
   let connectionsOpened = 0;
   let upstreamFailures = 0;
@@ -130,7 +129,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       try {
         let path = pagePath;
         if (path === null) {
-          const p = await paths.get(target, upstreamTimeoutMs);
+          const p = await browserPath(target.cdp, upstreamTimeoutMs);
           path = p.path;
           cachedPath = p.cached;
         }
@@ -140,7 +139,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         if (conn.cancelled) return errorResponse(410, "session_ended", conn.cancelled.reason);
         // A browser restarted on the same address has a new browser path: ask again once.
         if (err instanceof UpstreamConnectError && err.refused && cachedPath && attempt === 0) {
-          paths.forget(target);
+          forgetBrowserPath(target.cdp);
           continue;
         }
         upstreamFailures++;

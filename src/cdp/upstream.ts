@@ -46,7 +46,7 @@ export class UpstreamHttpError extends Error {
 }
 
 /** GET a DevTools HTTP endpoint of the browser (`/json/version`, `/json/list`, …). */
-export async function fetchDevtoolsJson(target: CdpTarget, path: string, timeoutMs: number): Promise<Response> {
+export async function fetchDevtoolsJson(target: Pick<CdpTarget, "cdp">, path: string, timeoutMs: number): Promise<Response> {
   const { host, port } = target.cdp;
   const hostPart = host.includes(":") ? `[${host}]` : host;
   let res: Response;
@@ -85,21 +85,19 @@ export function rememberBrowserPath(host: string, port: number, webSocketDebugge
   knownPaths.set(`${host}:${port}`, path);
 }
 
-export class BrowserPathCache {
-  async get(target: CdpTarget, timeoutMs: number): Promise<{ path: string; cached: boolean }> {
-    const key = `${target.cdp.host}:${target.cdp.port}`;
-    const hit = knownPaths.get(key);
-    if (hit) return { path: hit, cached: true };
-    const res = await fetchDevtoolsJson(target, "/json/version", timeoutMs);
-    const info = (await res.json()) as { webSocketDebuggerUrl?: string };
-    const url = info.webSocketDebuggerUrl;
-    const path = url ? new URL(url).pathname : "";
-    if (!path.startsWith("/devtools/browser/")) throw new UpstreamHttpError("browser /json/version has no browser WebSocket URL", 502);
-    rememberBrowserPath(target.cdp.host, target.cdp.port, url!);
-    return { path, cached: false };
-  }
+/** The browser WebSocket path at an address: remembered, else asked of /json/version (and remembered). */
+export async function browserPath(at: CdpTarget["cdp"], timeoutMs: number): Promise<{ path: string; cached: boolean }> {
+  const hit = knownPaths.get(`${at.host}:${at.port}`);
+  if (hit) return { path: hit, cached: true };
+  const res = await fetchDevtoolsJson({ cdp: at }, "/json/version", timeoutMs);
+  const url = ((await res.json()) as { webSocketDebuggerUrl?: string }).webSocketDebuggerUrl;
+  const path = url ? new URL(url).pathname : "";
+  if (!path.startsWith("/devtools/browser/")) throw new UpstreamHttpError("browser /json/version has no browser WebSocket URL", 502);
+  rememberBrowserPath(at.host, at.port, url!);
+  return { path, cached: false };
+}
 
-  forget(target: CdpTarget): void {
-    knownPaths.delete(`${target.cdp.host}:${target.cdp.port}`);
-  }
+/** A remembered path was refused (the browser at that address changed): ask again next time. */
+export function forgetBrowserPath(at: CdpTarget["cdp"]): void {
+  knownPaths.delete(`${at.host}:${at.port}`);
 }

@@ -2,10 +2,12 @@
 // WebSocket straight to Chromium's browser endpoint, not through the gateway, so it never
 // counts as a user's client and never keeps a session alive by itself.
 //
-// Chromium answers /json/* only when the Host header is an IP or localhost, and refuses a
-// WebSocket upgrade that carries an Origin header (unless started with
-// --remote-allow-origins, which BrowserGrid never does): we ask /json/version with Host
-// 127.0.0.1, send no Origin, and offer no compression (screencast frames are JPEG already).
+// The browser's WebSocket path comes from the table the gateway uses (src/cdp/upstream.ts:
+// remembered from the browser's start, else asked of /json/version with Host 127.0.0.1).
+// Chromium refuses a WebSocket upgrade that carries an Origin header (unless started with
+// --remote-allow-origins, which BrowserGrid never does): we send no Origin, and offer no
+// compression (screencast frames are JPEG already).
+import { browserPath, forgetBrowserPath } from "../../cdp/upstream";
 
 export interface CdpTargetAddress {
   host: string;
@@ -30,16 +32,23 @@ export class CdpClient {
   }
 
   static async connect(target: CdpTargetAddress, timeoutMs = 5000): Promise<CdpClient> {
+    const pathOf = () =>
+      browserPath(target, timeoutMs).catch((err: Error) => {
+        throw new CdpError(err.message);
+      });
+    const { path, cached } = await pathOf();
+    try {
+      return await CdpClient.open(target, path, timeoutMs);
+    } catch (err) {
+      if (!cached) throw err;
+      // A remembered path is refused when another browser now answers at that address.
+      forgetBrowserPath(target);
+      return CdpClient.open(target, (await pathOf()).path, timeoutMs);
+    }
+  }
+
+  private static async open(target: CdpTargetAddress, path: string, timeoutMs: number): Promise<CdpClient> {
     const hostPart = target.host.includes(":") ? `[${target.host}]` : target.host;
-    const res = await fetch(`http://${hostPart}:${target.port}/json/version`, {
-      headers: { host: `127.0.0.1:${target.port}` },
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: "manual",
-    });
-    if (!res.ok) throw new CdpError(`browser DevTools answered HTTP ${res.status}`);
-    const info = (await res.json()) as { webSocketDebuggerUrl?: string };
-    const path = info.webSocketDebuggerUrl ? new URL(info.webSocketDebuggerUrl).pathname : "";
-    if (!path.startsWith("/devtools/browser/")) throw new CdpError("browser /json/version has no browser WebSocket URL");
     // Bun's constructor takes options (the DOM typing does not know them).
     const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket;
     const ws = new BunWebSocket(`ws://${hostPart}:${target.port}${path}`, { perMessageDeflate: false });
