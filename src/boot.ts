@@ -3,6 +3,7 @@
 // first heartbeat and reconciliation) → listen → background loops.
 // Returns a handle that shuts everything down in the reverse order.
 import type { Server } from "bun";
+import { existsSync } from "node:fs";
 import type { Config } from "./config";
 import { openDatabase, databasePath } from "./db/client";
 import { log, setLogLevel } from "./lib/logger";
@@ -45,10 +46,13 @@ const STORAGE_UPKEEP_EVERY_MS = 10 * 60_000;
 export async function boot(config: Readonly<Config>): Promise<Running> {
   const startedAt = Date.now();
   setLogLevel(config.logLevel);
-  // Start-up overlaps its waits: the engine is asked while the database opens; Docker answers
-  // the first heartbeat and `nft` installs the egress guard while the HTTP app is built.
-  const engineAnswers = pingLocalDocker(config);
-  const db = openDatabase(databasePath(config.dataDir));
+  // Start-up overlaps its waits: on a new install the engine is asked while the database is
+  // created (an install whose local worker is registered already is pinged by the first
+  // heartbeat instead); Docker answers the first heartbeat and `nft` installs the egress guard
+  // while the HTTP app is built.
+  const dbPath = databasePath(config.dataDir);
+  const engineAnswers = existsSync(dbPath) ? undefined : pingLocalDocker(config);
+  const db = openDatabase(dbPath);
   const installKey = loadInstallKey(config.dataDir);
   const installId = getOrCreateSetting(db, "install_id", () => randomId(12));
   ensureDefaultPool(db);

@@ -8,7 +8,7 @@ import type { Logger } from "../../lib/logger";
 import { ensureDefaultPool } from "../pools/pools.service";
 import { findWorkerByEndpoint, registerWorker } from "./workers.service";
 
-/** Asks the local engine whether it answers; boot starts this before opening the database. */
+/** Asks the local engine whether it answers; boot starts this before creating a new database. */
 export function pingLocalDocker(config: Readonly<Config>): Promise<boolean> {
   return new Docker({ socketPath: config.dockerSocket }).ping().then(
     () => true,
@@ -16,11 +16,11 @@ export function pingLocalDocker(config: Readonly<Config>): Promise<boolean> {
   );
 }
 
-export async function ensureLocalDockerWorker(deps: { config: Readonly<Config>; db: Db; log: Logger }, engineAnswers: Promise<boolean> = pingLocalDocker(deps.config)): Promise<void> {
+export async function ensureLocalDockerWorker(deps: { config: Readonly<Config>; db: Db; log: Logger }, engineAnswers?: Promise<boolean>): Promise<void> {
   const { config, db, log } = deps;
   const endpoint = `unix://${config.dockerSocket}`;
   if (findWorkerByEndpoint(db, endpoint)) return;
-  if (!(await engineAnswers)) {
+  if (!(await (engineAnswers ?? pingLocalDocker(config)))) {
     log.warn("no Docker engine answers; sessions cannot start until one does", { socket: config.dockerSocket });
     return;
   }
