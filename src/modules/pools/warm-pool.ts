@@ -16,7 +16,7 @@ import type { Capacity } from "../sessions/capacity";
 import type { ProviderRegistry } from "../sessions/sessions.service";
 import { findPoolById, listPools, type Pool } from "./pools.service";
 import { listWorkers } from "../workers/workers.service";
-import { deleteWarm, findWarmByContainer, insertWarm, listWarm, markWarmReady, warmKey, type WarmRow } from "./warm.store";
+import { deleteWarm, findWarmByContainer, insertWarm, listWarm, markWarmReady, warmCounts, warmKey, type WarmRow } from "./warm.store";
 
 const WARM_CONCURRENCY = 2;
 const FAILURE_BACKOFF_MS = 5_000;
@@ -54,8 +54,7 @@ export class WarmPool {
    */
   refillAfterClaim(poolId: string): void {
     if (this.closed) return;
-    const ready = listWarm(this.deps.db, poolId).some((w) => w.status === "ready");
-    if (!ready) return void setImmediate(() => this.fill(poolId));
+    if (warmCounts(this.deps.db, poolId).ready === 0) return void setImmediate(() => this.fill(poolId));
     if (this.deferred.has(poolId)) return;
     const t = setTimeout(() => {
       this.deferred.delete(poolId);
