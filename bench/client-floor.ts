@@ -11,6 +11,7 @@ import { Database } from "bun:sqlite";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { docker, startGrid, startPageServer, type Grid } from "../test/helpers/grid";
+import { apiOf, shrinkWarm, warmReady } from "./lib/grid-api";
 import { machineInfo } from "./lib/machine";
 import { mdTable, writeReport } from "./lib/report";
 import { round, summarize } from "./lib/stats";
@@ -23,19 +24,7 @@ const load = [loadavg()[0]!];
 const grid: Grid = await startGrid({ env: { BROWSERGRID_LOG_LEVEL: "warn", BROWSERGRID_API_RATE_LIMIT: "1000000" } });
 const pages = await startPageServer();
 
-async function api(method: string, path: string, body?: unknown) {
-  const r = await grid.api(method, path, body);
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function warmReady(need: number) {
-  for (const end = Date.now() + 60_000; Date.now() < end; await Bun.sleep(50)) {
-    const p = await api("GET", "/api/v1/pools/default");
-    if (p.stats.warm.ready >= need && p.stats.warm.starting === 0) return;
-  }
-  throw new Error("warm browsers not ready");
-}
+const api = apiOf(grid);
 
 /** The browser-level WebSocket URL of a session's Chromium, on its container address. */
 async function directUrl(sessionId: string): Promise<string> {
@@ -50,7 +39,7 @@ const stages = { gatewayConnect: [] as number[], gatewayGoto: [] as number[], di
 try {
   await api("PATCH", "/api/v1/pools/default", { maxSessions: 10, minWarm: 2 });
   for (let i = 0; i < N + 1; i++) {
-    await warmReady(2);
+    await warmReady(api, "default", 2);
     const s = await api("POST", "/api/v1/sessions", { keepAlive: true });
     const urls = { gateway: s.cdpUrl as string, direct: await directUrl(s.id) };
     const order = i % 2 === 0 ? (["gateway", "direct"] as const) : (["direct", "gateway"] as const);
@@ -71,12 +60,7 @@ try {
     load.push(loadavg()[0]!);
   }
 } finally {
-  await api("PATCH", "/api/v1/pools/default", { minWarm: 0 }).catch(() => {});
-  for (let i = 0; i < 100; i++) {
-    const w = (await api("GET", "/api/v1/pools/default").catch(() => null))?.stats.warm;
-    if (!w || w.ready + w.starting === 0) break;
-    await Bun.sleep(100);
-  }
+  await shrinkWarm(api, ["default"]);
   await grid.stop();
   pages.stop();
 }

@@ -12,6 +12,7 @@
 import { chromium } from "playwright-core";
 import { loadavg } from "node:os";
 import { docker, startGrid, type Grid } from "../test/helpers/grid";
+import { apiOf } from "./lib/grid-api";
 import { machineInfo } from "./lib/machine";
 import { mdTable, writeReport } from "./lib/report";
 import { round, summarize } from "./lib/stats";
@@ -23,11 +24,7 @@ const load = [loadavg()[0]!];
 
 const grid: Grid = await startGrid({ env: { BROWSERGRID_LOG_LEVEL: "warn", BROWSERGRID_API_RATE_LIMIT: "1000000" } });
 
-async function api(method: string, path: string, body?: unknown) {
-  const r = await grid.api(method, path, body);
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const api = apiOf(grid);
 
 await api("PATCH", "/api/v1/pools/default", { maxSessions: 1, minWarm: 0, queueTimeoutSec: 30 });
 

@@ -13,6 +13,7 @@ import { chromium } from "playwright-core";
 import { loadavg } from "node:os";
 import { startGrid, startPageServer, docker, type Grid } from "../test/helpers/grid";
 import { startSshd } from "../test/helpers/sshd";
+import { apiOf, shrinkWarm, warmReady } from "./lib/grid-api";
 import { BenchCdpClient } from "./lib/cdp-client";
 import { machineInfo } from "./lib/machine";
 import { mdTable, writeReport } from "./lib/report";
@@ -29,11 +30,7 @@ const pages = await startPageServer();
 const startedAt = new Date().toISOString();
 const load: number[] = [loadavg()[0]!];
 
-async function api(method: string, path: string, body?: unknown) {
-  const r = await grid.api(method, path, body);
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const api = apiOf(grid);
 
 // Pools: "default" on the local engine, "remote" on the SSH worker; both keep WARM browsers.
 const local = (await api("GET", "/api/v1/workers")).workers.find((w: { kind: string }) => w.kind === "docker");
@@ -42,15 +39,6 @@ await api("PATCH", "/api/v1/pools/default", { maxSessions: 40, minWarm: WARM });
 await api("POST", "/api/v1/pools", { name: "remote", maxSessions: 40, minWarm: WARM });
 await api("POST", "/api/v1/workers", { endpoint: sshd.endpoint, name: "ssh", pool: "remote", capacity: 40, sshPrivateKey: sshd.privateKey });
 
-async function warmReady(pool: string, need: number, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await api("GET", `/api/v1/pools/${pool}`);
-    if (p.stats.warm.ready >= need && p.stats.warm.starting === 0) return;
-    if (Date.now() > end) throw new Error(`pool ${pool}: warm browsers not ready (${JSON.stringify(p.stats)})`);
-    await Bun.sleep(50);
-  }
-}
 
 type Step = (pool: string) => Promise<number>;
 
@@ -91,7 +79,7 @@ async function measure(step: Step, pool: string, concurrency: number, n: number)
   const samples: number[] = [];
   await step(pool); // unmeasured warm-up (JIT, first connection)
   for (let done = 0; done < n; done += concurrency) {
-    await warmReady(pool, Math.max(concurrency, WARM));
+    await warmReady(api, pool, Math.max(concurrency, WARM));
     samples.push(...(await Promise.all(Array.from({ length: concurrency }, () => step(pool)))));
     load.push(loadavg()[0]!);
   }
@@ -102,7 +90,7 @@ async function measure(step: Step, pool: string, concurrency: number, n: number)
 async function measureCold(pool: string, n: number): Promise<Record<"create" | "connect" | "goto" | "release", Summary>> {
   const stages = { create: [] as number[], connect: [] as number[], goto: [] as number[], release: [] as number[] };
   for (let i = 0; i < n; i++) {
-    await warmReady(pool, WARM);
+    await warmReady(api, pool, WARM);
     let t = performance.now();
     const r = await grid.api("POST", "/api/v1/sessions", { pool, keepAlive: true, viewport: { width: 1281, height: 721 } });
     if (r.status !== 201) throw new Error(`cold create: ${r.status}`);
@@ -151,15 +139,7 @@ try {
   }
 } finally {
   // Warm browsers outlive a server stop (like running sessions): shrink the pools first.
-  await api("PATCH", "/api/v1/pools/default", { minWarm: 0 }).catch(() => {});
-  await api("PATCH", "/api/v1/pools/remote", { minWarm: 0 }).catch(() => {});
-  for (const pool of ["default", "remote"]) {
-    for (let i = 0; i < 200; i++) {
-      const w = (await api("GET", `/api/v1/pools/${pool}`).catch(() => null))?.stats.warm;
-      if (!w || w.ready + w.starting === 0) break;
-      await Bun.sleep(100);
-    }
-  }
+  await shrinkWarm(api, ["default", "remote"]);
   await grid.stop();
   await sshd.stop();
   pages.stop();
