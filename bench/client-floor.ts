@@ -61,7 +61,7 @@ try {
   }
 } finally {
   await shrinkWarm(api, ["default"]);
-  await grid.stop();
+  await grid.dispose(); // stops it and removes what a removal cut short by the stop left behind
   pages.stop();
 }
 

@@ -140,7 +140,7 @@ try {
 } finally {
   // Warm browsers outlive a server stop (like running sessions): shrink the pools first.
   await shrinkWarm(api, ["default", "remote"]);
-  await grid.stop();
+  await grid.dispose(); // stops it and removes what a removal cut short by the stop left behind
   await sshd.stop();
   pages.stop();
 }
