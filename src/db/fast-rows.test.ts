@@ -3,7 +3,11 @@ import { expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dataGeneration, GenerationCache, OTHER_WRITERS_WINDOW_MS } from "./fast-rows";
+import { eq } from "drizzle-orm";
+import { ensureDefaultPool } from "../modules/pools/pools.service";
+import { openDatabase } from "./client";
+import { dataGeneration, GenerationCache, insertReturning, OTHER_WRITERS_WINDOW_MS, updateReturning } from "./fast-rows";
+import { sessions } from "./schema";
 
 function setup() {
   const path = join(mkdtempSync(join(tmpdir(), "bg-gen-")), "t.db");
@@ -40,4 +44,26 @@ test("a read inside a transaction that is rolled back never reaches the cache", 
   expect(get().map((r) => r.v)).toEqual(["uncommitted"]);
   a.exec("ROLLBACK");
   expect(get().map((r) => r.v)).toEqual(["one"]);
+});
+
+test("insertReturning and updateReturning write and return rows exactly as the query builder does", () => {
+  const db = openDatabase(join(mkdtempSync(join(tmpdir(), "bg-write-")), "t.db"));
+  const pool = ensureDefaultPool(db);
+  const base = { poolId: pool.id, ownerType: "static_key", status: "running" as const, config: { browser: "headless-shell", n: [1, 2] }, metadata: { a: "x" }, timeoutSec: 60, idleTimeoutSec: 30, workerId: undefined };
+  const fast = insertReturning(db.$client, sessions, { ...base, id: "ses_fast" });
+  const built = db.insert(sessions).values({ ...base, id: "ses_built" }).returning().get();
+  // Defaults (keep_alive, created_at, bytes) come from the column definitions; JSON decodes.
+  expect({ ...fast, id: "", createdAt: 0 }).toEqual({ ...built, id: "", createdAt: 0 });
+  expect(fast.keepAlive).toBe(false);
+  expect(fast.config).toEqual({ browser: "headless-shell", n: [1, 2] });
+  expect(fast.workerId).toBeNull();
+  expect(Math.abs(fast.createdAt - Date.now())).toBeLessThan(60_000);
+
+  const updated = updateReturning(db.$client, sessions, { keepAlive: true, metadata: { b: 1 }, endReason: undefined }, "id = ? AND status IN (?)", ["ses_fast", "running"]);
+  expect(updated).toEqual(db.select().from(sessions).where(eq(sessions.id, "ses_fast")).get()!);
+  expect(updated!.keepAlive).toBe(true);
+  expect(updated!.metadata).toEqual({ b: 1 });
+  expect(updateReturning(db.$client, sessions, { keepAlive: false }, "id = ? AND status IN (?)", ["ses_fast", "queued"])).toBeUndefined();
+  expect(() => insertReturning(db.$client, sessions, { ...base, id: "ses_bad", colour: "red" } as never)).toThrow('sessions has no column "colour"');
+  expect(db.select().from(sessions).all().map((r) => r.id).sort()).toEqual(["ses_built", "ses_fast"]);
 });

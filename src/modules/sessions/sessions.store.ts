@@ -3,7 +3,7 @@
 // timeline never disagrees with the row.
 import { and, eq, inArray, lt, notInArray } from "drizzle-orm";
 import { withoutFsync, type Db } from "../../db/client";
-import { dataGeneration, GenerationCache, rowMapper } from "../../db/fast-rows";
+import { dataGeneration, GenerationCache, insertReturning, rowMapper, updateReturning } from "../../db/fast-rows";
 import { SESSION_TERMINAL, sessionEvents, sessions, type SessionStatus } from "../../db/schema";
 
 export type SessionRow = typeof sessions.$inferSelect;
@@ -17,9 +17,9 @@ export function isTerminal(status: SessionStatus): boolean {
 }
 
 export function insertSession(db: Db, row: NewSessionRow, event: { type: string; detail?: Record<string, unknown> }): SessionRow {
-  return db.transaction((tx) => {
-    const inserted = tx.insert(sessions).values(row).returning().get();
-    tx.insert(sessionEvents).values({ sessionId: inserted.id, type: event.type, detail: event.detail }).run();
+  return db.transaction(() => {
+    const inserted = insertReturning(db.$client, sessions, row);
+    appendEvent(db, inserted.id, event.type, event.detail);
     return inserted;
   });
 }
@@ -36,15 +36,10 @@ export function transition(
   fields: Partial<NewSessionRow>,
   event: { type: string; detail?: Record<string, unknown> },
 ): SessionRow | null {
-  return db.transaction((tx) => {
-    const updated = tx
-      .update(sessions)
-      .set({ ...fields, status: to })
-      .where(and(eq(sessions.id, id), inArray(sessions.status, from)))
-      .returning()
-      .get();
+  return db.transaction(() => {
+    const updated = updateReturning(db.$client, sessions, { ...fields, status: to }, `id = ? AND status IN (${from.map(() => "?").join(", ")})`, [id, ...from]);
     if (!updated) return null;
-    tx.insert(sessionEvents).values({ sessionId: id, type: event.type, detail: event.detail }).run();
+    appendEvent(db, id, event.type, event.detail);
     return updated;
   });
 }
