@@ -2,6 +2,7 @@
 // placement). Every install has a pool named "default", which cannot be deleted.
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { selectRows } from "../../db/fast-rows";
 import { pools, SESSION_TERMINAL, sessions, workers } from "../../db/schema";
 import { BadRequest, Conflict, NotFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
@@ -45,12 +46,13 @@ export function ensureDefaultPool(db: Db): Pool {
   return db.select().from(pools).where(eq(pools.name, "default")).get()!;
 }
 
+// Both are on every session create (and the capacity checks): cached statements, not the builder.
 export function findPoolByName(db: Db, name: string): Pool | undefined {
-  return db.select().from(pools).where(eq(pools.name, name)).get();
+  return selectRows(db.$client, pools, "name = ?", [name])[0];
 }
 
 export function findPoolById(db: Db, id: string): Pool | undefined {
-  return db.select().from(pools).where(eq(pools.id, id)).get();
+  return selectRows(db.$client, pools, "id = ?", [id])[0];
 }
 
 export function listPools(db: Db): Pool[] {

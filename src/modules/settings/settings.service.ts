@@ -1,11 +1,11 @@
 // Install-wide settings kept in the database (PocketBase-style), e.g. the install id that
 // labels every container this install owns.
-import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { selectRows } from "../../db/fast-rows";
 import { settings } from "../../db/schema";
 
 export function getSetting<T>(db: Db, key: string): T | undefined {
-  return db.select().from(settings).where(eq(settings.key, key)).get()?.value as T | undefined;
+  return selectRows(db.$client, settings, "key = ?", [key])[0]?.value as T | undefined;
 }
 
 export function setSetting(db: Db, key: string, value: unknown): void {

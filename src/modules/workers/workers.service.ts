@@ -4,6 +4,7 @@
 // Removal drains first: the row goes when the worker's last session has ended.
 import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { selectRows } from "../../db/fast-rows";
 import { SESSION_TERMINAL, sessions, warmBrowsers, workers } from "../../db/schema";
 import { BadRequest, NotFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
@@ -113,8 +114,8 @@ export function setWorkerStatus(db: Db, id: string, status: Worker["status"], la
 }
 
 export function listWorkers(db: Db, poolId?: string): Worker[] {
-  const q = db.select().from(workers);
-  return (poolId ? q.where(eq(workers.poolId, poolId)) : q).orderBy(workers.createdAt).all();
+  // On every placement decision (a cached statement, not the builder).
+  return poolId ? selectRows(db.$client, workers, "pool_id = ?", [poolId], "ORDER BY created_at") : selectRows(db.$client, workers, "1", [], "ORDER BY created_at");
 }
 
 export function updateWorker(db: Db, id: string, input: { name?: string; capacity?: number; labels?: Record<string, string> }): Worker {
