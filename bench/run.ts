@@ -88,8 +88,6 @@ interface Row {
 }
 
 const r = (name: string): Json | undefined => runs[name]?.results;
-const num = (x: unknown): number | undefined => (typeof x === "number" && Number.isFinite(x) ? x : undefined);
-const fmt = (x: number | undefined, unit: string, digits = 1) => (x === undefined ? "–" : `${round(x, digits)} ${unit}`.trim());
 /** Finds a row a bench reported itself through `results.spec`. */
 function selfReported(id: string): Row | undefined {
   for (const [name, run] of Object.entries(runs)) {
