@@ -1,12 +1,17 @@
 // JSON lines on stdout. Secrets never reach a log: token query parameters, bearer values,
 // API keys and password fields are redacted before anything is written.
+import { writeSync } from "node:fs";
 import type { LogLevel } from "../config";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEYS = /^(password|newpassword|currentpassword|token|secret|key|authorization|proxy-authorization|cookie|set-cookie|apikey|privatekey)$/i;
 
+/** Every pattern below needs one of these: most strings (ids, paths, methods) have none. */
+const MAY_HOLD_SECRET = /[?&:\s]|bg_/;
+
 /** Removes credentials from free text: `?token=…` (and a live link's `?t=…`), `Bearer …`/`Basic …`, `bg_<id>_<secret>`, `scheme://user:password@`. */
 export function redact(text: string): string {
+  if (!MAY_HOLD_SECRET.test(text)) return text;
   return text
     .replace(/([?&](?:token|key|secret|password|t)=)[^&\s"']*/gi, "$1[redacted]")
     .replace(/((?:Bearer|Basic)\s+)[^\s"']+/gi, "$1[redacted]")
@@ -20,7 +25,7 @@ function scrub(value: unknown, depth = 0): unknown {
   if (depth > 4 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? "[redacted]" : scrub(v, depth + 1);
+  for (const k in value) out[k] = SECRET_KEYS.test(k) ? "[redacted]" : scrub((value as Record<string, unknown>)[k], depth + 1);
   return out;
 }
 
@@ -34,7 +39,37 @@ export interface Logger {
 
 type Sink = (line: string) => void;
 let level: LogLevel = (process.env.BROWSERGRID_LOG_LEVEL as LogLevel) in ORDER ? (process.env.BROWSERGRID_LOG_LEVEL as LogLevel) : "info";
-let sink: Sink = (line) => process.stdout.write(line + "\n");
+let sink: Sink = bufferedStdout();
+
+/**
+ * Lines go to stdout once per event-loop turn, in one write: the access log writes a line per
+ * request, and a write system call each cost more than the rest of a fast request's logging.
+ * What is pending is written synchronously when the process exits (also after an uncaught
+ * error), so only a hard kill can lose the last turn's lines.
+ */
+function bufferedStdout(): Sink {
+  let pending: string[] = [];
+  let scheduled = false;
+  const take = () => {
+    const text = pending.join("\n") + "\n";
+    pending = [];
+    return text;
+  };
+  const flush = () => {
+    scheduled = false;
+    if (pending.length > 0) process.stdout.write(take());
+  };
+  process.on("exit", () => {
+    if (pending.length > 0) writeSync(1, take());
+  });
+  return (line) => {
+    pending.push(line);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
 
 export function setLogLevel(l: LogLevel): void {
   level = l;
@@ -45,10 +80,26 @@ export function setLogSink(s: Sink): void {
   sink = s;
 }
 
+/** Copies `from`'s fields into `into`, scrubbed (a for-in over a plain object: no entry arrays). */
+function assignScrubbed(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const k in from) into[k] = SECRET_KEYS.test(k) ? "[redacted]" : scrub(from[k], 1);
+}
+
+// The access log writes a line per request: the timestamp text is kept for its millisecond.
+let stampMs = 0;
+let stampText = "";
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== stampMs) (stampMs = now), (stampText = new Date(now).toISOString());
+  return stampText;
+}
+
 function make(base: Record<string, unknown>): Logger {
   const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const entry = { time: new Date().toISOString(), level: lvl, msg: redact(msg), ...(scrub({ ...base, ...fields }) as object) };
+    const entry: Record<string, unknown> = { time: timestamp(), level: lvl, msg: redact(msg) };
+    assignScrubbed(entry, base);
+    if (fields) assignScrubbed(entry, fields);
     sink(JSON.stringify(entry));
   };
   return {

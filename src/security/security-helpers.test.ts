@@ -94,4 +94,10 @@ test("the logger redacts credentials in the URLs this module uses", () => {
   expect(redact(`/connect?token=${key}&pool=default`)).toBe("/connect?token=[redacted]&pool=default");
   expect(redact(`Authorization: Bearer ${key}`)).not.toContain(key.slice(16));
   expect(redact(`key ${key} leaked`)).not.toContain(key.slice(16));
+  // Strings without any of ? & : whitespace or "bg_" are passed through unscanned; each pattern needs one.
+  expect(redact(`/api/v1/things/${key}`)).not.toContain(key.slice(16));
+  expect(redact(`x?T=abc`)).toBe("x?T=[redacted]");
+  expect(redact(`BEARER\tabc.def`)).toBe("BEARER\t[redacted]");
+  expect(redact(`socks5://user:pw@proxy:1080`)).toBe("socks5://user:[redacted]@proxy:1080");
+  expect(redact("/api/v1/sessions/ses_abc123")).toBe("/api/v1/sessions/ses_abc123");
 });
