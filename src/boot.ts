@@ -11,6 +11,8 @@ import { randomId } from "./lib/ids";
 import type { AppDeps } from "./http/context";
 import { createApp } from "./http/app";
 import { listen } from "./http/server";
+import { fastReads } from "./http/fast-reads";
+import { sessionFastReads } from "./modules/sessions/sessions.routes";
 import { loadAssets } from "./modules/assets/assets.routes";
 import { VERSION } from "./version";
 import { loadInstallKey } from "./security/install-key";
@@ -98,7 +100,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   warm.fill();
   void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
 
-  const server = listen({ host: config.host, port: config.port, app, upgrade: gateway });
+  const server = listen({ host: config.host, port: config.port, app, upgrade: gateway, fastRead: fastReads(deps, sessionFastReads(deps)) });
 
   const loops = [
     setInterval(() => void reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false }).catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),

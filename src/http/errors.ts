@@ -17,9 +17,11 @@ export function errorResponse(status: number, code: string, message: string, hea
  * A response whose JSON is already text (or its UTF-8 bytes). Handlers that serve remembered JSON return this; the
  * route's `response` schema still documents the shape, but Elysia does not re-check a Response.
  */
-export function jsonText(text: string | Uint8Array<ArrayBuffer>, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(text, { status, headers: { "content-type": "application/json;charset=utf-8", ...headers } });
+export function jsonText(text: string | Uint8Array<ArrayBuffer> | Blob, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(text, { status, headers: { "content-type": JSON_TYPE, ...headers } });
 }
+
+export const JSON_TYPE = "application/json;charset=utf-8";
 
 interface ValidationLike {
   all?: { path?: string; message?: string; summary?: string }[];

@@ -106,6 +106,12 @@ export class TokenBuckets {
 
   /** Takes one token or throws 429 with the seconds until the next one. */
   take(key: string): void {
+    const sec = this.tryTake(key);
+    if (sec > 0) throw new TooManyRequests(`Rate limit of ${this.perMinute} requests a minute reached; retry in ${formatWait(sec)}.`, sec);
+  }
+
+  /** Takes one token and returns 0, or takes nothing and returns the seconds until the next one. */
+  tryTake(key: string): number {
     const now = this.now();
     let b = this.buckets.get(key);
     if (!b) {
@@ -116,11 +122,9 @@ export class TokenBuckets {
       b.tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * this.perMs);
       b.at = now;
     }
-    if (b.tokens < 1) {
-      const sec = Math.ceil((1 - b.tokens) / this.perMs / 1000);
-      throw new TooManyRequests(`Rate limit of ${this.perMinute} requests a minute reached; retry in ${formatWait(sec)}.`, sec);
-    }
+    if (b.tokens < 1) return Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
     b.tokens -= 1;
+    return 0;
   }
 
   private makeRoom(now: number): void {

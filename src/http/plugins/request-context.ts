@@ -4,7 +4,7 @@
 import { Elysia } from "elysia";
 import type { Logger } from "../../lib/logger";
 import { randomId } from "../../lib/ids";
-import { errorResponse, mapError } from "../errors";
+import { errorResponse, JSON_TYPE, mapError } from "../errors";
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 /** Rule sets carry mock response bodies (up to 1 MiB each, 8 MiB a set). */
@@ -18,6 +18,11 @@ const SECURITY_HEADERS: Record<string, string> = {
   "x-frame-options": "DENY",
 };
 
+/** The headers of a JSON answer built outside Elysia (src/http/fast-reads.ts), as stamp() leaves them. */
+export function jsonAnswerHeaders(requestId: string): Record<string, string> {
+  return { "content-type": JSON_TYPE, ...SECURITY_HEADERS, "x-request-id": requestId };
+}
+
 /** The request id and the security headers a handler did not set, on an answer's own headers. */
 function stamp(headers: Headers, requestId: string): void {
   headers.set("x-request-id", requestId);
@@ -25,7 +30,7 @@ function stamp(headers: Headers, requestId: string): void {
 }
 
 /** The caller's X-Request-Id when it is a sane token, else a new one. */
-function requestIdFor(request: Request): string {
+export function requestIdFor(request: Request): string {
   const incoming = request.headers.get("x-request-id");
   return incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomId(12);
 }
@@ -66,13 +71,17 @@ export function requestContext(log: Logger) {
       const { request, set, requestId, requestStart, handledAt } = ctx as typeof ctx & { requestId?: string; requestStart?: number; handledAt?: number };
       const value = (ctx as { responseValue?: unknown }).responseValue;
       const status = value instanceof Response ? value.status : typeof set.status === "number" ? set.status : 200;
-      const url = new URL(request.url);
-      log.info("http", {
-        requestId,
-        method: request.method,
-        path: url.pathname + url.search,
-        status,
-        ms: requestStart ? Math.round(((handledAt ?? performance.now()) - requestStart) * 100) / 100 : undefined,
-      });
+      logRequest(log, requestId, request.method, request.url, status, requestStart ? (handledAt ?? performance.now()) - requestStart : undefined);
     });
+}
+
+/** The access-log line of a request (the logger redacts credentials in the path and query). */
+export function logRequest(log: Logger, requestId: string | undefined, method: string, url: string, status: number, ms: number | undefined): void {
+  log.info("http", { requestId, method, path: targetOf(url), status, ms: ms === undefined ? undefined : Math.round(ms * 100) / 100 });
+}
+
+/** Path and query of an absolute request URL ("http://host/a?b" → "/a?b"). */
+export function targetOf(url: string): string {
+  const at = url.indexOf("/", url.indexOf("//") + 2);
+  return at < 0 ? "/" : url.slice(at);
 }

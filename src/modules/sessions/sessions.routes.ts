@@ -11,15 +11,56 @@ import type { Db } from "../../db/client";
 import { findPoolByName } from "../pools/pools.service";
 import { authMacro } from "../../http/plugins/auth";
 import { jsonText } from "../../http/errors";
+import type { FastRoute } from "../../http/fast-reads";
 
 export function canSeeAll(actor: Actor): boolean {
   return actor.role === "admin" || actor.role === "viewer";
 }
 
 export function visibleSession(db: Db, actor: Actor, id: string): store.SessionRow {
-  const row = store.getSession(db, id);
-  if (!row || (!canSeeAll(actor) && row.ownerId !== ownerOf(actor).id)) throw new NotFound(`Session ${id}`);
+  const row = findVisibleSession(db, actor, id);
+  if (!row) throw new NotFound(`Session ${id}`);
   return row;
+}
+
+function findVisibleSession(db: Db, actor: Actor, id: string): store.SessionRow | undefined {
+  const row = store.getSession(db, id);
+  return row && (canSeeAll(actor) || row.ownerId === ownerOf(actor).id) ? row : undefined;
+}
+
+/** A page of GET /api/v1/sessions as JSON (each row's JSON is remembered, sessions.model.ts). */
+function listPage(deps: { db: Db; sessions: SessionService }, actor: Actor, query: { status?: store.SessionRow["status"]; pool?: string; limit?: number | string; cursor?: string }): Blob | string {
+  const limit = Number(query.limit ?? 50);
+  const pool = query.pool ? findPoolByName(deps.db, query.pool) : undefined;
+  if (query.pool && !pool) return `{"sessions":[],"nextCursor":null}`;
+  const rows = store.listSessions(deps.db, {
+    status: query.status,
+    poolId: pool?.id,
+    ownerId: canSeeAll(actor) ? undefined : (ownerOf(actor).id ?? ""),
+    limit,
+    cursor: decodeCursor(query.cursor),
+  });
+  const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+  const nextCursor = last ? Buffer.from(`${last.createdAt}.${last.id}`).toString("base64url") : null;
+  return deps.sessions.toPublicJsonPage(rows, `{"sessions":`, `,"nextCursor":${JSON.stringify(nextCursor)}}`);
+}
+
+/**
+ * The two plain reads, also answered before the framework (src/http/fast-reads.ts) with the
+ * same handlers and roles as the routes below: a list without query and one session by id.
+ */
+export function sessionFastReads(deps: { db: Db; sessions: SessionService }): FastRoute[] {
+  return [
+    { path: "/api/v1/sessions", role: "viewer", answer: (actor) => listPage(deps, actor, {}) },
+    {
+      path: "/api/v1/sessions/:id",
+      role: "viewer",
+      answer: (actor, id) => {
+        const row = findVisibleSession(deps.db, actor, id!);
+        return row ? deps.sessions.toPublicJson(row) : undefined;
+      },
+    },
+  ];
 }
 
 function decodeCursor(cursor: string | undefined): { createdAt: number; id: string } | undefined {
@@ -56,22 +97,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
     )
     .get(
       "/",
-      ({ query, actor }) => {
-        const limit = Number(query.limit ?? 50);
-        const pool = query.pool ? findPoolByName(db, query.pool) : undefined;
-        if (query.pool && !pool) return jsonText(`{"sessions":[],"nextCursor":null}`);
-        const rows = store.listSessions(db, {
-          status: query.status,
-          poolId: pool?.id,
-          ownerId: canSeeAll(actor) ? undefined : (ownerOf(actor).id ?? ""),
-          limit,
-          cursor: decodeCursor(query.cursor),
-        });
-        const last = rows.length === limit ? rows[rows.length - 1] : undefined;
-        const nextCursor = last ? Buffer.from(`${last.createdAt}.${last.id}`).toString("base64url") : null;
-        // Each row's JSON is remembered, encoded (sessions.model.ts): the page is copied, not serialised.
-        return jsonText(sessions.toPublicJsonPage(rows, `{"sessions":`, `,"nextCursor":${JSON.stringify(nextCursor)}}`));
-      },
+      ({ query, actor }) => jsonText(listPage(deps, actor, query)),
       {
         auth: "viewer",
         query: ListSessionsQuery,

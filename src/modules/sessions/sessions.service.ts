@@ -394,11 +394,24 @@ export class SessionService {
     return toPublicSessionJson(row, this.publicContext(row, namesOf(this.deps.db)));
   }
 
-  /** The UTF-8 JSON of `${prefix}[toPublic(row), …]${suffix}`: a page of the list API. */
-  toPublicJsonPage(rows: readonly SessionRow[], prefix: string, suffix: string): Uint8Array<ArrayBuffer> {
+  /**
+   * The UTF-8 JSON of `${prefix}[toPublic(row), …]${suffix}`: a page of the list API, as a Blob
+   * (a Response takes a Blob's bytes as they are; it copies a Uint8Array's). The last page is
+   * remembered for the millisecond it was built in: a request in the same millisecond for the
+   * same rows (the same shared row objects, so nothing changed) gets the same bytes a rebuild
+   * would give, running durations included. Under load many requests share each one.
+   */
+  toPublicJsonPage(rows: readonly SessionRow[], prefix: string, suffix: string): Blob {
     const names = namesOf(this.deps.db);
-    return toPublicSessionsJsonBytes(rows, (r) => this.publicContext(r, names), prefix, suffix);
+    const now = Date.now();
+    const last = this.lastPage;
+    if (last && last.now === now && last.names === names && last.prefix === prefix && last.suffix === suffix && sameItems(last.rows, rows)) return last.page;
+    const page = new Blob([toPublicSessionsJsonBytes(rows, (r) => this.publicContext(r, names), prefix, suffix, now)]);
+    this.lastPage = { now, names, prefix, suffix, rows, page };
+    return page;
   }
+
+  private lastPage: { now: number; names: Names; prefix: string; suffix: string; rows: readonly SessionRow[]; page: Blob } | null = null;
 
   private publicContext(row: SessionRow, names: Names) {
     return { publicUrl: this.deps.publicUrl, installKey: this.deps.installKey, poolName: names.pool(row.poolId), workerName: names.worker(row.workerId) };
@@ -459,4 +472,10 @@ export class SessionService {
       idleTimeoutSec,
     };
   }
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
