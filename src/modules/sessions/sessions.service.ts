@@ -3,7 +3,7 @@
 // state with a reason → slot freed → the queue moves. The database holds what should exist;
 // this service keeps timers and slot counts that follow it.
 import type { Logger } from "../../lib/logger";
-import type { Db } from "../../db/client";
+import { withoutFsync, type Db } from "../../db/client";
 import type { BrowserFlavour, BrowserProvider, BrowserSpec } from "../../providers/provider";
 import { BadRequest, DomainError, NotFound, Unavailable } from "../../lib/errors";
 import { newId } from "../../lib/ids";
@@ -303,7 +303,10 @@ export class SessionService {
   end(id: string, status: EndStatus, reason: string): Promise<SessionRow | null> {
     const inFlight = this.ending.get(id);
     if (inFlight) return inFlight;
-    const stopping = store.transition(this.deps.db, id, ["queued", "starting", "running", "paused"], "stopping", {}, { type: "stopping", detail: { reason } });
+    // "stopping" is a waypoint, committed without waiting for the disk: a power cut that loses it
+    // also ends the browser, and reconciliation ends a "running" row whose container is gone. The
+    // end state below is durable (it carries this commit to the disk too).
+    const stopping = withoutFsync(this.deps.db, () => store.transition(this.deps.db, id, ["queued", "starting", "running", "paused"], "stopping", {}, { type: "stopping", detail: { reason } }));
     if (!stopping) return Promise.resolve(null);
     const done = this.finishEnd(stopping, status, reason).finally(() => this.ending.delete(id));
     this.ending.set(id, done);
