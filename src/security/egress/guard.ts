@@ -47,12 +47,23 @@ interface Entry {
   installing: Promise<GuardStatus> | null;
   /** Installs and re-applies of one host run one after another. */
   queue: Promise<unknown>;
+  /** Local hosts: until when sessions were being accepted, and the timer renewing the verification meanwhile. */
+  demandUntil: number;
+  refresh: ReturnType<typeof setInterval> | null;
 }
 
 /** Remote checks run a helper container; between heartbeats their result stands for this long. */
 const REMOTE_MAX_AGE_MS = 15_000;
 /** Before accepting a session on this host: a verification at most this old, else a new one (a few ms). */
 const LOCAL_SESSION_MAX_AGE_MS = 1_000;
+/**
+ * While sessions are being accepted on this host (one in the last LOCAL_REFRESH_FOR_MS), its
+ * verification is renewed in the background this often, so an accept finds one younger than
+ * LOCAL_SESSION_MAX_AGE_MS instead of waiting for an `nft` spawn (5–50 ms under load, the
+ * largest part of a warm create). The guarantee is the same; the wait moves off the request.
+ */
+const LOCAL_REFRESH_EVERY_MS = 600;
+const LOCAL_REFRESH_FOR_MS = 30_000;
 
 export class EgressGuard {
   readonly enabled: boolean;
@@ -91,10 +102,13 @@ export class EgressGuard {
         : null;
     const unguardable = target.kind === "none" ? target.reason : null;
     const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? "not installed yet", verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
-    this.entries.set(worker.id, { workerId: worker.id, name: worker.name, host, unguardable, status, appliedAllow: null, verifying: null, installing: null, queue: Promise.resolve() });
+    this.unregister(worker.id);
+    this.entries.set(worker.id, { workerId: worker.id, name: worker.name, host, unguardable, status, appliedAllow: null, verifying: null, installing: null, queue: Promise.resolve(), demandUntil: 0, refresh: null });
   }
 
   unregister(workerId: string): void {
+    const e = this.entries.get(workerId);
+    if (e?.refresh) clearInterval(e.refresh);
     this.entries.delete(workerId);
   }
 
@@ -155,7 +169,27 @@ export class EgressGuard {
   async assertPoolReady(pool: Pick<Pool, "id" | "name">): Promise<void> {
     if (!this.enabled) return;
     const workers = listWorkers(this.deps.db, pool.id).filter((w) => w.status === "online");
-    await Promise.all(workers.map((w) => this.assertReady(w.id, LOCAL_SESSION_MAX_AGE_MS)));
+    await Promise.all(
+      workers.map((w) => {
+        this.keepFresh(w.id);
+        return this.assertReady(w.id, LOCAL_SESSION_MAX_AGE_MS);
+      }),
+    );
+  }
+
+  /** Renews a local host's verification in the background while sessions are being accepted on it. */
+  private keepFresh(workerId: string): void {
+    const e = this.entries.get(workerId);
+    if (!e?.host?.local) return;
+    e.demandUntil = Date.now() + LOCAL_REFRESH_FOR_MS;
+    if (e.refresh) return;
+    e.refresh = setInterval(() => {
+      if (Date.now() > e.demandUntil || this.entries.get(workerId) !== e) {
+        clearInterval(e.refresh!);
+        e.refresh = null;
+      } else if (e.status.state === "ok") void this.verify(workerId);
+    }, LOCAL_REFRESH_EVERY_MS);
+    e.refresh.unref?.();
   }
 
   /** Heartbeat: verify every worker; where names in an allow-list now resolve differently, re-apply ("replace"). */
