@@ -13,7 +13,7 @@ import * as store from "../sessions/sessions.store";
 import { registerWorker, setWorkerStatus } from "../workers/workers.service";
 import { ensureDefaultPool } from "./pools.service";
 import { REFILL_DEFER_MS, WarmPool } from "./warm-pool";
-import { listWarm, warmCounts } from "./warm.store";
+import { claimWarm, insertWarm, listWarm, markWarmReady, warmCounts } from "./warm.store";
 import { setMaintenance } from "../settings/maintenance.service";
 
 const owner = { type: "user", id: "usr_1" };
@@ -185,4 +185,28 @@ describe("queue and placement", () => {
     setMaintenance(s.db, { windows: [{ start: new Date(Date.now() + 60_000).toISOString(), end: new Date(Date.now() + 120_000).toISOString() }] });
     expect((await s.sessions.create(owner, {})).status).toBe("running");
   });
+});
+
+test("a claim skips the fsync only in a pool whose workers are all on this machine", () => {
+  const db = openMemoryDatabase();
+  const pool = ensureDefaultPool(db);
+  const local = registerWorker(db, { name: "here", poolId: pool.id, endpoint: "unix:///fake.sock", kind: "docker", capacity: 10 });
+  setWorkerStatus(db, local.id, "online");
+  const pragmas: string[] = [];
+  const exec = db.$client.exec.bind(db.$client);
+  db.$client.exec = ((sql: string) => (sql.startsWith("PRAGMA synchronous") && pragmas.push(sql), exec(sql))) as typeof db.$client.exec;
+  const claimOne = () => {
+    const id = `wrm_${pragmas.length}_${Math.random().toString(36).slice(2, 8)}`;
+    insertWarm(db, { id, poolId: pool.id, workerId: local.id, key: "k" });
+    markWarmReady(db, id, `c_${id}`, "10.0.0.2:9222");
+    pragmas.length = 0;
+    const now = Date.now();
+    const row = claimWarm(db, pool.id, "k", { id: `ses_${id}`, poolId: pool.id, ownerType: "user", ownerId: "usr_1", status: "starting", config: {}, metadata: {}, timeoutSec: 60, idleTimeoutSec: 60, startedAt: now }, { pool: "default" });
+    expect(row?.containerId).toBe(`c_${id}`);
+    return [...pragmas];
+  };
+  expect(claimOne()).toEqual(["PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"]);
+  // A browser on another machine outlives this one's power cut: its claim must be on disk first.
+  registerWorker(db, { name: "there", poolId: pool.id, endpoint: "ssh://bg@10.0.0.9:22", kind: "docker", capacity: 10 });
+  expect(claimOne()).toEqual([]);
 });

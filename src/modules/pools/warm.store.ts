@@ -55,15 +55,18 @@ const CLAIM = `DELETE FROM warm_browsers WHERE id = (
  * Claims a warm browser for a new session: returns the inserted (running) session row, or null
  * when no matching warm browser is ready. `row` is completed with the worker and container.
  *
- * The claim commits without waiting for the disk (withoutFsync): the fsync was most of a warm
- * create's server time (1–7 ms of 5–9). What it records — this browser now serves this session
- * — cannot outlive a power cut anyway: the browser dies with the machine. A cut that loses the
- * claim leaves the warm row pointing at a dead container, which reconciliation removes, and no
- * session row; the next durable commit (the session's end, say) carries the claim to the disk.
- * A crash of the process alone loses nothing: the commit is in the WAL the kernel holds.
+ * In a pool of workers on this machine the claim commits without waiting for the disk
+ * (withoutFsync): the fsync was most of a warm create's server time (1–7 ms of 5–9). What it
+ * records — this browser now serves this session — cannot outlive a power cut there: the
+ * browser dies with the machine, a cut that loses the claim leaves the warm row pointing at a
+ * dead container (reconciliation removes it) and no session row, and the next durable commit
+ * carries the claim to the disk. A crash of the process alone loses nothing: the commit is in
+ * the WAL the kernel holds. A pool with an SSH worker keeps the fsync: a browser on another
+ * machine survives this one's power cut, and a lost claim would offer a used browser, with the
+ * first client's pages and cookies, as warm to the next session.
  */
 export function claimWarm(db: Db, poolId: string, key: string, row: NewSessionRow, detail: Record<string, unknown>): SessionRow | null {
-  return withoutFsync(db, () =>
+  const claim = () =>
     db.transaction(() => {
       const w = db.$client.query(CLAIM).get(poolId, key) as { id: string; workerId: string; containerId: string; cdpEndpoint: string } | null;
       if (!w) return null;
@@ -71,6 +74,7 @@ export function claimWarm(db: Db, poolId: string, key: string, row: NewSessionRo
       appendEvent(db, inserted.id, "starting", { ...detail, worker: w.workerId, warm: w.id });
       appendEvent(db, inserted.id, "running", { startMs: 0, warm: true });
       return inserted;
-    }),
-  );
+    });
+  const remoteWorkers = db.$client.query("SELECT 1 FROM workers WHERE pool_id = ? AND endpoint LIKE 'ssh://%' LIMIT 1").get(poolId) !== null;
+  return remoteWorkers ? claim() : withoutFsync(db, claim);
 }
