@@ -16,7 +16,8 @@ import { verifyApiKey } from "../modules/api-keys/api-keys.service";
 import { authState } from "../modules/auth/auth.state";
 import { roleRank } from "../modules/users/users.service";
 import type { Actor, AppDeps } from "./context";
-import { jsonAnswerHeaders, logRequest, requestIdFor } from "./plugins/request-context";
+import { bearerOf, rateKeyOf } from "./plugins/auth";
+import { jsonAnswerHeaders, logRequest, requestIdFor, targetOf } from "./plugins/request-context";
 
 export interface FastRoute {
   /** As registered with Elysia: "/api/v1/sessions", or with one last parameter "/api/v1/sessions/:id". */
@@ -31,7 +32,6 @@ export type FastRead = (req: Request) => Response | undefined;
 
 /** A parameter Elysia would take as it is (no percent-escapes to decode, within every route's maxLength). */
 const PLAIN_PARAM = /^[A-Za-z0-9_-]{1,64}$/;
-const BEARER = /^bearer /i;
 
 export function fastReads(deps: AppDeps, routes: FastRoute[]): FastRead {
   const exact = new Map<string, FastRoute>();
@@ -44,10 +44,8 @@ export function fastReads(deps: AppDeps, routes: FastRoute[]): FastRead {
   }
   return (req) => {
     if (req.method !== "GET") return undefined;
-    const url = req.url;
-    const at = url.indexOf("/", url.indexOf("//") + 2);
-    if (at < 0 || url.includes("?", at)) return undefined;
-    const path = url.slice(at);
+    const path = targetOf(req.url);
+    if (path.includes("?")) return undefined;
     let route = exact.get(path);
     let param: string | undefined;
     if (route === undefined) {
@@ -57,15 +55,16 @@ export function fastReads(deps: AppDeps, routes: FastRoute[]): FastRead {
       if (route === undefined || !PLAIN_PARAM.test(param)) return undefined;
     }
     const authorization = req.headers.get("authorization");
-    if (authorization === null || !BEARER.test(authorization)) return undefined;
+    const token = authorization === null ? null : bearerOf(authorization);
+    if (token === null) return undefined;
     const start = performance.now();
-    const actor = verifyApiKey(deps, authorization.slice(7).trim(), "bearer");
+    const actor = verifyApiKey(deps, token, "bearer");
     if (actor === null || roleRank(actor.role) < roleRank(route.role)) return undefined;
     const body = route.answer(actor, param);
-    if (body === undefined || authState(deps).apiRate.tryTake(actor.keyId ?? actor.userId ?? "anonymous") > 0) return undefined;
+    if (body === undefined || authState(deps).apiRate.tryTake(rateKeyOf(actor)) > 0) return undefined;
     const requestId = requestIdFor(req);
     const res = new Response(body, { status: 200, headers: jsonAnswerHeaders(requestId) });
-    logRequest(deps.log, requestId, "GET", url, 200, performance.now() - start);
+    logRequest(deps.log, requestId, "GET", path, 200, performance.now() - start);
     return res;
   };
 }

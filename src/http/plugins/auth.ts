@@ -65,8 +65,19 @@ export class RedirectTo extends DomainError {
 function bearerToken(request: Request): string | null {
   const h = request.headers.get("authorization");
   if (h === null) return null;
-  if (!/^bearer /i.test(h)) throw new Unauthorized("Send the API key as Authorization: Bearer bg_<id>_<secret>.");
-  return h.slice(7).trim();
+  const token = bearerOf(h);
+  if (token === null) throw new Unauthorized("Send the API key as Authorization: Bearer bg_<id>_<secret>.");
+  return token;
+}
+
+/** The token of an `Authorization: Bearer …` header value, or null for any other scheme. */
+export function bearerOf(authorization: string): string | null {
+  return /^bearer /i.test(authorization) ? authorization.slice(7).trim() : null;
+}
+
+/** Whose API rate limit a request counts against. */
+export function rateKeyOf(actor: Actor): string {
+  return actor.keyId ?? actor.userId ?? "anonymous";
 }
 
 /**
@@ -194,7 +205,7 @@ function build(deps: AppDeps, seed: number) {
       }
       if (!isSafeMethod(method) && (actor.via === "cookie" || actor.via === "proxy") && requestOrigin(request, deps.config) !== "same-origin")
         throw new Forbidden("Cross-origin request refused: state-changing requests must come from BrowserGrid's own pages.");
-      if (path.startsWith("/api/")) state.apiRate.take(actor.keyId ?? actor.userId ?? "anonymous");
+      if (path.startsWith("/api/")) state.apiRate.take(rateKeyOf(actor));
     })
     .onBeforeHandle({ as: "global" }, (ctx) => {
       const { request, route, actor } = ctx;

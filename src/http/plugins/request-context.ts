@@ -71,13 +71,13 @@ export function requestContext(log: Logger) {
       const { request, set, requestId, requestStart, handledAt } = ctx as typeof ctx & { requestId?: string; requestStart?: number; handledAt?: number };
       const value = (ctx as { responseValue?: unknown }).responseValue;
       const status = value instanceof Response ? value.status : typeof set.status === "number" ? set.status : 200;
-      logRequest(log, requestId, request.method, request.url, status, requestStart ? (handledAt ?? performance.now()) - requestStart : undefined);
+      logRequest(log, requestId, request.method, targetOf(request.url), status, requestStart ? (handledAt ?? performance.now()) - requestStart : undefined);
     });
 }
 
-/** The access-log line of a request (the logger redacts credentials in the path and query). */
-export function logRequest(log: Logger, requestId: string | undefined, method: string, url: string, status: number, ms: number | undefined): void {
-  log.info("http", { requestId, method, path: targetOf(url), status, ms: ms === undefined ? undefined : Math.round(ms * 100) / 100 });
+/** The access-log line of a request; `path` with its query (the logger redacts credentials in it). */
+export function logRequest(log: Logger, requestId: string | undefined, method: string, path: string, status: number, ms: number | undefined): void {
+  log.info("http", { requestId, method, path, status, ms: ms === undefined ? undefined : Math.round(ms * 100) / 100 });
 }
 
 /** Path and query of an absolute request URL ("http://host/a?b" → "/a?b"). */
