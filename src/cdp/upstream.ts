@@ -87,13 +87,14 @@ export function rememberBrowserPath(host: string, port: number, webSocketDebugge
 
 /** The browser WebSocket path at an address: remembered, else asked of /json/version (and remembered). */
 export async function browserPath(at: CdpTarget["cdp"], timeoutMs: number): Promise<{ path: string; cached: boolean }> {
-  const hit = knownPaths.get(`${at.host}:${at.port}`);
+  const key = `${at.host}:${at.port}`;
+  const hit = knownPaths.get(key);
   if (hit) return { path: hit, cached: true };
   const res = await fetchDevtoolsJson({ cdp: at }, "/json/version", timeoutMs);
   const url = ((await res.json()) as { webSocketDebuggerUrl?: string }).webSocketDebuggerUrl;
-  const path = url ? new URL(url).pathname : "";
-  if (!path.startsWith("/devtools/browser/")) throw new UpstreamHttpError("browser /json/version has no browser WebSocket URL", 502);
-  rememberBrowserPath(at.host, at.port, url!);
+  if (url) rememberBrowserPath(at.host, at.port, url);
+  const path = knownPaths.get(key);
+  if (!path) throw new UpstreamHttpError("browser /json/version has no browser WebSocket URL", 502);
   return { path, cached: false };
 }
 
