@@ -273,10 +273,8 @@ export class EgressGuard {
         // ruleset is built and applied: each is a round trip, and at boot the `nft` process
         // then runs beside the building of the HTTP app. Where the engine is out of reach, the
         // applied table filters nothing and the status says why.
-        const cannotInstall = host.cannotInstall().then(
-          (reason) => ({ reason }),
-          (err: Error) => ({ reason: null, err }),
-        );
+        const cannotInstall = host.cannotInstall();
+        cannotInstall.catch(() => {}); // settled below
         const [facts, allow] = await Promise.all([host.facts(), this.allowFor(workerId)]);
         if (allow.unresolved.length) this.deps.log.warn("egress allow-list names that do not resolve open nothing", { worker: e.name, names: allow.unresolved });
         const c = this.deps.config;
@@ -291,14 +289,10 @@ export class EgressGuard {
           },
           mode,
         );
-        const applied = host.apply(text).then(
-          () => null,
-          (err: Error) => err,
-        );
-        const [cannot, failed] = await Promise.all([cannotInstall, applied]);
-        if (cannot.reason) return this.set(e, { state: "missing", reason: cannot.reason, verifiedAt: null });
-        if ("err" in cannot) throw cannot.err;
-        if (failed) throw failed;
+        const [cannot, applied] = await Promise.allSettled([cannotInstall, host.apply(text)]);
+        if (cannot.status === "rejected") throw cannot.reason;
+        if (cannot.value) return this.set(e, { state: "missing", reason: cannot.value, verifiedAt: null });
+        if (applied.status === "rejected") throw applied.reason;
         e.appliedAllow = JSON.stringify(allow);
         if (mode === "install") this.deps.log.info("egress guard installed", { worker: e.name, table: `inet ${this.table}`, bridge: this.bridge, blocked: facts.subnets.length + BLOCKED_V4_CIDRS.length });
       } catch (err) {
