@@ -7,6 +7,8 @@ import { withoutFsync, type Db } from "../../db/client";
 import { insertReturning, selectRows } from "../../db/fast-rows";
 import { sessions, warmBrowsers } from "../../db/schema";
 import { appendEvent, type NewSessionRow, type SessionRow } from "../sessions/sessions.store";
+import { listWorkers } from "../workers/workers.service";
+import { parseEndpoint } from "../../providers/endpoint";
 
 export type WarmRow = typeof warmBrowsers.$inferSelect;
 
@@ -75,6 +77,6 @@ export function claimWarm(db: Db, poolId: string, key: string, row: NewSessionRo
       appendEvent(db, inserted.id, "running", { startMs: 0, warm: true });
       return inserted;
     });
-  const remoteWorkers = db.$client.query("SELECT 1 FROM workers WHERE pool_id = ? AND endpoint LIKE 'ssh://%' LIMIT 1").get(poolId) !== null;
+  const remoteWorkers = listWorkers(db, poolId).some((w) => parseEndpoint(w.endpoint).kind === "ssh");
   return remoteWorkers ? claim() : withoutFsync(db, claim);
 }
