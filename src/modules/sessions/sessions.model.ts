@@ -126,16 +126,11 @@ export function toPublicSessionJson(row: SessionRow, ctx: PublicContext): string
   return m.tail === null ? m.head : m.head + (now - row.startedAt!) + m.tail;
 }
 
-const PAGE_SCRATCH_MAX = 1024 * 1024;
-let pageScratch = Buffer.allocUnsafe(64 * 1024);
-
 /**
  * The UTF-8 bytes of `${prefix}${JSON.stringify(rows.map(toPublicSession))}${suffix}` (prefix and
- * suffix ASCII): a page of the list API. Each row's text is kept encoded, so a page is a copy
- * per row (joining 50 strings and encoding the result cost more than everything else in the
- * request), into one buffer reused by every page: the bytes are valid until the next call, so
- * hand them to `new Response()` (which copies them) at once. A fresh 33 KB buffer per page, on
- * top of the Response's own copy, cost ≈ 25 µs a request in garbage collection.
+ * suffix ASCII): a page of the list API. Each row's text is kept encoded, so a page is one
+ * allocation and a copy per row (joining 50 strings and encoding the result cost more than
+ * everything else in the request). SessionService keeps a page for its millisecond.
  */
 export function toPublicSessionsJsonBytes(rows: readonly SessionRow[], ctxOf: (row: SessionRow) => PublicContext, prefix = "", suffix = "", now = Date.now()): Uint8Array<ArrayBuffer> {
   const parts: { head: Buffer; tail: Buffer | null; duration: string }[] = [];
@@ -147,8 +142,7 @@ export function toPublicSessionsJsonBytes(rows: readonly SessionRow[], ctxOf: (r
     parts.push({ head: b.head, tail: b.tail, duration });
     size += b.head.length + duration.length + (b.tail?.length ?? 0);
   }
-  if (size > pageScratch.length && size <= PAGE_SCRATCH_MAX) pageScratch = Buffer.allocUnsafe(Math.min(Math.max(size, 2 * pageScratch.length), PAGE_SCRATCH_MAX));
-  const out = size <= pageScratch.length ? pageScratch : Buffer.allocUnsafe(size);
+  const out = Buffer.allocUnsafe(size);
   let o = out.write(prefix, 0, "latin1");
   out[o++] = 0x5b; // [
   for (let i = 0; i < parts.length; i++) {
@@ -163,8 +157,8 @@ export function toPublicSessionsJsonBytes(rows: readonly SessionRow[], ctxOf: (r
     }
   }
   out[o++] = 0x5d; // ]
-  o += out.write(suffix, o, "latin1");
-  return out.subarray(0, o);
+  out.write(suffix, o, "latin1");
+  return out;
 }
 
 export function toPublicEvent(e: SessionEventRow) {
