@@ -1,5 +1,5 @@
 // `browsergrid doctor`: the checks a new install fails on, each with the fix.
-import Docker from "dockerode";
+import { dockerClient } from "../providers/engine";
 import type { Command } from "./command";
 import { ConfigError, loadConfig, type Config } from "../config";
 
@@ -16,7 +16,7 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   const checks: Check[] = [];
   checks.push({ name: "data dir writable", ok: true, detail: config.dataDir });
 
-  const docker = new Docker({ socketPath: config.dockerSocket });
+  const docker = dockerClient({ socketPath: config.dockerSocket });
   let dockerOk = false;
   try {
     const v = await docker.version();

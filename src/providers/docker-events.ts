@@ -1,8 +1,8 @@
 // One Docker event stream per provider: container `die`/`oom` events of this install. The stream
 // is re-opened when it breaks (daemon restart, socket hiccup) with `since` set to the last event
 // seen, so a death that happens while disconnected is still delivered, exactly once.
-import type Docker from "dockerode";
 import { log } from "../lib/logger";
+import type { EngineReads, EventStream } from "./engine";
 
 export interface ContainerDeath {
   id: string;
@@ -22,7 +22,7 @@ interface DockerEvent {
 const MAX_RETRY_MS = 5_000;
 
 export class ContainerDeathWatcher {
-  private stream?: NodeJS.ReadableStream & { destroy?: () => void };
+  private stream?: EventStream;
   private sinceNano = BigInt(Date.now()) * 1_000_000n;
   private readonly seen = new Set<string>();
   private readonly oomKilled = new Set<string>();
@@ -31,7 +31,7 @@ export class ContainerDeathWatcher {
   private closed = false;
 
   constructor(
-    private readonly docker: Docker,
+    private readonly engine: Pick<EngineReads, "events">,
     private readonly installId: string,
     private readonly onDeath: (death: ContainerDeath) => void,
   ) {
@@ -41,54 +41,48 @@ export class ContainerDeathWatcher {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    this.stream?.destroy?.();
+    this.stream?.close();
     this.stream = undefined;
   }
 
   private async connect(): Promise<void> {
     if (this.closed) return;
     const since = `${this.sinceNano / 1_000_000_000n}.${(this.sinceNano % 1_000_000_000n).toString().padStart(9, "0")}`;
-    let stream: NodeJS.ReadableStream & { destroy?: () => void };
+    let stream: EventStream;
     try {
-      stream = await this.docker.getEvents({
-        // Docker parses "seconds.nanoseconds"; the typings only know numbers.
-        since: since as unknown as number,
-        filters: { type: ["container"], event: ["die", "oom"], label: [`browsergrid.install=${this.installId}`] },
-      });
+      stream = await this.engine.events({ since, filters: { type: ["container"], event: ["die", "oom"], label: [`browsergrid.install=${this.installId}`] } });
     } catch (err) {
       this.scheduleReconnect(err);
       return;
     }
     if (this.closed) {
-      stream.destroy?.();
+      stream.close();
       return;
     }
     this.stream = stream;
     this.retryMs = 100;
     let buffered = "";
-    let ended = false;
-    const end = (err?: unknown) => {
-      if (ended) return;
-      ended = true;
-      if (this.stream === stream) this.stream = undefined;
-      this.scheduleReconnect(err ?? new Error("event stream ended"));
-    };
-    stream.on("data", (chunk: Buffer | string) => {
-      buffered += chunk.toString();
-      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (!line) continue;
-        try {
-          this.handle(JSON.parse(line) as DockerEvent);
-        } catch (err) {
-          log.warn("docker event not understood", { err, line: line.slice(0, 200) });
+    const decoder = new TextDecoder();
+    let error: unknown;
+    try {
+      for await (const chunk of stream.chunks) {
+        buffered += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (!line) continue;
+          try {
+            this.handle(JSON.parse(line) as DockerEvent);
+          } catch (err) {
+            log.warn("docker event not understood", { err, line: line.slice(0, 200) });
+          }
         }
       }
-    });
-    stream.on("error", end);
-    stream.on("end", () => end());
-    stream.on("close", () => end());
+    } catch (err) {
+      error = err;
+    }
+    if (this.stream === stream) this.stream = undefined;
+    this.scheduleReconnect(error ?? new Error("event stream ended"));
   }
 
   private scheduleReconnect(err: unknown): void {

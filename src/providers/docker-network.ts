@@ -3,6 +3,7 @@
 // name so the grid's egress filter (nftables) can match traffic from it.
 import type Docker from "dockerode";
 import { statusOf } from "./docker-status";
+import { dockerodeReads, type EngineReads } from "./engine";
 
 export const ICC_OPTION = "com.docker.network.bridge.enable_icc";
 export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
@@ -17,10 +18,10 @@ export function bridgeNameFor(network: string): string {
  * containers talk to each other, e.g. one created by hand without the ICC option. Resolves
  * with the network as the engine describes it (its gateway is the host's address there).
  */
-export async function ensureBrowserNetwork(docker: Docker, name: string, installId: string): Promise<Docker.NetworkInspectInfo> {
+export async function ensureBrowserNetwork(docker: Docker, name: string, installId: string, reads: Pick<EngineReads, "inspectNetwork"> = dockerodeReads(docker)): Promise<Docker.NetworkInspectInfo> {
   let info: Docker.NetworkInspectInfo | undefined;
   try {
-    info = await docker.getNetwork(name).inspect();
+    info = await reads.inspectNetwork(name);
   } catch (err) {
     if (statusOf(err) !== 404) throw err;
   }
@@ -33,11 +34,11 @@ export async function ensureBrowserNetwork(docker: Docker, name: string, install
         Options: { [ICC_OPTION]: "false", [BRIDGE_NAME_OPTION]: bridgeNameFor(name) },
         Labels: { "browsergrid.install": installId, "browsergrid.network": name },
       });
-      return await docker.getNetwork(name).inspect(); // the engine assigns the subnet
+      return await reads.inspectNetwork(name); // the engine assigns the subnet
     } catch (err) {
       // Another worker process created it between our inspect and create: check theirs.
       if (statusOf(err) !== 409) throw err;
-      info = await docker.getNetwork(name).inspect();
+      info = await reads.inspectNetwork(name);
     }
   }
   if (info?.Driver !== "bridge" || info.Options?.[ICC_OPTION] !== "false") {

@@ -14,7 +14,8 @@ const installId = `test-${randomId(8)}`;
 const workerId = `w-${randomId(6)}`;
 /** These tests start browsers outside BrowserGrid: no egress guard to wait for. */
 const noGuard = { assertReady: async () => {} };
-const provider = new DockerProvider(docker, { installId, workerId, egressGuard: noGuard });
+// As BrowserGrid builds it for a local engine: by socket path (reads through fetch, the rest through dockerode).
+const provider = new DockerProvider(SOCKET, { installId, workerId, egressGuard: noGuard });
 const events: ProviderEvent[] = [];
 const foreign: string[] = [];
 let unsubscribe = () => {};
@@ -197,8 +198,8 @@ describe("event stream", () => {
     const started = await provider.start(s);
     events.length = 0;
     // Break the live stream the way a daemon restart would, then kill while it is down.
-    const watcher = (provider as unknown as { watcher: { stream?: { destroy(): void } } }).watcher;
-    watcher.stream!.destroy();
+    const watcher = (provider as unknown as { watcher: { stream?: { close(): void } } }).watcher;
+    watcher.stream!.close();
     await docker.getContainer(started.handle).kill();
     const t0 = performance.now();
     while (!events.some((e) => e.handle === started.handle) && performance.now() - t0 < 3_000) await Bun.sleep(10);

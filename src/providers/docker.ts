@@ -1,4 +1,5 @@
-// Browsers as Docker containers on the local engine (dockerode over the Unix socket).
+// Browsers as Docker containers on the local engine (dockerode over the Unix socket; the ping
+// and the list of this install's containers through Bun's fetch, engine.ts) or a remote one.
 //
 // Threats this file answers for: a page escaping into the host (non-root uid, all capabilities
 // dropped, no-new-privileges, read-only root, memory and pids limits); one session reaching
@@ -6,13 +7,14 @@
 // that loses track of containers (every container carries install/worker/session labels, and
 // stop/inspect refuse containers of another install). The container itself is defined in
 // docker-container.ts, its network in docker-network.ts, death events in docker-events.ts.
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { browserContainerConfig, CDP_PORT, LABELS } from "./docker-container";
 import { copyIntoContainer, copyOutOfContainer, putArchive, waitContainerExited } from "./docker-archive";
 import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
 import { ensureBrowserNetwork } from "./docker-network";
 import { BROWSER_PATHS, type BrowserProvider, type BrowserSpec, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
 import { statusOf } from "./docker-status";
+import { dockerClient, dockerodeReads, socketReads, type EngineReads } from "./engine";
 import { rememberBrowserPath } from "../cdp/upstream";
 
 export { CDP_PORT, LABELS } from "./docker-container";
@@ -50,6 +52,8 @@ const STOP_MEMORY_MS = 60_000;
 export class DockerProvider implements BrowserProvider {
   readonly kind: "docker" | "ssh";
   private readonly docker: Docker;
+  /** Ping, container list, events, the network: through fetch on a local socket (engine.ts). */
+  private readonly reads: EngineReads;
   private readonly options: DockerProviderOptions;
   private readonly installId: string;
   private readonly workerId: string;
@@ -62,8 +66,10 @@ export class DockerProvider implements BrowserProvider {
   private readonly listeners = new Set<(event: ProviderEvent) => void>();
   private watcher?: ContainerDeathWatcher;
 
+  /** `docker`: a local engine's socket path, or a client (an SSH worker's, a test's). */
   constructor(docker: Docker | string, options: DockerProviderOptions) {
-    this.docker = typeof docker === "string" ? new Docker({ socketPath: docker }) : docker;
+    this.docker = typeof docker === "string" ? dockerClient({ socketPath: docker }) : docker;
+    this.reads = typeof docker === "string" ? socketReads(docker) : dockerodeReads(this.docker);
     this.installId = options.installId;
     this.workerId = options.workerId;
     this.network = options.network ?? "browsergrid-default";
@@ -142,10 +148,8 @@ export class DockerProvider implements BrowserProvider {
   }
 
   async listOwned(): Promise<OwnedBrowser[]> {
-    const containers = await this.docker.listContainers({
-      all: true,
-      filters: { label: [`${LABELS.install}=${this.installId}`, `${LABELS.worker}=${this.workerId}`] },
-    });
+    const filters = { label: [`${LABELS.install}=${this.installId}`, `${LABELS.worker}=${this.workerId}`] };
+    const containers = await this.reads.listContainers(filters);
     return containers.map((c) => ({
       handle: c.Id,
       sessionId: c.Labels[LABELS.session] ?? "",
@@ -157,7 +161,7 @@ export class DockerProvider implements BrowserProvider {
 
   onEvent(listener: (event: ProviderEvent) => void): () => void {
     this.listeners.add(listener);
-    this.watcher ??= new ContainerDeathWatcher(this.docker, this.installId, (death) => this.reportDeath(death));
+    this.watcher ??= new ContainerDeathWatcher(this.reads, this.installId, (death) => this.reportDeath(death));
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) {
@@ -171,7 +175,7 @@ export class DockerProvider implements BrowserProvider {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
-        this.docker.ping(),
+        this.reads.ping(),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("Docker ping timed out after 2 s")), 2_000))),
       ]);
       return { ok: true };
@@ -207,7 +211,7 @@ export class DockerProvider implements BrowserProvider {
   }
 
   private ensureNetwork(): Promise<void> {
-    this.networkReady ??= ensureBrowserNetwork(this.docker, this.network, this.installId).then(() => {}, (err) => {
+    this.networkReady ??= ensureBrowserNetwork(this.docker, this.network, this.installId, this.reads).then(() => {}, (err) => {
       this.networkReady = undefined;
       throw err;
     });

@@ -2,14 +2,17 @@
 // gets an HTTP agent whose every connection is a stream forwarded to the remote Docker socket
 // (`direct-streamlocal@openssh.com`), so a Docker API call costs a channel open on a live
 // connection (a few ms) instead of a new SSH handshake (dockerode's own ssh:// mode, ≈ 190 ms).
-import http from "node:http";
-import Docker from "dockerode";
+import type http from "node:http";
+import type Docker from "dockerode";
+import { dockerClient } from "./engine";
 import { SshConnection } from "./ssh-connection";
 
 export const REMOTE_DOCKER_SOCKET = "/var/run/docker.sock";
 
 export function dockerOverSsh(conn: SshConnection, socketPath = REMOTE_DOCKER_SOCKET): Docker {
-  const agent = new http.Agent({ keepAlive: false });
+  // node:http is loaded here, not at start (engine.ts says why).
+  const { Agent } = require("node:http") as typeof http;
+  const agent = new Agent({ keepAlive: false });
   // Node's Agent accepts an asynchronous createConnection(options, callback).
   (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, stream?: unknown) => void) => {
     conn.openUnixStream(socketPath).then(
@@ -17,7 +20,7 @@ export function dockerOverSsh(conn: SshConnection, socketPath = REMOTE_DOCKER_SO
       (err: Error) => cb(err),
     );
   };
-  return new Docker({ protocol: "http", host: "docker", port: 80, agent } as Docker.DockerOptions);
+  return dockerClient({ protocol: "http", host: "docker", port: 80, agent } as Docker.DockerOptions);
 }
 
 /**

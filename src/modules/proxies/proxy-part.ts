@@ -2,7 +2,7 @@
 // session's proxy (request, else the pool's default; null opts out), checks its credentials
 // before anything exists, points Chromium at the relay, registers the container's address with
 // the relay once it runs, and writes the relay's byte counts to the session row.
-import Docker from "dockerode";
+import { dockerClient, socketReads } from "../../providers/engine";
 import type { Db } from "../../db/client";
 import { DomainError, BadRequest, Unavailable } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
@@ -86,8 +86,8 @@ export class ProxyPart implements NetworkPart {
 
   private async startRelay(): Promise<void> {
     const network = this.opts.network ?? "browsergrid-default";
-    const docker = new Docker({ socketPath: this.opts.dockerSocket });
-    const info = await ensureBrowserNetwork(docker, network, this.opts.installId);
+    const docker = dockerClient({ socketPath: this.opts.dockerSocket });
+    const info = await ensureBrowserNetwork(docker, network, this.opts.installId, socketReads(this.opts.dockerSocket));
     const ipam = (info.IPAM?.Config ?? []).find((c: { Gateway?: string }) => c.Gateway && !c.Gateway.includes(":"));
     if (!ipam?.Gateway) throw new Error(`Docker network ${network} has no IPv4 gateway address`);
     const make = (port: number | undefined) =>

@@ -1,7 +1,7 @@
 // The local Docker engine as the default pool's worker on a new install. Registration is an
 // upsert on the endpoint, so restarts never add rows; nothing is registered while no engine
 // answers (the worker appears on the first start where one does).
-import Docker from "dockerode";
+import { enginePing } from "../../providers/engine";
 import type { Config } from "../../config";
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
@@ -10,7 +10,7 @@ import { findWorkerByEndpoint, registerWorker } from "./workers.service";
 
 /** Asks the local engine whether it answers; boot starts this before creating a new database. */
 export function pingLocalDocker(config: Readonly<Config>): Promise<boolean> {
-  return new Docker({ socketPath: config.dockerSocket }).ping().then(
+  return enginePing(config.dockerSocket).then(
     () => true,
     () => false,
   );

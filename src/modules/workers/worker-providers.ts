@@ -1,10 +1,10 @@
 // The provider for a worker row: a Docker engine on a local socket, a Docker engine over SSH
 // (one pooled connection, loopback CDP tunnels), or Chromium processes on this host. Boot and
 // the fleet build one per row; nothing else constructs providers.
-import Docker from "dockerode";
 import type { Config } from "../../config";
 import type { Logger } from "../../lib/logger";
 import { DockerProvider } from "../../providers/docker";
+import { dockerClient, socketReads } from "../../providers/engine";
 import { parseEndpoint } from "../../providers/endpoint";
 import { LocalProcessProvider } from "../../providers/local-process";
 import type { BrowserProvider } from "../../providers/provider";
@@ -37,9 +37,8 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
   };
   switch (endpoint.kind) {
     case "docker": {
-      const docker = new Docker({ socketPath: endpoint.socketPath });
-      ctx.egress.register(worker, { kind: "local", docker });
-      return new DockerProvider(docker, common);
+      ctx.egress.register(worker, { kind: "local", docker: dockerClient({ socketPath: endpoint.socketPath }), reads: socketReads(endpoint.socketPath) });
+      return new DockerProvider(endpoint.socketPath, common);
     }
     case "ssh": {
       if (!worker.sshKeyEncrypted || !worker.hostKeyFingerprint) throw new Error(`worker ${worker.name} has no SSH key or pinned host key; add it again`);

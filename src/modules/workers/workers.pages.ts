@@ -3,7 +3,7 @@
 // the admin confirms it), drain, resume and remove. The SSH private key of an unconfirmed
 // add waits in memory for at most five minutes, for that login session only, never in a page.
 import { Elysia, t } from "elysia";
-import Docker from "dockerode";
+import { enginePing } from "../../providers/engine";
 import type { Actor, AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, DomainError } from "../../lib/errors";
@@ -153,7 +153,7 @@ export function workerPages(deps: AppDeps) {
             return render(actor, { confirm: { id, p } });
           }
           if (checked.endpoint.kind === "docker")
-            await new Docker({ socketPath: checked.endpoint.socketPath }).ping().catch((err: Error) => {
+            await enginePing(checked.endpoint.socketPath).catch((err: Error) => {
               throw new BadRequest(`No Docker engine answers on ${checked.endpoint.canonical}: ${err.message}`, "worker_unreachable");
             });
           if (checked.endpoint.kind === "local" && !localChromiumPath()) throw new BadRequest("No Chromium on this host for a local worker (apt-get install chromium).", "worker_unreachable");

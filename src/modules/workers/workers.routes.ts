@@ -2,7 +2,7 @@
 // second row); an ssh:// worker is contacted before anything is stored (host key pinned, Docker
 // asked for its version); DELETE drains first (202 until the last session has ended).
 import { Elysia, t } from "elysia";
-import Docker from "dockerode";
+import { enginePing } from "../../providers/engine";
 import type { AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, Conflict } from "../../lib/errors";
@@ -66,7 +66,7 @@ async function checkReachable(endpoint: ReturnType<typeof validateWorkerInput>["
     }
   }
   if (endpoint.kind === "docker") {
-    await new Docker({ socketPath: endpoint.socketPath }).ping().catch((err: Error) => {
+    await enginePing(endpoint.socketPath).catch((err: Error) => {
       throw new BadRequest(`No Docker engine answers on ${endpoint.canonical}: ${err.message}`, "worker_unreachable");
     });
   }

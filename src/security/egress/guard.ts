@@ -19,6 +19,7 @@ import { listWorkers, type Worker } from "../../modules/workers/workers.service"
 import { bridgeNameFor } from "../../providers/docker-network";
 import { allowListPermits, parseAllowEntry, resolveAllowList, systemResolve4, type AllowEntry, type Resolve4, type ResolvedAllow } from "./allow-list";
 import { localNftHost, remoteNftHost, type NftHost } from "./nft-host";
+import { dockerodeReads, type EngineReads } from "../../providers/engine";
 import { buildRuleset } from "./ruleset";
 import { checkListing } from "./verify";
 
@@ -33,7 +34,8 @@ function canRunNftHere(): boolean {
   return process.getuid?.() === 0 && Bun.which("nft") !== null;
 }
 
-export type GuardTarget = { kind: "local"; docker?: Docker } | { kind: "remote"; docker: Docker } | { kind: "none"; reason: string };
+/** local: `reads` asks the engine whether it is rootless; `docker` runs the helper container when this process cannot run nft itself. */
+export type GuardTarget = { kind: "local"; docker?: Docker; reads?: Pick<EngineReads, "info"> } | { kind: "remote"; docker: Docker } | { kind: "none"; reason: string };
 
 interface Entry {
   workerId: string;
@@ -98,7 +100,7 @@ export class EgressGuard {
     const host = viaDocker
       ? remoteNftHost(viaDocker, { where: target.kind === "local" ? "this host (through Docker)" : worker.name, image, installId: this.deps.installId })
       : target.kind === "local"
-        ? localNftHost(target.docker)
+        ? localNftHost(target.reads ?? (target.docker && dockerodeReads(target.docker)))
         : null;
     const unguardable = target.kind === "none" ? target.reason : null;
     const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? "not installed yet", verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };

@@ -3,6 +3,7 @@
 // - a remote Docker engine (SSH workers): through the Docker API alone, with a one-shot helper
 //   container on the engine's host network with NET_ADMIN (see nft-helper.ts).
 import type Docker from "dockerode";
+import type { EngineReads } from "../../providers/engine";
 import { localHostFacts, parseHelperFacts, type HostFacts } from "./host-facts";
 import { runHelper } from "./nft-helper";
 
@@ -37,14 +38,14 @@ function nftFailure(stderr: string): Error {
   return new Error(`nft failed: ${stderr || "no message"}`);
 }
 
-export function localNftHost(docker?: Docker): NftHost {
+export function localNftHost(engine?: Pick<EngineReads, "info">): NftHost {
   return {
     where: "this host",
     local: true,
     async cannotInstall() {
       // A rootless engine's bridges live in its own network namespace, out of this table's reach.
       // A missing nft or missing privileges show in apply()'s error (nftFailure): no extra spawn.
-      const limit = docker ? await engineLimitation(docker).catch(() => null) : null;
+      const limit = engine ? await engineLimitation(engine).catch(() => null) : null;
       return limit ? `egress guard cannot be installed on this host's engine: ${limit}` : null;
     },
     async facts() {
@@ -66,8 +67,8 @@ export function localNftHost(docker?: Docker): NftHost {
 }
 
 /** Rootless Docker and Docker Desktop run the engine in a user namespace or a VM: the host's filter is out of reach. */
-export async function engineLimitation(docker: Docker): Promise<string | null> {
-  const info = (await docker.info()) as { SecurityOptions?: string[]; OperatingSystem?: string };
+export async function engineLimitation(engine: Pick<EngineReads, "info">): Promise<string | null> {
+  const info = await engine.info();
   if ((info.SecurityOptions ?? []).some((o) => o.includes("name=rootless"))) return "rootless Docker";
   if ((info.OperatingSystem ?? "").includes("Docker Desktop")) return "Docker Desktop";
   return null;

@@ -1,0 +1,131 @@
+// How BrowserGrid reaches a Docker engine, and what that costs at start:
+// - dockerode, for everything that changes something, loaded on first use (`dockerClient`):
+//   in the executable, loading it takes 18–28 ms (node:http and node:https) and its first call
+//   10–13 ms more, all on the one event loop;
+// - the reads made at start and on every heartbeat (`EngineReads`: ping, info, a network, this
+//   install's containers, the event stream) on a local engine's socket through Bun's own fetch
+//   (≈ 1 ms), so a start reaches ready without loading dockerode at all. Other engines (SSH
+//   workers, tests' clients) are read through dockerode.
+import type Docker from "dockerode";
+
+let dockerode: typeof Docker | undefined;
+
+/**
+ * A dockerode client that loads dockerode and connects on its first use. It stands for the
+ * client itself: every property and method is the real one's.
+ */
+export function dockerClient(options: Docker.DockerOptions): Docker {
+  let real: Docker | undefined;
+  const get = (): Docker => {
+    // A require() inside a function: the bundle evaluates dockerode here, not at start.
+    dockerode ??= require("dockerode") as typeof Docker;
+    return (real ??= new dockerode(options));
+  };
+  return new Proxy({} as Docker, {
+    get(_target, key) {
+      const client = get();
+      const value = Reflect.get(client, key, client);
+      return typeof value === "function" ? value.bind(client) : value;
+    },
+    set(_target, key, value) {
+      return Reflect.set(get(), key, value);
+    },
+    has(_target, key) {
+      return Reflect.has(get(), key);
+    },
+  });
+}
+
+/** An engine's answer other than 2xx: `statusCode` as dockerode's errors carry it (docker-status.ts). */
+export class EngineError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const SOCKET_ERRORS: Record<string, string> = {
+  ENOENT: "no such socket",
+  ECONNREFUSED: "nothing listens there",
+  EACCES: "permission denied (is this user in the docker group?)",
+};
+
+/** GET on the engine's local socket; the parsed JSON (or the text, for /_ping). Throws EngineError or the transport's error. */
+export async function engineGet<T>(socketPath: string, path: string, timeoutMs = 2_000): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`http://docker${path}`, { unix: socketPath, signal: AbortSignal.timeout(timeoutMs) } as RequestInit);
+  } catch (err) {
+    if ((err as Error).name === "TimeoutError") throw new Error(`Docker did not answer ${path.split("?")[0]} within ${timeoutMs / 1000} s`);
+    const code = (err as { code?: string }).code;
+    throw new Error(`cannot connect to ${socketPath}: ${SOCKET_ERRORS[code ?? ""] ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? text;
+    } catch {}
+    throw new EngineError(res.status, `(HTTP code ${res.status}) ${message.trim()}`);
+  }
+  return ((res.headers.get("content-type") ?? "").includes("json") ? JSON.parse(text) : text) as T;
+}
+
+/** Answers when the engine on this socket does (GET /_ping). */
+export async function enginePing(socketPath: string, timeoutMs = 2_000): Promise<void> {
+  await engineGet<string>(socketPath, "/_ping", timeoutMs);
+}
+
+/** An open event stream: its chunks as they come, and how to end it. */
+export interface EventStream {
+  chunks: AsyncIterable<Uint8Array | string>;
+  close(): void;
+}
+
+type Filters = Record<string, string[]>;
+
+/** The engine reads BrowserGrid makes at start and on heartbeats. */
+export interface EngineReads {
+  ping(): Promise<unknown>;
+  info(): Promise<{ SecurityOptions?: string[]; OperatingSystem?: string }>;
+  /** Throws with statusCode 404 when there is no such network. */
+  inspectNetwork(name: string): Promise<Docker.NetworkInspectInfo>;
+  listContainers(filters: Filters): Promise<Docker.ContainerInfo[]>;
+  /** `GET /events` from `since` ("seconds.nanoseconds"), as a stream. */
+  events(query: { since: string; filters: Filters }): Promise<EventStream>;
+}
+
+/** A local engine's socket, through Bun's fetch. */
+export function socketReads(socketPath: string): EngineReads {
+  return {
+    ping: () => enginePing(socketPath),
+    info: () => engineGet(socketPath, "/info", 10_000),
+    inspectNetwork: (name) => engineGet(socketPath, `/networks/${encodeURIComponent(name)}`, 10_000),
+    listContainers: (filters) => engineGet(socketPath, `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(filters))}`, 10_000),
+    async events(query) {
+      const abort = new AbortController();
+      const params = new URLSearchParams({ since: query.since, filters: JSON.stringify(query.filters) });
+      // No idle timeout: events come when they come.
+      const res = await fetch(`http://docker/events?${params}`, { unix: socketPath, signal: abort.signal, timeout: false } as RequestInit);
+      if (!res.ok || !res.body) throw new EngineError(res.status, `(HTTP code ${res.status}) ${(await res.text()).trim()}`);
+      return { chunks: res.body as unknown as AsyncIterable<Uint8Array>, close: () => abort.abort() };
+    },
+  };
+}
+
+/** Any engine dockerode reaches (an SSH worker's, a test's client). */
+export function dockerodeReads(docker: Docker): EngineReads {
+  return {
+    ping: () => docker.ping(),
+    info: () => docker.info(),
+    inspectNetwork: (name) => docker.getNetwork(name).inspect(),
+    listContainers: (filters) => docker.listContainers({ all: true, filters }),
+    async events(query) {
+      // Docker parses "seconds.nanoseconds"; the typings only know numbers.
+      const stream = (await docker.getEvents({ since: query.since as unknown as number, filters: query.filters })) as NodeJS.ReadableStream & { destroy?: () => void };
+      return { chunks: stream as AsyncIterable<Uint8Array | string>, close: () => stream.destroy?.() };
+    },
+  };
+}
