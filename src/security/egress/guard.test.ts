@@ -7,7 +7,10 @@ import { randomId } from "../../lib/ids";
 import { Unavailable } from "../../lib/errors";
 import { DockerProvider } from "../../providers/docker";
 import { engineLimitation } from "./nft-host";
-import { EgressGuard } from "./guard";
+import { EgressGuard, type GuardTarget } from "./guard";
+import { openMemoryDatabase } from "../../db/client";
+import { ensureDefaultPool } from "../../modules/pools/pools.service";
+import { workers } from "../../db/schema";
 import { loadConfig } from "../../config";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +18,7 @@ import { join } from "node:path";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const installId = `egress-${randomId(8)}`;
+const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } } as unknown as import("../../lib/logger").Logger;
 
 afterAll(async () => {
   const left = await docker.listContainers({ all: true, filters: { label: [`browsergrid.install=${installId}`] } });
@@ -30,7 +34,7 @@ test("DockerProvider.start refuses when the guard is not ready, and no container
 }, 30_000);
 
 test("rootless Docker and Docker Desktop are recognised from docker info", async () => {
-  const fake = (info: object) => ({ info: async () => info }) as unknown as Docker;
+  const fake = (info: object) => ({ info: async () => info });
   expect(await engineLimitation(fake({ SecurityOptions: ["name=seccomp,profile=default", "name=rootless"], OperatingSystem: "Ubuntu" }))).toBe("rootless Docker");
   expect(await engineLimitation(fake({ SecurityOptions: [], OperatingSystem: "Docker Desktop" }))).toBe("Docker Desktop");
   expect(await engineLimitation(fake({ SecurityOptions: ["name=seccomp,profile=default"], OperatingSystem: "Debian GNU/Linux 12 (bookworm)" }))).toBeNull();
@@ -38,7 +42,6 @@ test("rootless Docker and Docker Desktop are recognised from docker info", async
 
 test("local-process workers are missing a guard (sessions refused) unless the guard is off", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bg-egress-unit-"));
-  const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } } as unknown as import("../../lib/logger").Logger;
   const on = new EgressGuard({ db: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir }), installId });
   on.register({ id: "w-local", name: "local-process" }, { kind: "none", reason: "local-process browsers have no packet filter" });
   expect(on.status("w-local")).toMatchObject({ state: "missing", reason: "local-process browsers have no packet filter" });
@@ -57,4 +60,30 @@ test("configuration: the guard switch, the install-wide allow-list and browser D
   expect(() => loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_EGRESS_ALLOW: "10.0.0.1,fd00::1" })).toThrow(/BROWSERGRID_EGRESS_ALLOW: entry "fd00::1" is IPv6/);
   expect(() => loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_BROWSER_DNS: "127.0.0.53" })).toThrow(/BROWSERGRID_BROWSER_DNS/);
   expect(() => loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_EGRESS_TABLE: "x; flush ruleset" })).toThrow(/BROWSERGRID_EGRESS_TABLE/);
+});
+
+const root = process.getuid?.() === 0 && Bun.which("nft") !== null;
+
+/** A guard with its own nft table, and one online worker registered with it. */
+function guardOfOnlineWorker(id: string, name: string, target: GuardTarget) {
+  const db = openMemoryDatabase();
+  const pool = ensureDefaultPool(db);
+  db.insert(workers).values({ id, name, poolId: pool.id, endpoint: `unix:///tmp/${id}.sock`, kind: "docker", status: "online" }).run();
+  const table = `bgunit_${randomId(6).toLowerCase().replace(/[^a-z0-9]/g, "x")}`;
+  const guard = new EgressGuard({ db, log, config: loadConfig({ BROWSERGRID_DATA_DIR: mkdtempSync(join(tmpdir(), "bg-egress-unit-")), BROWSERGRID_EGRESS_TABLE: table }), installId });
+  guard.register({ id, name }, target);
+  return { db, guard, table };
+}
+
+test.skipIf(!root)("an engine whose bridges the host filter cannot reach leaves the guard missing, whatever a later verification finds", async () => {
+  const { guard, table } = guardOfOnlineWorker("w-fail", "rootless", { kind: "local", reads: { info: async () => ({ SecurityOptions: ["name=rootless"] }) } });
+  try {
+    await guard.installAll();
+    // The table was written (alongside asking the engine) but filters nothing there: a
+    // verification must not pass it, before a browser starts or a session is accepted.
+    await expect(guard.assertReady("w-fail")).rejects.toMatchObject({ code: "egress_guard_missing" });
+    expect(guard.status("w-fail")).toMatchObject({ state: "missing", reason: expect.stringContaining("rootless Docker") });
+  } finally {
+    Bun.spawnSync(["nft", "delete", "table", "inet", table]);
+  }
 });

@@ -293,6 +293,8 @@ export class EgressGuard {
         );
         const [cannot, applied] = await Promise.allSettled([cannotInstall, host.apply(text)]);
         if (cannot.status === "rejected") throw cannot.reason;
+        // The table is in place but filters nothing there: verifications must not find it good.
+        e.unguardable = cannot.value;
         if (cannot.value) return this.set(e, { state: "missing", reason: cannot.value, verifiedAt: null });
         if (applied.status === "rejected") throw applied.reason;
         e.appliedAllow = JSON.stringify(allow);
