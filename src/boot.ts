@@ -1,6 +1,7 @@
 // Boot order, nothing else: config → logger → database + migrations → install identity →
 // workers and providers → sessions → HTTP app + CDP gateway (built while Docker answers the
-// first heartbeat and reconciliation) → listen → background loops.
+// first heartbeat and reconciliation) → listen → proxy relay and egress guard install, warm
+// pool fill → background loops.
 // Returns a handle that shuts everything down in the reverse order.
 import type { Server } from "bun";
 import { existsSync } from "node:fs";
@@ -50,8 +51,8 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   setLogLevel(config.logLevel);
   // Start-up overlaps its waits: on a new install the engine is asked while the database is
   // created (an install whose local worker is registered already is pinged by the first
-  // heartbeat instead); Docker answers the first heartbeat and `nft` installs the egress guard
-  // while the HTTP app is built.
+  // heartbeat instead); Docker answers the first heartbeat while the HTTP app is built. Nothing
+  // on the way to ready loads dockerode (src/providers/engine.ts).
   const dbPath = databasePath(config.dataDir);
   const engineAnswers = existsSync(dbPath) ? undefined : pingLocalDocker(config);
   const db = openDatabase(dbPath);
@@ -69,9 +70,8 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   sessions.attachWarmPool(warm);
   sessions.attachStorage(sessionStorageHooks({ config, db, log }, sessions));
   const deps: AppDeps = { config, db, log, readinessProbes: [...workerProbes(db), egressProbe(db, egress)], startedAt, version: VERSION, sessions, installKey, fleet, warm, egress };
-  // The fleet's first heartbeat and reconciliation wait on Docker: they run while the proxy
-  // relay starts, the guard installs and the HTTP app is built (live sessions are adopted once
-  // the network parts are attached, below).
+  // The fleet's first heartbeat and reconciliation wait on Docker: they run while the HTTP app
+  // is built (live sessions are adopted once the network parts are attached, below).
   const reconciled = (async () => {
     await bootstrapAdminFromEnv(deps);
     warm.forgetUnfinished();
@@ -83,9 +83,12 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   const networkParts: NetworkPart[] = [egressPart(egress)];
   // The proxy relay listens on the browser network's gateway; the guard lets browsers reach its port.
   const proxies = new ProxyPart({ db, log, installKey, installId, dockerSocket: config.dockerSocket, network: config.dockerNetwork, onListening: (port) => egress.allowHostPort(port), directAllowed: (poolId, ip, port) => egress.permitsDirect(poolId, ip, port) });
-  await proxies.start(); // before the guard: its port is part of the guard's first install
-  // Browsers start only once the guard is in place (fail closed).
-  const guardInstalled = egress.installAll();
+  // The relay listens before the guard's first install (its port is part of it). Neither is on
+  // the path to ready (they start once the API listens): no browser starts before its worker's
+  // guard is verified (fail closed), so a session asked for meanwhile waits for the install, and
+  // /readyz counts a first install in flight as ready and a failed one as not (egressProbe).
+  const listening = Promise.withResolvers<void>();
+  void egress.installAll(listening.promise.then(() => proxies.start()));
   networkParts.push(proxies);
   networkParts.push(ruleSetsNetworkPart({ db, log }));
   sessions.attachNetwork(sessionNetwork(networkParts, log));
@@ -96,11 +99,10 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   await reconciled;
   sessions.adoptLiveSessions();
   wireFleet(fleet, { db, log, sessions, warm, egress });
-  await guardInstalled;
-  warm.fill();
-  void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
-
   const server = listen({ host: config.host, port: config.port, app, upgrade: gateway, fastRead: fastReads(deps, sessionFastReads(deps)) });
+  listening.resolve();
+  warm.fill(); // each start waits for the guard
+  void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
 
   const loops = [
     setInterval(() => void reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false }).catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),

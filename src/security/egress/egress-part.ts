@@ -17,13 +17,16 @@ export function egressPart(guard: EgressGuard): NetworkPart {
   };
 }
 
-/** /readyz: ready while at least one online worker has its guard (or the guard is off, said loudly). */
+/** /readyz: ready while at least one online worker has its guard or is having it installed at start (or the guard is off, said loudly). */
 export function egressProbe(db: Db, guard: EgressGuard): () => Promise<ProbeResult> {
   return async () => {
     if (!guard.enabled) return { name: "egress_guard", ok: true, detail: "OFF (BROWSERGRID_EGRESS_GUARD=off): browsers can reach private networks and this host" };
     const online = listWorkers(db).filter((w) => w.status === "online");
-    const missing = online.filter((w) => guard.status(w.id).state !== "ok");
+    // A first install in flight counts: a session asked for meanwhile waits for it (guard.verify).
+    const installing = online.filter((w) => guard.installingFirst(w.id));
+    const missing = online.filter((w) => guard.status(w.id).state !== "ok" && !installing.includes(w));
     const ok = online.length === 0 || missing.length < online.length;
-    return { name: "egress_guard", ok, detail: missing.length ? `missing on ${missing.map((w) => `${w.name} (${guard.status(w.id).reason})`).join(", ")}` : undefined };
+    const detail = [missing.length ? `missing on ${missing.map((w) => `${w.name} (${guard.status(w.id).reason})`).join(", ")}` : "", installing.length ? `being installed on ${installing.map((w) => w.name).join(", ")}` : ""].filter(Boolean).join("; ");
+    return { name: "egress_guard", ok, detail: detail || undefined };
   };
 }

@@ -8,6 +8,7 @@ import { Unavailable } from "../../lib/errors";
 import { DockerProvider } from "../../providers/docker";
 import { engineLimitation } from "./nft-host";
 import { EgressGuard, type GuardTarget } from "./guard";
+import { egressProbe } from "./egress-part";
 import { openMemoryDatabase } from "../../db/client";
 import { ensureDefaultPool } from "../../modules/pools/pools.service";
 import { workers } from "../../db/schema";
@@ -75,10 +76,38 @@ function guardOfOnlineWorker(id: string, name: string, target: GuardTarget) {
   return { db, guard, table };
 }
 
-test.skipIf(!root)("an engine whose bridges the host filter cannot reach leaves the guard missing, whatever a later verification finds", async () => {
-  const { guard, table } = guardOfOnlineWorker("w-fail", "rootless", { kind: "local", reads: { info: async () => ({ SecurityOptions: ["name=rootless"] }) } });
+test.skipIf(!root)("at start the install counts from installAll on: a verification meanwhile waits for it (never a table left from before), and /readyz counts it as ready", async () => {
+  const { db, guard, table } = guardOfOnlineWorker("w-first", "local", { kind: "local" });
+  const probe = egressProbe(db, guard);
+  try {
+    // A table of that name from an earlier run: it must not pass for this run's guard.
+    expect(Bun.spawnSync(["nft", "add", "table", "inet", table]).exitCode).toBe(0);
+    const relay = Promise.withResolvers<void>();
+    const all = guard.installAll(relay.promise);
+    expect(guard.installingFirst("w-first")).toBe(true);
+    expect(await probe()).toMatchObject({ ok: true, detail: "being installed on local" });
+    let verified: unknown;
+    const check = guard.verify("w-first").then((s) => (verified = s));
+    await Bun.sleep(100);
+    expect(verified).toBeUndefined(); // waits for the install, which waits for the relay
+    relay.resolve();
+    await all;
+    await check;
+    expect(verified).toMatchObject({ state: "ok", reason: null });
+    expect(guard.installingFirst("w-first")).toBe(false);
+    expect(await probe()).toMatchObject({ ok: true, detail: undefined });
+    expect(Bun.spawnSync(["nft", "list", "table", "inet", table]).stdout.toString()).toContain("browsergrid: reject the rest");
+  } finally {
+    Bun.spawnSync(["nft", "delete", "table", "inet", table]);
+  }
+}, 30_000);
+
+test.skipIf(!root)("a first install that fails makes /readyz not ready, with the reason", async () => {
+  const { db, guard, table } = guardOfOnlineWorker("w-fail", "rootless", { kind: "local", reads: { info: async () => ({ SecurityOptions: ["name=rootless"] }) } });
   try {
     await guard.installAll();
+    expect(guard.installingFirst("w-fail")).toBe(false);
+    expect(await egressProbe(db, guard)()).toMatchObject({ ok: false, detail: expect.stringContaining("rootless Docker") });
     // The table was written (alongside asking the engine) but filters nothing there: a
     // verification must not pass it, before a browser starts or a session is accepted.
     await expect(guard.assertReady("w-fail")).rejects.toMatchObject({ code: "egress_guard_missing" });

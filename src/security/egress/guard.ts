@@ -54,6 +54,7 @@ interface Entry {
   refresh: ReturnType<typeof setInterval> | null;
 }
 
+const NOT_INSTALLED_YET = "not installed yet";
 /** Remote checks run a helper container; between heartbeats their result stands for this long. */
 const REMOTE_MAX_AGE_MS = 15_000;
 /** Before accepting a session on this host: a verification at most this old, else a new one (a few ms). */
@@ -103,7 +104,7 @@ export class EgressGuard {
         ? localNftHost(target.reads ?? (target.docker && dockerodeReads(target.docker)))
         : null;
     const unguardable = target.kind === "none" ? target.reason : null;
-    const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? "not installed yet", verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
+    const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? NOT_INSTALLED_YET, verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
     this.unregister(worker.id);
     this.entries.set(worker.id, { workerId: worker.id, name: worker.name, host, unguardable, status, appliedAllow: null, verifying: null, installing: null, queue: Promise.resolve(), demandUntil: 0, refresh: null });
   }
@@ -112,6 +113,12 @@ export class EgressGuard {
     const e = this.entries.get(workerId);
     if (e?.refresh) clearInterval(e.refresh);
     this.entries.delete(workerId);
+  }
+
+  /** True while a worker's first install since start is in flight (nothing has been verified yet). */
+  installingFirst(workerId: string): boolean {
+    const e = this.entries.get(workerId);
+    return this.enabled && !!e?.installing && e.status.verifiedAt === null && e.status.state === "missing" && e.status.reason === NOT_INSTALLED_YET;
   }
 
   status(workerId: string): GuardStatus {
@@ -132,19 +139,26 @@ export class EgressGuard {
     await this.reapply([...this.entries.keys()]);
   }
 
-  /** Installs (creating the table when absent) on every guardable worker: at start. Local hosts are awaited, remote ones run on. */
-  async installAll(): Promise<void> {
+  /**
+   * Installs (creating the table when absent) on every guardable worker: at start, once `after`
+   * has settled (the proxy relay's port is part of the ruleset). The installs count as in flight
+   * from this call on, so nothing verifies a table left from an earlier run meanwhile. Local
+   * hosts are awaited, remote ones run on.
+   */
+  async installAll(after: Promise<unknown> = Promise.resolve()): Promise<void> {
     if (!this.enabled) return;
     const all = [...this.entries.values()].filter((e) => e.host);
-    for (const e of all) if (!e.host?.local) void this.install(e.workerId);
-    await Promise.all(all.filter((e) => e.host?.local).map((e) => this.install(e.workerId)));
+    const local = all.filter((e) => e.host?.local).map((e) => this.install(e.workerId, after));
+    for (const e of all) if (!e.host?.local) void this.install(e.workerId, after);
+    await Promise.all(local);
   }
 
-  /** Installs (or re-installs) a worker's guard now: start, SSH (re)connect, an admin's re-apply. */
-  install(workerId: string): Promise<GuardStatus> {
+  /** Installs (or re-installs) a worker's guard now (or once `after` settles): start, SSH (re)connect, an admin's re-apply. */
+  install(workerId: string, after?: Promise<unknown>): Promise<GuardStatus> {
     const e = this.entries.get(workerId);
-    if (!e) return this.apply(workerId, "install");
-    e.installing ??= this.apply(workerId, "install").finally(() => (e.installing = null));
+    const run = () => this.apply(workerId, "install");
+    if (!e) return after ? after.then(run, run) : run();
+    e.installing ??= (after ? after.then(run, run) : run()).finally(() => (e.installing = null));
     return e.installing;
   }
 
@@ -153,6 +167,9 @@ export class EgressGuard {
     const e = this.entries.get(workerId);
     if (!this.enabled || !e) return Promise.resolve(this.status(workerId));
     if (e.unguardable) return Promise.resolve(e.status);
+    // An install in flight ends with a verification: its result is the one to wait for (a
+    // session asked for while BrowserGrid starts waits for the first install, then runs or is refused).
+    if (e.installing) return e.installing;
     if (maxAgeMs > 0 && e.status.state === "ok" && e.status.verifiedAt && Date.now() - e.status.verifiedAt <= maxAgeMs) return Promise.resolve(e.status);
     e.verifying ??= this.runVerify(e).finally(() => (e.verifying = null));
     return e.verifying;
