@@ -1,19 +1,23 @@
 // CDP gateway cost: direct Chromium vs through the gateway, measured in the same run.
 //   bun run bench/gateway.ts [--mode=subprocess|inprocess|both] [--quick]
 // - round trip: Browser.getVersion, blocks of 100 direct / 100 gateway interleaved over many
-//   rounds (Chromium's own latency flips with scheduling), p50/p99 and the added µs;
+//   rounds (Chromium's own latency flips with scheduling), p50/p99 and the added µs; with the
+//   gateway in its own process, also through two byte pipes in the same rounds (one in Bun, one
+//   in C, bench/lib/pipe.c, built when a C compiler is here): the floor of any hop;
 // - pipelined: 20 000 commands, 64 in flight, throughput ratio;
 // - large frames: noisy 1920×2800 PNG screenshots (≈ 20 MB of base64) and 20 MB strings, MB/s ratio;
 // - 8 clients streaming 20 MB replies at once.
 // The gateway runs in a subprocess by default (its event loop is not the client's), and/or in
 // this process. Targets (SPEC.md): +≤ 25 µs p50, ≤ 70 µs p99, ≥ 100 % pipelined, ≥ 97 % large.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadavg } from "node:os";
 import { startChromium } from "../test/helpers/chromium";
 import { createGateway } from "../src/cdp/gateway";
 import { BenchCdpClient } from "./lib/cdp-client";
 import { machineInfo } from "./lib/machine";
-import { median, round, summarize } from "./lib/stats";
+import { median, round, summarize, type Summary } from "./lib/stats";
 import { mdTable, writeReport } from "./lib/report";
 
 const args = new Map(process.argv.slice(2).map((a) => [a.replace(/^--/, "").split("=")[0]!, a.split("=")[1] ?? "1"]));
@@ -45,16 +49,55 @@ function serveGateway(chromiumPort: number): { port: number; stop(): void } {
   return { port: server.port!, stop: () => (gw.shutdown(), server.stop(true)) };
 }
 
-if (args.has("serve-gateway")) {
-  const g = serveGateway(Number(args.get("serve-gateway")));
-  process.stdout.write(`READY ${g.port}\n`);
+/**
+ * A byte pipe in Bun (Bun.listen ⇄ Bun.connect, no WebSocket parsing): the floor of a hop in this
+ * runtime, for the round trip only (small messages; partial writes are not queued).
+ */
+function serveBytePipe(target: number): number {
+  type Side = { peer: Bun.Socket<Side> | null; early: Uint8Array[] };
+  const server = Bun.listen<Side>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(client) {
+        client.data = { peer: null, early: [] };
+        void Bun.connect<Side>({
+          hostname: "127.0.0.1",
+          port: target,
+          socket: {
+            open(up) {
+              up.data = { peer: client, early: [] };
+              client.data.peer = up;
+              for (const b of client.data.early) up.write(b);
+              up.setNoDelay(true);
+            },
+            data: (up, d) => void up.data.peer?.write(d),
+            close: (up) => void up.data.peer?.end(),
+          },
+        });
+        client.setNoDelay(true);
+      },
+      data(client, d) {
+        if (client.data.peer) client.data.peer.write(d);
+        else client.data.early.push(new Uint8Array(d));
+      },
+      close: (client) => void client.data.peer?.end(),
+    },
+  });
+  return server.port;
+}
+
+if (args.has("serve-gateway") || args.has("serve-pipe")) {
+  const port = args.has("serve-gateway") ? serveGateway(Number(args.get("serve-gateway"))).port : serveBytePipe(Number(args.get("serve-pipe")));
+  process.stdout.write(`READY ${port}\n`);
   await new Promise(() => {});
 }
 
 type Endpoint = { name: string; port: number; path: string };
 
-async function startSubprocessGateway(chromiumPort: number): Promise<{ port: number; pid: number; stop(): void }> {
-  const proc = Bun.spawn([process.execPath, "run", import.meta.path, `--serve-gateway=${chromiumPort}`], { stdout: "pipe", stderr: "inherit", env: { ...process.env, BROWSERGRID_LOG_LEVEL: "warn" } });
+/** A process that prints "READY <port>" once it listens: the gateway, the Bun pipe, the C pipe. */
+async function startListening(cmd: string[]): Promise<{ port: number; pid: number; stop(): void }> {
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "inherit", env: { ...process.env, BROWSERGRID_LOG_LEVEL: "warn" } });
   const reader = proc.stdout.getReader();
   let text = "";
   while (!text.includes("\n")) {
@@ -91,38 +134,36 @@ async function roundTrips(c: BenchCdpClient, n: number, out: number[]): Promise<
   }
 }
 
-async function latency(direct: Endpoint, gateway: Endpoint) {
-  const [cd, cg] = await Promise.all([BenchCdpClient.connect("127.0.0.1", direct.port, direct.path), BenchCdpClient.connect("127.0.0.1", gateway.port, gateway.path)]);
+/**
+ * Round trips through each endpoint in blocks, the order rotating every round (Chromium's own
+ * latency flips with scheduling). `floors` are plain byte pipes, the cost of any user-space hop.
+ */
+async function latency(direct: Endpoint, gateway: Endpoint, floors: Endpoint[] = []) {
+  const eps = [direct, gateway, ...floors];
+  const clients = await Promise.all(eps.map((e) => BenchCdpClient.connect("127.0.0.1", e.port, e.path)));
   const warm: number[] = [];
-  await roundTrips(cd, 500, warm);
-  await roundTrips(cg, 500, warm);
-  const d: number[] = [];
-  const g: number[] = [];
-  const roundP50: { d: number; g: number }[] = [];
+  for (const c of clients) await roundTrips(c, 500, warm);
+  const all = eps.map(() => [] as number[]);
+  const roundP50 = eps.map(() => [] as number[]);
   for (let r = 0; r < ROUNDS; r++) {
-    const rd: number[] = [];
-    const rg: number[] = [];
-    if (r % 2 === 0) {
-      await roundTrips(cd, BLOCK, rd);
-      await roundTrips(cg, BLOCK, rg);
-    } else {
-      await roundTrips(cg, BLOCK, rg);
-      await roundTrips(cd, BLOCK, rd);
+    for (let k = 0; k < eps.length; k++) {
+      const i = (r + k) % eps.length;
+      const block: number[] = [];
+      await roundTrips(clients[i]!, BLOCK, block);
+      all[i]!.push(...block);
+      roundP50[i]!.push(summarize(block).p50);
     }
-    d.push(...rd);
-    g.push(...rg);
-    roundP50.push({ d: summarize(rd).p50, g: summarize(rg).p50 });
   }
-  cd.close();
-  cg.close();
-  const sd = summarize(d);
-  const sg = summarize(g);
-  const addedPerRound = median(roundP50.map((x) => x.g - x.d));
+  for (const c of clients) c.close();
+  const s = all.map((x) => summarize(x));
+  const us = (x: Summary) => ({ p50: round(x.p50), p95: round(x.p95), p99: round(x.p99) });
+  const added = (i: number) => ({ p50: round(s[i]!.p50 - s[0]!.p50), p99: round(s[i]!.p99 - s[0]!.p99), p50MedianOfRounds: round(median(roundP50[i]!.map((v, r) => v - roundP50[0]![r]!))) });
   return {
-    directUs: { p50: round(sd.p50), p95: round(sd.p95), p99: round(sd.p99) },
-    gatewayUs: { p50: round(sg.p50), p95: round(sg.p95), p99: round(sg.p99) },
-    addedUs: { p50: round(sg.p50 - sd.p50), p99: round(sg.p99 - sd.p99), p50MedianOfRounds: round(addedPerRound) },
-    samplesEach: sd.n,
+    directUs: us(s[0]!),
+    gatewayUs: us(s[1]!),
+    addedUs: added(1),
+    samplesEach: s[0]!.n,
+    floors: Object.fromEntries(floors.map((f, j) => [f.name, { us: us(s[j + 2]!), addedUs: added(j + 2) }])),
   };
 }
 
@@ -267,13 +308,37 @@ async function createTargets(setup: BenchCdpClient, n: number): Promise<string[]
   return ids;
 }
 
+/** The C pipe (bench/lib/pipe.c), built into a temporary directory when a C compiler is here. */
+function buildCPipe(): string | null {
+  const cc = Bun.which("cc") ?? Bun.which("gcc");
+  if (!cc) return null;
+  const out = join(mkdtempSync(join(tmpdir(), "bg-bench-pipe-")), "pipe");
+  const r = Bun.spawnSync([cc, "-O2", "-o", out, join(import.meta.dir, "lib", "pipe.c")], { stderr: "pipe" });
+  if (r.exitCode !== 0) {
+    console.error(`bench/lib/pipe.c did not build: ${r.stderr.toString().slice(0, 500)}`);
+    return null;
+  }
+  return out;
+}
+
 async function runMode(mode: "subprocess" | "inprocess", chromiumPort: number, browserPath: string) {
-  const gw = mode === "subprocess" ? await startSubprocessGateway(chromiumPort) : serveGateway(chromiumPort);
+  const gw = mode === "subprocess" ? await startListening([process.execPath, "run", import.meta.path, `--serve-gateway=${chromiumPort}`]) : serveGateway(chromiumPort);
   const direct: Endpoint = { name: "direct", port: chromiumPort, path: browserPath };
   const gateway: Endpoint = { name: "gateway", port: gw.port, path: `/cdp/bench?token=${TOKEN}` };
+  // Same-run floors, each its own process like the gateway: a byte pipe in Bun and one in C.
+  const pipes: { name: string; port: number; stop(): void }[] = [];
+  if (mode === "subprocess") {
+    pipes.push({ name: "bunPipe", ...(await startListening([process.execPath, "run", import.meta.path, `--serve-pipe=${chromiumPort}`])) });
+    const cPipe = buildCPipe();
+    if (cPipe) pipes.push({ name: "cPipe", ...(await startListening([cPipe, String(chromiumPort)])) });
+  }
   try {
     console.error(`[${mode}] round trips…`);
-    const lat = await latency(direct, gateway);
+    const lat = await latency(
+      direct,
+      gateway,
+      pipes.map((p) => ({ name: p.name, port: p.port, path: browserPath })),
+    );
     console.error(`[${mode}]`, JSON.stringify(lat));
     console.error(`[${mode}] pipelined…`);
     const pd: number[] = [];
@@ -315,6 +380,7 @@ async function runMode(mode: "subprocess" | "inprocess", chromiumPort: number, b
     return { roundTrip: lat, pipelined: pipe, large, concurrent8: conc };
   } finally {
     gw.stop();
+    for (const p of pipes) p.stop();
   }
 }
 
@@ -330,6 +396,8 @@ try {
   await chrome.stop();
 }
 
+/** A difference with its sign: +12.3 or -4.5. */
+const signed = (x: number) => (x >= 0 ? `+${x}` : `${x}`);
 const rows: (string | number)[][] = [];
 for (const [mode, r] of Object.entries(results)) {
   const l = r.roundTrip;
@@ -337,10 +405,17 @@ for (const [mode, r] of Object.entries(results)) {
     mode,
     `${l.directUs.p50} / ${l.directUs.p99}`,
     `${l.gatewayUs.p50} / ${l.gatewayUs.p99}`,
-    `+${l.addedUs.p50} (rounds: +${l.addedUs.p50MedianOfRounds}) / +${l.addedUs.p99}`,
+    `${signed(l.addedUs.p50)} (rounds: ${signed(l.addedUs.p50MedianOfRounds)}) / ${signed(l.addedUs.p99)}`,
     `${round(r.pipelined.ratio * 100)} %`,
     r.pipelined.gatewayCpuUsPerRoundTrip ?? "–",
   ]);
+}
+const floorNames: Record<string, string> = { bunPipe: "byte pipe in Bun (Bun.listen ⇄ Bun.connect)", cPipe: "byte pipe in C (epoll, bench/lib/pipe.c)" };
+const floorRows: (string | number)[][] = [];
+for (const [mode, r] of Object.entries(results)) {
+  const l = r.roundTrip;
+  floorRows.push([`${mode}: BrowserGrid gateway`, `${l.gatewayUs.p50} / ${l.gatewayUs.p99}`, `${signed(l.addedUs.p50MedianOfRounds)} / ${signed(l.addedUs.p99)}`]);
+  for (const [name, f] of Object.entries(l.floors)) floorRows.push([`${mode}: ${floorNames[name] ?? name}`, `${f.us.p50} / ${f.us.p99}`, `${signed(f.addedUs.p50MedianOfRounds)} / ${signed(f.addedUs.p99)}`]);
 }
 const largeRows: (string | number)[][] = [];
 for (const [mode, r] of Object.entries(results)) {
@@ -352,13 +427,17 @@ for (const [mode, r] of Object.entries(results)) {
 const machine = machineInfo({ chromium: chrome.version, loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg().map((x) => x.toFixed(2)).join(" ") });
 const markdown = [
   "Direct Chromium vs the BrowserGrid CDP gateway, measured in the same run (bench/gateway.ts).",
-  `Round trip: Browser.getVersion, ${ROUNDS} rounds of ${BLOCK} direct + ${BLOCK} gateway, interleaved. Pipelined: ${PIPE_TOTAL} commands, ${PIPE_WINDOW} in flight.`,
+  `Round trip: Browser.getVersion, ${ROUNDS} rounds of ${BLOCK} direct + ${BLOCK} gateway (+ ${BLOCK} through each byte pipe), interleaved. Pipelined: ${PIPE_TOTAL} commands, ${PIPE_WINDOW} in flight.`,
   "Targets: added p50 ≤ 25 µs, p99 ≤ 70 µs; pipelined ≥ 100 %; large frames ≥ 97 %.",
   `Load average (1/5/15 min) at start ${loadAtStart}, at end ${machine.loadavgAtEnd}: on a shared 2-core machine, other work inflates latency and lowers every ratio.`,
   "",
   mdTable(["gateway", "direct p50 / p99 µs", "gateway p50 / p99 µs", "added p50 / p99 µs", "pipelined vs direct", "gateway CPU µs per command+reply"], rows),
   "",
   mdTable(["gateway", "large messages", "MB each", "direct MB/s", "gateway MB/s", "vs direct"], largeRows),
+  "",
+  "The floor of a hop, measured in the same rounds: plain byte pipes (no WebSocket parsing) in their own process, between the same client and the same Chromium. Added is over direct, the median of the rounds' p50 differences.",
+  "",
+  mdTable(["hop", "p50 / p99 µs", "added p50 / p99 µs"], floorRows),
 ].join("\n");
 const files = writeReport({ name: "gateway", startedAt, machine, results, markdown });
 console.log(markdown);
