@@ -21,7 +21,8 @@ const flavours: BrowserFlavour[] = args.has("flavour") ? [args.get("flavour") as
 const MiB = 1024 * 1024;
 
 const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? "/var/run/docker.sock" });
-const provider = new DockerProvider(docker, { installId: `bench-${randomId(8)}`, workerId: "bench", egressGuard: { assertReady: async () => {} } });
+// By socket path, as BrowserGrid builds the provider for its local engine.
+const provider = new DockerProvider(process.env.DOCKER_SOCKET ?? "/var/run/docker.sock", { installId: `bench-${randomId(8)}`, workerId: "bench", egressGuard: { assertReady: async () => {} } });
 const startedAt = new Date().toISOString();
 const load = [loadavg()[0]!];
 const results: Record<string, unknown> = {};

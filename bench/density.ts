@@ -33,7 +33,8 @@ const la = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 
 const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? "/var/run/docker.sock" });
 const installId = `benchdens${randomId(6)}`;
-const provider = new DockerProvider(docker, { installId, workerId: "bench", egressGuard: { assertReady: async () => {} } });
+// By socket path, as BrowserGrid builds the provider for its local engine.
+const provider = new DockerProvider(process.env.DOCKER_SOCKET ?? "/var/run/docker.sock", { installId, workerId: "bench", egressGuard: { assertReady: async () => {} } });
 
 async function cleanup(): Promise<void> {
   const list = await docker.listContainers({ all: true, filters: { label: [`browsergrid.install=${installId}`] } }).catch(() => []);
