@@ -32,6 +32,15 @@ describe("migrations", () => {
     expect(db.query("SELECT tag FROM __migrations WHERE tag = '9999_bad'").get()).toBeNull();
   });
 
+  test("pending migrations land together: one failing leaves the ones before it unapplied too", () => {
+    const db = new Database(":memory:");
+    applyMigrations(db, migrations.slice(0, 1));
+    const next = [...migrations, { tag: "9999_bad", sql: "THIS IS NOT SQL" }];
+    expect(() => applyMigrations(db, next)).toThrow();
+    expect(db.query("SELECT tag FROM __migrations ORDER BY tag").all()).toEqual([{ tag: migrations[0]!.tag }]);
+    expect(applyMigrations(db)).toEqual(migrations.slice(1).map((m) => m.tag)); // nothing of the failed run was left behind
+  });
+
   test("an applied migration whose text changed stops start-up", () => {
     const db = new Database(":memory:");
     applyMigrations(db);

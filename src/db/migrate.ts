@@ -1,6 +1,8 @@
-// Applies the SQL migrations embedded in the binary (migrations/index.ts), each in its own
-// transaction, recorded by tag and checksum. Running it again changes nothing; a recorded
-// migration whose text has changed stops start-up rather than leaving a half-known schema.
+// Applies the SQL migrations embedded in the binary (migrations/index.ts), recorded by tag and
+// checksum, all pending ones in one transaction: an upgrade lands whole or not at all, and a new
+// database is created with one commit (one fsync) instead of one per migration. Running it again
+// changes nothing; a recorded migration whose text has changed stops start-up rather than
+// leaving a half-known schema.
 import type { Database } from "bun:sqlite";
 import { migrations } from "../../migrations";
 
@@ -16,20 +18,19 @@ export function applyMigrations(sqlite: Database, list = migrations): string[] {
       .all()
       .map((r) => [r.tag, r.checksum]),
   );
-  const applied: string[] = [];
+  const pending: { tag: string; sql: string; checksum: string }[] = [];
   for (const m of list) {
     const checksum = new Bun.CryptoHasher("sha256").update(m.sql).digest("hex");
     const recorded = done.get(m.tag);
-    if (recorded !== undefined) {
-      if (recorded !== checksum) throw new Error(`migration ${m.tag} was changed after it was applied; restore its original text`);
-      continue;
-    }
-    const statements = m.sql.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean);
-    sqlite.transaction(() => {
-      for (const s of statements) sqlite.exec(s);
-      sqlite.query("INSERT INTO __migrations (tag, checksum, applied_at) VALUES (?, ?, ?)").run(m.tag, checksum, Date.now());
-    })();
-    applied.push(m.tag);
+    if (recorded === undefined) pending.push({ ...m, checksum });
+    else if (recorded !== checksum) throw new Error(`migration ${m.tag} was changed after it was applied; restore its original text`);
   }
-  return applied;
+  if (pending.length === 0) return [];
+  sqlite.transaction(() => {
+    for (const m of pending) {
+      for (const s of m.sql.split("--> statement-breakpoint").map((x) => x.trim()).filter(Boolean)) sqlite.exec(s);
+      sqlite.query("INSERT INTO __migrations (tag, checksum, applied_at) VALUES (?, ?, ?)").run(m.tag, m.checksum, Date.now());
+    }
+  })();
+  return pending.map((m) => m.tag);
 }
