@@ -5,6 +5,7 @@
 // load generator (bench/lib/http-load.ts, raw sockets) in another, one scenario at a time:
 //   - GET /healthz                      baseline: Bun.serve + Elysia + request plumbing, no auth/DB
 //   - GET /api/v1/sessions (50 rows)    target ≥ 10,000 req/s (SPEC.md)
+//   - the same 50 rows with ?status=running&pool=default&limit=50
 //   - GET /api/v1/sessions/:id
 //   - POST /api/v1/sessions then DELETE (no-op provider: the control plane's own cost)
 // Besides req/s and p50/p95/p99, the server's CPU time per request (from /proc/<pid>/stat):
@@ -80,6 +81,8 @@ if (args.has("load")) {
       ? fixed({ method: "GET", path: "/healthz" })
       : spec.scenario === "list"
         ? fixed({ method: "GET", path: "/api/v1/sessions", headers: auth })
+        : spec.scenario === "list-filtered"
+          ? fixed({ method: "GET", path: "/api/v1/sessions?status=running&pool=default&limit=50", headers: auth })
         : spec.scenario === "get"
           ? fixed({ method: "GET", path: `/api/v1/sessions/${spec.sessionId}`, headers: auth })
           : (step: number, prev: Buffer | null) => {
@@ -116,7 +119,7 @@ const la = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 const SECONDS = Number(args.get("seconds") ?? (quick ? 1 : 8));
 const WARMUP = quick ? 0.3 : 2;
 const CONNS = Number(args.get("conns") ?? 64);
-const scenarios = (args.get("scenarios") ?? "healthz,list,get,create").split(",");
+const scenarios = (args.get("scenarios") ?? "healthz,list,list-filtered,get,create").split(",");
 
 const startedAt = new Date().toISOString();
 const loadStart = la();
@@ -173,7 +176,7 @@ try {
     };
     results[scenario] = entry;
     console.error(`[api] ${scenario}: ${JSON.stringify(entry)}`);
-    const label = { healthz: "GET /healthz (baseline)", list: "GET /api/v1/sessions (50 rows)", get: "GET /api/v1/sessions/:id", create: "POST /api/v1/sessions (no-op provider)" }[scenario] ?? scenario;
+    const label = { healthz: "GET /healthz (baseline)", list: "GET /api/v1/sessions (50 rows)", "list-filtered": "GET /api/v1/sessions?status=running&pool=default&limit=50", get: "GET /api/v1/sessions/:id", create: "POST /api/v1/sessions (no-op provider)" }[scenario] ?? scenario;
     rows.push([label, entry.perSec, entry.latencyMs.p50, entry.latencyMs.p95, entry.latencyMs.p99, entry.serverCpuUsPerRequest, entry.oneCoreCeilingPerSec, Object.entries(r.statuses).map(([k, v]) => `${k}×${v}`).join(" ")]);
     if (entry.delete) rows.push(["… then DELETE /api/v1/sessions/:id", "–", entry.delete.latencyMs.p50, entry.delete.latencyMs.p95, entry.delete.latencyMs.p99, "(in the row above)", "–", Object.entries(entry.delete.statuses).map(([k, v]) => `${k}×${v}`).join(" ")]);
   }

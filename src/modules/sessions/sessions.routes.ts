@@ -5,10 +5,10 @@ import type { Actor } from "../../http/context";
 import { BadRequest, NotFound } from "../../lib/errors";
 import type { SessionService } from "./sessions.service";
 import * as store from "./sessions.store";
-import { CreateSessionBody, ListSessionsQuery, MAX_METADATA_BYTES, SessionEvent, SessionParams, SessionResponse } from "./sessions.schema";
+import { CreateSessionBody, ListSessionsQuery, MAX_METADATA_BYTES, SESSION_STATUSES, SessionEvent, SessionParams, SessionResponse } from "./sessions.schema";
 import { ownerOf, toPublicEvent } from "./sessions.model";
 import type { Db } from "../../db/client";
-import { findPoolByName } from "../pools/pools.service";
+import { namesOf } from "./sessions.names";
 import { authMacro } from "../../http/plugins/auth";
 import { jsonText } from "../../http/errors";
 import type { FastRoute } from "../../http/fast-reads";
@@ -31,11 +31,11 @@ function findVisibleSession(db: Db, actor: Actor, id: string): store.SessionRow 
 /** A page of GET /api/v1/sessions as JSON (each row's JSON is remembered, sessions.model.ts). */
 function listPage(deps: { db: Db; sessions: SessionService }, actor: Actor, query: { status?: store.SessionRow["status"]; pool?: string; limit?: number | string; cursor?: string }): Blob | string {
   const limit = Number(query.limit ?? 50);
-  const pool = query.pool ? findPoolByName(deps.db, query.pool) : undefined;
-  if (query.pool && !pool) return `{"sessions":[],"nextCursor":null}`;
+  const poolId = query.pool ? namesOf(deps.db).poolId(query.pool) : undefined;
+  if (query.pool && !poolId) return `{"sessions":[],"nextCursor":null}`;
   const rows = store.listSessions(deps.db, {
     status: query.status,
-    poolId: pool?.id,
+    poolId,
     ownerId: canSeeAll(actor) ? undefined : (ownerOf(actor).id ?? ""),
     limit,
     cursor: decodeCursor(query.cursor),
@@ -45,13 +45,34 @@ function listPage(deps: { db: Db; sessions: SessionService }, actor: Actor, quer
   return deps.sessions.toPublicJsonPage(rows, `{"sessions":`, `,"nextCursor":${JSON.stringify(nextCursor)}}`);
 }
 
+const LIST_QUERY_KEYS = new Set(["status", "pool", "limit", "cursor"]);
+
+/**
+ * A list query as ListSessionsQuery accepts it, or undefined for anything else (an unknown or
+ * repeated key, an empty value, a status, limit, pool or cursor the route would refuse): those
+ * go to Elysia, which answers with its own error.
+ */
+function listQueryOf(search: URLSearchParams): Record<string, string> | undefined {
+  const q: Record<string, string> = {};
+  for (const [key, value] of search) {
+    if (!LIST_QUERY_KEYS.has(key) || key in q || value === "") return undefined;
+    q[key] = value;
+  }
+  if (q.status !== undefined && !(SESSION_STATUSES as readonly string[]).includes(q.status)) return undefined;
+  if (q.pool !== undefined && q.pool.length > 64) return undefined;
+  if (q.limit !== undefined && (!/^[1-9][0-9]{0,2}$/.test(q.limit) || Number(q.limit) > 500)) return undefined;
+  if (q.cursor !== undefined && (q.cursor.length > 128 || parseCursor(q.cursor) === undefined)) return undefined;
+  return q;
+}
+
 /**
  * The two plain reads, also answered before the framework (src/http/fast-reads.ts) with the
- * same handlers and roles as the routes below: a list without query and one session by id.
+ * same handlers and roles as the routes below: a list (with its filters and paging) and one
+ * session by id.
  */
 export function sessionFastReads(deps: { db: Db; sessions: SessionService }): FastRoute[] {
   return [
-    { path: "/api/v1/sessions", role: "viewer", answer: (actor) => listPage(deps, actor, {}) },
+    { path: "/api/v1/sessions", role: "viewer", query: listQueryOf, answer: (actor, _id, query) => listPage(deps, actor, (query ?? {}) as Parameters<typeof listPage>[2]) },
     {
       path: "/api/v1/sessions/:id",
       role: "viewer",
@@ -63,11 +84,16 @@ export function sessionFastReads(deps: { db: Db; sessions: SessionService }): Fa
   ];
 }
 
+function parseCursor(cursor: string): { createdAt: number; id: string } | undefined {
+  const m = /^(\d{1,16})\.([a-z0-9_]{1,64})$/.exec(Buffer.from(cursor, "base64url").toString());
+  return m ? { createdAt: Number(m[1]), id: m[2]! } : undefined;
+}
+
 function decodeCursor(cursor: string | undefined): { createdAt: number; id: string } | undefined {
   if (!cursor) return undefined;
-  const m = /^(\d{1,16})\.([a-z0-9_]{1,64})$/.exec(Buffer.from(cursor, "base64url").toString());
-  if (!m) throw new BadRequest("Invalid cursor: pass the nextCursor value of the previous page unchanged.");
-  return { createdAt: Number(m[1]), id: m[2]! };
+  const c = parseCursor(cursor);
+  if (!c) throw new BadRequest("Invalid cursor: pass the nextCursor value of the previous page unchanged.");
+  return c;
 }
 
 export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {

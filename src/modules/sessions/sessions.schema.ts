@@ -3,7 +3,8 @@
 import { t } from "elysia";
 import { strictObject, oneOf } from "../../http/strict-object";
 
-const STATUS = ["queued", "starting", "running", "paused", "stopping", "completed", "failed", "timed_out", "crashed"] as const;
+/** Every session status, in lifecycle order. */
+export const SESSION_STATUSES = ["queued", "starting", "running", "paused", "stopping", "completed", "failed", "timed_out", "crashed"] as const;
 
 export const MAX_METADATA_BYTES = 8 * 1024;
 
@@ -35,7 +36,7 @@ export const CreateSessionBody = strictObject(
 
 export const SessionResponse = t.Object({
   id: t.String(),
-  status: oneOf(STATUS),
+  status: oneOf(SESSION_STATUSES),
   pool: t.String(),
   worker: t.Nullable(t.String()),
   cdpUrl: t.Nullable(t.String({ description: "ws(s)://…/cdp/<id>?token=… — scoped to this session, dead when it ends" })),
@@ -59,7 +60,7 @@ export const SessionResponse = t.Object({
 
 export const ListSessionsQuery = strictObject(
   {
-    status: t.Optional(oneOf(STATUS)),
+    status: t.Optional(oneOf(SESSION_STATUSES)),
     pool: t.Optional(t.String({ maxLength: 64 })),
     limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500 })),
     cursor: t.Optional(t.String({ maxLength: 128 })),
