@@ -4,7 +4,7 @@
 // a new browser context. Real Chromium (both flavours) through the real gateway.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chromium, type Browser } from "playwright-core";
-import { docker, startGrid, type Grid } from "../helpers/grid";
+import { browserNetwork, startGrid, type Grid } from "../helpers/grid";
 
 let grid: Grid;
 let site: ReturnType<typeof Bun.serve>;
@@ -24,7 +24,7 @@ beforeAll(async () => {
       return html(`<p id="p">page</p>`);
     },
   });
-  const net = await docker.getNetwork("browsergrid-default").inspect();
+  const net = await browserNetwork("browsergrid-default");
   siteUrl = `http://${net.IPAM?.Config?.[0]?.Gateway}:${site.port}`;
 }, 60_000);
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
-import { docker, startGrid, startPageServer, waitFor, type Grid } from "../helpers/grid";
+import { browserNetwork, docker, startGrid, startPageServer, waitFor, type Grid } from "../helpers/grid";
 import { startHttpProxy, startSocks5Proxy, type TestProxy } from "../helpers/test-proxies";
 import { DockerProvider } from "../../src/providers/docker";
 import { ProxyRelay } from "../../src/modules/proxies/proxy-relay";
@@ -75,7 +75,7 @@ beforeAll(async () => {
   grid = await startGrid({ env: { BROWSERGRID_DOCKER_NETWORK: NETWORK, BROWSERGRID_EGRESS_TABLE: TABLE, BROWSERGRID_EGRESS_ALLOW: "" } });
   pages = await startPageServer();
   pagePort = Number(new URL(pages.url).port);
-  const net = await docker.getNetwork(NETWORK).inspect();
+  const net = await browserNetwork(NETWORK);
   gateway = net.IPAM!.Config![0]!.Gateway!;
   httpProxy = startHttpProxy({ username: "alice", password: HTTP_PW, hosts });
   socksProxy = startSocks5Proxy({ username: "bob", password: SOCKS_PW, hosts });

@@ -112,6 +112,14 @@ export async function containersOfSession(sessionId: string) {
   return docker.listContainers({ all: true, filters: { label: [`browsergrid.session=${sessionId}`] } });
 }
 
+/**
+ * The browser network of a started grid: its proxy relay creates it once the API listens (or
+ * the first browser does), so right after ready it may not exist yet.
+ */
+export function browserNetwork(name: string): Promise<Docker.NetworkInspectInfo> {
+  return waitFor(`Docker network ${name}`, () => docker.getNetwork(name).inspect().catch(() => null));
+}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
