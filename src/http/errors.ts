@@ -24,16 +24,18 @@ export function jsonText(text: string | Uint8Array<ArrayBuffer> | Blob, status =
 export const JSON_TYPE = "application/json;charset=utf-8";
 
 interface ValidationLike {
-  all?: { path?: string; message?: string; summary?: string }[];
+  all?: { path?: string; message?: string; summary?: string; schema?: { anyOf?: { const?: unknown }[] } }[];
   message?: string;
 }
 
-/** Turns Elysia's validation error into one sentence naming the field. */
+/** Turns Elysia's validation error into one sentence naming the field (and, for a choice, the values it takes). */
 export function describeValidation(err: ValidationLike): string {
   const first = err.all?.[0];
   if (!first) return "The request body or query is not valid.";
   const field = first.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : "";
-  const why = first.summary ?? first.message ?? "is not valid";
+  // A union of literals (oneOf): Elysia's own summary names their types ("one of: 'string', …").
+  const choices = first.schema?.anyOf?.map((s) => s.const);
+  const why = choices?.length && choices.every((c) => typeof c === "string" || typeof c === "number") ? `must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}` : (first.summary ?? first.message ?? "is not valid");
   if (!field) return `Invalid request: ${why}.`;
   if (/additional|unknown|not allowed|should not be provided/i.test(why) || why === "Never") return `Unknown field "${field}": remove it.`;
   return `Field "${field}": ${why}.`;

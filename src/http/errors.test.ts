@@ -1,0 +1,22 @@
+// Validation errors name the field and say what to send instead.
+import { expect, test } from "bun:test";
+import { makeTestApp } from "../../test/helpers/app";
+
+test("a value outside a fixed choice names the field and lists the values it takes", async () => {
+  const t = await makeTestApp();
+  const list = await t.call("GET", "/api/v1/sessions?status=sleeping", { auth: t.adminKey });
+  expect(list.status).toBe(400);
+  expect(list.body.error.message).toBe('Field "status": must be one of "queued", "starting", "running", "paused", "stopping", "completed", "failed", "timed_out", "crashed".');
+  const create = await t.call("POST", "/api/v1/sessions", { auth: t.adminKey, body: { browser: "firefox" } });
+  expect(create.status).toBe(400);
+  expect(create.body.error.message).toBe('Field "browser": must be one of "headless-shell", "chromium".');
+});
+
+test("other validation errors keep their wording: a wrong type names the field, an unknown one says to remove it", async () => {
+  const t = await makeTestApp();
+  const res = await t.call("POST", "/api/v1/sessions", { auth: t.adminKey, body: { keepAlive: "yes" } });
+  expect(res.status).toBe(400);
+  expect(res.body.error.message).toMatch(/^Field "keepAlive": .*boolean/i);
+  const unknown = await t.call("GET", "/api/v1/sessions?owner=me", { auth: t.adminKey });
+  expect(unknown.body.error.message).toBe('Unknown field "owner": remove it.');
+});
