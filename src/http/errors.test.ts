@@ -20,3 +20,15 @@ test("other validation errors keep their wording: a wrong type names the field, 
   const unknown = await t.call("GET", "/api/v1/sessions?owner=me", { auth: t.adminKey });
   expect(unknown.body.error.message).toBe('Unknown field "owner": remove it.');
 });
+
+test("a whole number in a query or path: a fraction, zero or a word is a 400 that names the field and the range", async () => {
+  const t = await makeTestApp();
+  for (const q of ["limit=1.5", "limit=0", "limit=501", "limit=ten"]) {
+    const res = await t.call("GET", `/api/v1/sessions?${q}`, { auth: t.adminKey });
+    expect({ q, status: res.status, message: res.body.error?.message }).toEqual({ q, status: 400, message: 'Field "limit": give a whole number from 1 to 500.' });
+  }
+  expect((await t.call("GET", "/api/v1/sessions?limit=2", { auth: t.adminKey })).status).toBe(200);
+  const version = await t.call("GET", "/api/v1/rule-sets/any?version=2.5", { auth: t.adminKey });
+  expect(version.status).toBe(400);
+  expect(version.body.error.message).toBe('Field "version": give a whole number from 1 to 1000000000.');
+});

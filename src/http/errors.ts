@@ -26,10 +26,13 @@ export const JSON_TYPE = "application/json;charset=utf-8";
 interface ValidationLike {
   all?: { path?: string; message?: string; summary?: string; schema?: { anyOf?: { const?: unknown }[] } }[];
   message?: string;
+  /** A schema's own `error` text (wholeNumber), which says the field and what to send. */
+  customError?: unknown;
 }
 
 /** Turns Elysia's validation error into one sentence naming the field (and, for a choice, the values it takes). */
 export function describeValidation(err: ValidationLike): string {
+  if (typeof err.customError === "string") return err.customError;
   const first = err.all?.[0];
   if (!first) return "The request body or query is not valid.";
   const field = first.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : "";

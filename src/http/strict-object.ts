@@ -20,3 +20,12 @@ export function strictObject<T extends Parameters<typeof t.Object>[0]>(propertie
 export function oneOf<const T extends readonly string[]>(values: T, options: { description?: string } = {}): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> {
   return t.Union(values.map((v) => t.Literal(v)), options) as never;
 }
+
+/**
+ * A whole number in a query string or path (`?limit=50`, `/versions/3`), from min to max. Use
+ * this, never a bare `t.Numeric`: that takes 1.5 (a SQL LIMIT then fails with a 500), and its
+ * range error does not name the field, so the error here says both.
+ */
+export function wholeNumber(field: string, min: number, max: number, options: { description?: string } = {}) {
+  return t.Numeric({ ...options, minimum: min, maximum: max, multipleOf: 1, error: `Field "${field}": give a whole number from ${min} to ${max}.` });
+}

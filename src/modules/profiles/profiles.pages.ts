@@ -3,6 +3,7 @@
 // delete. Same ProfileService and the same visibility as /api/v1/profiles: members see and
 // change their own, viewers read all, admins change any. A refusal (bad name, bad archive, a
 // profile held by a persisting session) is shown on the page and nothing is stored.
+import { wholeNumber } from "../../http/strict-object";
 import { Elysia, t } from "elysia";
 import type { Actor, AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
@@ -227,6 +228,6 @@ export function profilePages(deps: AppDeps) {
           return renderDetail(actor, p.id, { text: e.message, bad: true }, e.status);
         }
       },
-      { auth: "member", params: t.Object({ id: t.String({ minLength: 1, maxLength: 64 }), version: t.Numeric({ minimum: 1, maximum: 1e9 }) }), detail: { hide: true } },
+      { auth: "member", params: t.Object({ id: t.String({ minLength: 1, maxLength: 64 }), version: wholeNumber("version", 1, 1e9) }), detail: { hide: true } },
     );
 }

@@ -4,7 +4,7 @@
 import { Elysia, t } from "elysia";
 import type { Actor, AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
-import { strictObject } from "../../http/strict-object";
+import { strictObject, wholeNumber } from "../../http/strict-object";
 import { BadRequest } from "../../lib/errors";
 import { audit } from "../audit/audit.service";
 import { ownerOf } from "../sessions/sessions.model";
@@ -149,7 +149,7 @@ export function profileRoutes(deps: AppDeps) {
       },
       {
         auth: "member",
-        params: t.Object({ id: t.String({ minLength: 1, maxLength: 64 }), version: t.Numeric({ minimum: 1, maximum: 1e9 }) }),
+        params: t.Object({ id: t.String({ minLength: 1, maxLength: 64 }), version: wholeNumber("version", 1, 1e9) }),
         response: { 200: ProfileSchema, 404: ErrorSchema, 409: ErrorSchema },
         detail: { tags: ["profiles"], summary: "Make an older version current again (saved as a new version)", description: "409 while a persisting session holds the profile." },
       },
@@ -171,7 +171,7 @@ export function profileRoutes(deps: AppDeps) {
       {
         auth: "member",
         params: Params,
-        query: strictObject({ version: t.Optional(t.Numeric({ minimum: 1, maximum: 1e9 })) }),
+        query: strictObject({ version: t.Optional(wholeNumber("version", 1, 1e9)) }),
         detail: { tags: ["profiles"], summary: "Download a version (default: current) as tar.gz", description: "The archive holds cookies: treat it like a password." },
       },
     );

@@ -2,6 +2,7 @@
 // with its rules as JSON and its versions, and for admins create, edit (rules as a JSON
 // textarea) and delete. Same service as /api/v1/rule-sets: a refusal (bad JSON, a bad rule named
 // by its index, a taken name) is shown next to the field and nothing is stored.
+import { wholeNumber } from "../../http/strict-object";
 import { Elysia, t } from "elysia";
 import type { Actor, AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
@@ -153,7 +154,7 @@ export function ruleSetPages(deps: AppDeps) {
     .get("/rule-sets/:id", ({ actor, params, query }) => renderDetail(actor, params.id, { version: query.version }), {
       auth: "member",
       params: Params,
-      query: t.Object({ version: t.Optional(t.Numeric({ minimum: 1, maximum: 1e9 })) }, { additionalProperties: false }),
+      query: t.Object({ version: t.Optional(wholeNumber("version", 1, 1e9)) }, { additionalProperties: false }),
       detail: { hide: true },
     })
     .post(

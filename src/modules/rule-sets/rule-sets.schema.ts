@@ -2,7 +2,7 @@
 // rule (so a refusal names the rule index and says what to fix, which a schema union cannot);
 // the response schema spells the rule shape out for the OpenAPI document.
 import { t } from "elysia";
-import { oneOf, strictObject } from "../../http/strict-object";
+import { oneOf, strictObject, wholeNumber } from "../../http/strict-object";
 import { RESOURCE_TYPES, RULE_LIMITS } from "./rule-sets.rules";
 
 export const RULES_DOC = [
@@ -42,7 +42,7 @@ export const CreateRuleSetBody = strictObject({ name: Name, description: t.Optio
 export const UpdateRuleSetBody = strictObject({ name: t.Optional(Name), description: t.Optional(Description), rules: t.Optional(Rules) });
 
 export const RuleSetParams = t.Object({ id: t.String({ minLength: 1, maxLength: 128, description: "Id, name, or a built-in's name (preset:ads)" }) });
-export const RuleSetQuery = strictObject({ version: t.Optional(t.Numeric({ minimum: 1, maximum: 1e9, description: "A kept older version (default: current)" })) });
+export const RuleSetQuery = strictObject({ version: t.Optional(wholeNumber("version", 1, 1e9, { description: "A kept older version (default: current)" })) });
 
 const common = {
   id: t.String(),

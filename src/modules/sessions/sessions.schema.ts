@@ -1,7 +1,7 @@
 // Request and response schemas of the sessions API, with limits: every string has a maximum
 // length, unknown fields are rejected, metadata is small.
 import { t } from "elysia";
-import { strictObject, oneOf } from "../../http/strict-object";
+import { strictObject, oneOf, wholeNumber } from "../../http/strict-object";
 
 /** Every session status, in lifecycle order. */
 export const SESSION_STATUSES = ["queued", "starting", "running", "paused", "stopping", "completed", "failed", "timed_out", "crashed"] as const;
@@ -62,7 +62,7 @@ export const ListSessionsQuery = strictObject(
   {
     status: t.Optional(oneOf(SESSION_STATUSES)),
     pool: t.Optional(t.String({ maxLength: 64 })),
-    limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500 })),
+    limit: t.Optional(wholeNumber("limit", 1, 500)),
     cursor: t.Optional(t.String({ maxLength: 128 })),
   },
 );
