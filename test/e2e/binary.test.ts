@@ -8,9 +8,10 @@ import { migrations } from "../../migrations";
 import { startBinaryAlone, type RunningBinary } from "../helpers/binary";
 
 let app: RunningBinary;
+const KEY = `bg_binadmin0_${crypto.randomUUID().replace(/-/g, "")}`;
 
 beforeAll(async () => {
-  app = await startBinaryAlone();
+  app = await startBinaryAlone({ BROWSERGRID_API_KEYS: KEY });
 }, 60_000);
 afterAll(async () => {
   await app?.stop();
@@ -51,6 +52,19 @@ describe("dist/browsergrid alone in an empty directory", () => {
     const docs = await fetch(`${app.url}/api/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("BrowserGrid API");
+  });
+
+  test("validates requests as it does from source (the bundler's renaming once dropped numeric query ranges)", async () => {
+    const get = async (q: string) => {
+      const res = await fetch(`${app.url}/api/v1/sessions?${q}`, { headers: { authorization: `Bearer ${KEY}` } });
+      return { q, status: res.status, message: ((await res.json()) as { error?: { message: string } }).error?.message };
+    };
+    const whole = 'Field "limit": give a whole number from 1 to 500.';
+    expect(await get("limit=501")).toEqual({ q: "limit=501", status: 400, message: whole });
+    expect(await get("limit=0")).toEqual({ q: "limit=0", status: 400, message: whole });
+    expect(await get("limit=1.5")).toEqual({ q: "limit=1.5", status: 400, message: whole });
+    expect((await get("status=sleeping")).message).toStartWith('Field "status": must be one of "queued"');
+    expect(await get("limit=2&status=running")).toEqual({ q: "limit=2&status=running", status: 200, message: undefined });
   });
 
   test("logs are JSON lines", () => {
