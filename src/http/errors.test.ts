@@ -32,3 +32,14 @@ test("a whole number in a query or path: a fraction, zero or a word is a 400 tha
   expect(version.status).toBe(400);
   expect(version.body.error.message).toBe('Field "version": give a whole number from 1 to 1000000000.');
 });
+
+test("a number out of range in a body names the field and the range", async () => {
+  const t = await makeTestApp();
+  const wide = await t.call("POST", "/api/v1/sessions", { auth: t.adminKey, body: { viewport: { width: 99999, height: 600 } } });
+  expect(wide.status).toBe(400);
+  expect(wide.body.error.message).toMatch(/^Field "viewport\.width": must be a whole number from \d+ to \d+\.$/);
+  const negative = await t.call("POST", "/api/v1/sessions", { auth: t.adminKey, body: { timeoutSec: -5 } });
+  expect(negative.body.error.message).toBe('Field "timeoutSec": must be a whole number from 1 to 604800.');
+  const fraction = await t.call("POST", "/api/v1/sessions", { auth: t.adminKey, body: { idleTimeoutSec: 1.5 } });
+  expect(fraction.body.error.message).toMatch(/^Field "idleTimeoutSec": must be a whole number/);
+});

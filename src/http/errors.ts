@@ -24,7 +24,7 @@ export function jsonText(text: string | Uint8Array<ArrayBuffer> | Blob, status =
 export const JSON_TYPE = "application/json;charset=utf-8";
 
 interface ValidationLike {
-  all?: { path?: string; message?: string; summary?: string; schema?: { anyOf?: { const?: unknown }[] } }[];
+  all?: { path?: string; message?: string; summary?: string; schema?: { anyOf?: { const?: unknown; type?: string; format?: string; minimum?: number; maximum?: number }[] } }[];
   message?: string;
   /** A schema's own `error` text (wholeNumber), which says the field and what to send. */
   customError?: unknown;
@@ -36,9 +36,19 @@ export function describeValidation(err: ValidationLike): string {
   const first = err.all?.[0];
   if (!first) return "The request body or query is not valid.";
   const field = first.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : "";
-  // A union of literals (oneOf): Elysia's own summary names their types ("one of: 'string', …").
-  const choices = first.schema?.anyOf?.map((s) => s.const);
-  const why = choices?.length && choices.every((c) => typeof c === "string" || typeof c === "number") ? `must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}` : (first.summary ?? first.message ?? "is not valid");
+  // Unions whose summary Elysia words by their types ("should be one of: 'string', …"): a
+  // union of literals (oneOf), and t.Integer / t.Number (a number, or the same as a string).
+  const anyOf = first.schema?.anyOf ?? [];
+  const choices = anyOf.map((s) => s.const);
+  const isNumber = (s: (typeof anyOf)[number]) => s.type === "integer" || s.type === "number";
+  const numeric = anyOf.every((s) => isNumber(s) || (s.type === "string" && (s.format === "integer" || s.format === "numeric"))) ? anyOf.find(isNumber) : undefined;
+  const range = numeric && [numeric.minimum !== undefined ? `from ${numeric.minimum}` : "", numeric.maximum !== undefined ? `to ${numeric.maximum}` : ""].filter(Boolean).join(" ");
+  const why =
+    choices.length && choices.every((c) => typeof c === "string" || typeof c === "number")
+      ? `must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`
+      : numeric
+        ? `must be ${numeric.type === "integer" ? "a whole number" : "a number"}${range ? ` ${range}` : ""}`
+        : (first.summary ?? first.message ?? "is not valid");
   if (!field) return `Invalid request: ${why}.`;
   if (/additional|unknown|not allowed|should not be provided/i.test(why) || why === "Never") return `Unknown field "${field}": remove it.`;
   return `Field "${field}": ${why}.`;
