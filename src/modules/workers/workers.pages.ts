@@ -3,7 +3,6 @@
 // the admin confirms it), drain, resume and remove. The SSH private key of an unconfirmed
 // add waits in memory for at most five minutes, for that login session only, never in a page.
 import { Elysia, t } from "elysia";
-import { enginePing } from "../../providers/engine";
 import type { Actor, AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, DomainError } from "../../lib/errors";
@@ -12,12 +11,11 @@ import { html, type SafeHtml } from "../../../views/html";
 import { badge, empty, input, notice, page, seeOther, select, time, type FieldErrors } from "../../../views/ui";
 import { HostKeyMismatch } from "../../providers/ssh-connection";
 import { probeSshWorker } from "../../providers/ssh-docker";
-import { localChromiumPath } from "../../providers/local-process";
 import { audit } from "../audit/audit.service";
 import { findPoolById, findPoolByName, listPools } from "../pools/pools.service";
 import { listWarm } from "../pools/warm.store";
 import { drainWorker, findWorkerByEndpoint, listWorkers, removeDrainedWorkers, requestWorkerRemoval, resumeWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
-import { addCheckedWorker } from "./workers.runtime";
+import { addCheckedWorker, checkReachable } from "./workers.runtime";
 
 const PENDING_TTL_MS = 5 * 60_000;
 
@@ -152,11 +150,7 @@ export function workerPages(deps: AppDeps) {
             pendingBox(deps).set(id, p);
             return render(actor, { confirm: { id, p } });
           }
-          if (checked.endpoint.kind === "docker")
-            await enginePing(checked.endpoint.socketPath).catch((err: Error) => {
-              throw new BadRequest(`No Docker engine answers on ${checked.endpoint.canonical}: ${err.message}`, "worker_unreachable");
-            });
-          if (checked.endpoint.kind === "local" && !localChromiumPath()) throw new BadRequest("No Chromium on this host for a local worker (apt-get install chromium).", "worker_unreachable");
+          await checkReachable(checked.endpoint, input);
           const w = (await addCheckedWorker(deps, actor, requestIp(ctx), input)).worker;
           return seeOther(`/workers#worker-${w.name}`);
         } catch (e) {

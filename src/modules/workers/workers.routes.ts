@@ -2,17 +2,13 @@
 // second row); an ssh:// worker is contacted before anything is stored (host key pinned, Docker
 // asked for its version); DELETE drains first (202 until the last session has ended).
 import { Elysia, t } from "elysia";
-import { enginePing } from "../../providers/engine";
 import type { AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, Conflict } from "../../lib/errors";
-import { HostKeyMismatch } from "../../providers/ssh-connection";
-import { probeSshWorker } from "../../providers/ssh-docker";
-import { localChromiumPath } from "../../providers/local-process";
 import { audit } from "../audit/audit.service";
 import { findPoolById, findPoolByName } from "../pools/pools.service";
 import { listWarm } from "../pools/warm.store";
-import { addCheckedWorker } from "./workers.runtime";
+import { addCheckedWorker, checkReachable } from "./workers.runtime";
 import { AddWorkerBody, ListWorkersQuery, UpdateWorkerBody, WorkerParams, WorkerResponse } from "./workers.schema";
 import {
   drainWorker,
@@ -55,24 +51,6 @@ function guardView(deps: Pick<AppDeps, "egress">, workerId: string) {
   return { state: s.state, reason: s.reason, verifiedAt: s.verifiedAt ? new Date(s.verifiedAt).toISOString() : null };
 }
 
-/** Contacts a new worker before it is stored; returns the pinned host key for SSH. */
-async function checkReachable(endpoint: ReturnType<typeof validateWorkerInput>["endpoint"], input: AddWorkerInput): Promise<string | undefined> {
-  if (endpoint.kind === "ssh") {
-    try {
-      return (await probeSshWorker({ endpoint: endpoint.canonical, privateKey: input.sshPrivateKey!, hostKeyFingerprint: input.hostKeyFingerprint })).fingerprint;
-    } catch (err) {
-      if (err instanceof HostKeyMismatch) throw new BadRequest(err.message, "host_key_mismatch");
-      throw new BadRequest(`Cannot use ${endpoint.canonical}: ${(err as Error).message}`, "worker_unreachable");
-    }
-  }
-  if (endpoint.kind === "docker") {
-    await enginePing(endpoint.socketPath).catch((err: Error) => {
-      throw new BadRequest(`No Docker engine answers on ${endpoint.canonical}: ${err.message}`, "worker_unreachable");
-    });
-  }
-  if (endpoint.kind === "local" && !localChromiumPath()) throw new BadRequest("No Chromium on this host for a local worker (apt-get install chromium).", "worker_unreachable");
-  return undefined;
-}
 
 export function workerRoutes(deps: AppDeps) {
   const { db } = deps;

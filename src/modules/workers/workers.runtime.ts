@@ -13,6 +13,11 @@ import { buildProvider, type ProviderContext } from "./worker-providers";
 import { listWorkers, storeWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
 import type { Actor, AppDeps } from "../../http/context";
 import { audit } from "../audit/audit.service";
+import { BadRequest } from "../../lib/errors";
+import { enginePing } from "../../providers/engine";
+import { localChromiumPath } from "../../providers/local-process";
+import { HostKeyMismatch } from "../../providers/ssh-connection";
+import { probeSshWorker } from "../../providers/ssh-docker";
 import type { EgressGuard } from "../../security/egress/guard";
 
 export function createFleet(ctx: ProviderContext & { db: Db; providers: ProviderRegistryImpl }): WorkerFleet {
@@ -74,4 +79,23 @@ export async function addCheckedWorker(deps: AppDeps, actor: Actor, ip: string, 
     deps.warm?.fill(w.poolId);
   }
   return stored;
+}
+
+/** Contacts a new worker before it is stored (the API and the Workers page); returns the pinned host key for SSH. */
+export async function checkReachable(endpoint: ReturnType<typeof validateWorkerInput>["endpoint"], input: Pick<AddWorkerInput, "sshPrivateKey" | "hostKeyFingerprint">): Promise<string | undefined> {
+  if (endpoint.kind === "ssh") {
+    try {
+      return (await probeSshWorker({ endpoint: endpoint.canonical, privateKey: input.sshPrivateKey!, hostKeyFingerprint: input.hostKeyFingerprint })).fingerprint;
+    } catch (err) {
+      if (err instanceof HostKeyMismatch) throw new BadRequest(err.message, "host_key_mismatch");
+      throw new BadRequest(`Cannot use ${endpoint.canonical}: ${(err as Error).message}`, "worker_unreachable");
+    }
+  }
+  if (endpoint.kind === "docker") {
+    await enginePing(endpoint.socketPath).catch((err: Error) => {
+      throw new BadRequest(`No Docker engine answers on ${endpoint.canonical}: ${err.message}`, "worker_unreachable");
+    });
+  }
+  if (endpoint.kind === "local" && !localChromiumPath()) throw new BadRequest("No Chromium on this host for a local worker (apt-get install chromium).", "worker_unreachable");
+  return undefined;
 }
