@@ -1,8 +1,9 @@
-// Pool and worker names for the public session shape (and pool ids by name for the list filter). A list of 50 sessions asks for the same
-// one or two names 100 times; each SQLite statement costs ≈ 3–10 µs on the WAL file database
-// (more than the rest of the row's mapping), so names are remembered until the database
-// changes (dataGeneration, as the session reads in sessions.store.ts): a rename is never
-// served stale. Take the Names once per request: asking for the generation costs ≈ 0.5 µs.
+// Pool and worker names for the public session shape, and pool ids by name for the list's
+// filter. A list of 50 sessions asks for the same one or two names 100 times; each SQLite
+// statement costs ≈ 3–10 µs on the WAL file database (more than the rest of the row's
+// mapping), so names are remembered until the database changes (dataGeneration, as the
+// session reads in sessions.store.ts): a rename is never served stale. Take the Names once per
+// request: asking for the generation costs ≈ 0.5 µs.
 import type { Db } from "../../db/client";
 import { dataGeneration } from "../../db/fast-rows";
 

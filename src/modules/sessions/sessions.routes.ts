@@ -5,7 +5,7 @@ import type { Actor } from "../../http/context";
 import { BadRequest, NotFound } from "../../lib/errors";
 import type { SessionService } from "./sessions.service";
 import * as store from "./sessions.store";
-import { CreateSessionBody, ListSessionsQuery, MAX_METADATA_BYTES, SESSION_STATUSES, SessionEvent, SessionParams, SessionResponse } from "./sessions.schema";
+import { CreateSessionBody, LIST_LIMITS, ListSessionsQuery, MAX_METADATA_BYTES, SESSION_STATUSES, SessionEvent, SessionParams, SessionResponse } from "./sessions.schema";
 import { ownerOf, toPublicEvent } from "./sessions.model";
 import type { Db } from "../../db/client";
 import { namesOf } from "./sessions.names";
@@ -59,9 +59,9 @@ function listQueryOf(search: URLSearchParams): Record<string, string> | undefine
     q[key] = value;
   }
   if (q.status !== undefined && !(SESSION_STATUSES as readonly string[]).includes(q.status)) return undefined;
-  if (q.pool !== undefined && q.pool.length > 64) return undefined;
-  if (q.limit !== undefined && (!/^[1-9][0-9]{0,2}$/.test(q.limit) || Number(q.limit) > 500)) return undefined;
-  if (q.cursor !== undefined && (q.cursor.length > 128 || parseCursor(q.cursor) === undefined)) return undefined;
+  if (q.pool !== undefined && q.pool.length > LIST_LIMITS.poolMaxLength) return undefined;
+  if (q.limit !== undefined && (!/^[1-9][0-9]{0,2}$/.test(q.limit) || Number(q.limit) > LIST_LIMITS.limitMax)) return undefined;
+  if (q.cursor !== undefined && (q.cursor.length > LIST_LIMITS.cursorMaxLength || parseCursor(q.cursor) === undefined)) return undefined;
   return q;
 }
 

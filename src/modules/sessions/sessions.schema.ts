@@ -58,12 +58,15 @@ export const SessionResponse = t.Object({
   }),
 });
 
+/** The list's query limits, also read by its fast path (sessions.routes.ts, listQueryOf). */
+export const LIST_LIMITS = { poolMaxLength: 64, limitMax: 500, cursorMaxLength: 128 } as const;
+
 export const ListSessionsQuery = strictObject(
   {
     status: t.Optional(oneOf(SESSION_STATUSES)),
-    pool: t.Optional(t.String({ maxLength: 64 })),
-    limit: t.Optional(wholeNumber("limit", 1, 500)),
-    cursor: t.Optional(t.String({ maxLength: 128 })),
+    pool: t.Optional(t.String({ maxLength: LIST_LIMITS.poolMaxLength })),
+    limit: t.Optional(wholeNumber("limit", 1, LIST_LIMITS.limitMax)),
+    cursor: t.Optional(t.String({ maxLength: LIST_LIMITS.cursorMaxLength })),
   },
 );
 
