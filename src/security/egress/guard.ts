@@ -47,6 +47,8 @@ interface Entry {
   appliedAllow: string | null;
   verifying: Promise<GuardStatus> | null;
   installing: Promise<GuardStatus> | null;
+  /** An install or verification has finished since the worker was registered. */
+  settled: boolean;
   /** Installs and re-applies of one host run one after another. */
   queue: Promise<unknown>;
   /** Local hosts: until when sessions were being accepted, and the timer renewing the verification meanwhile. */
@@ -54,7 +56,6 @@ interface Entry {
   refresh: ReturnType<typeof setInterval> | null;
 }
 
-const NOT_INSTALLED_YET = "not installed yet";
 /** Remote checks run a helper container; between heartbeats their result stands for this long. */
 const REMOTE_MAX_AGE_MS = 15_000;
 /** Before accepting a session on this host: a verification at most this old, else a new one (a few ms). */
@@ -104,9 +105,9 @@ export class EgressGuard {
         ? localNftHost(target.reads ?? (target.docker && dockerodeReads(target.docker)))
         : null;
     const unguardable = target.kind === "none" ? target.reason : null;
-    const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? NOT_INSTALLED_YET, verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
+    const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? "not installed yet", verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
     this.unregister(worker.id);
-    this.entries.set(worker.id, { workerId: worker.id, name: worker.name, host, unguardable, status, appliedAllow: null, verifying: null, installing: null, queue: Promise.resolve(), demandUntil: 0, refresh: null });
+    this.entries.set(worker.id, { workerId: worker.id, name: worker.name, host, unguardable, status, appliedAllow: null, verifying: null, installing: null, settled: false, queue: Promise.resolve(), demandUntil: 0, refresh: null });
   }
 
   unregister(workerId: string): void {
@@ -118,7 +119,7 @@ export class EgressGuard {
   /** True while a worker's first install since start is in flight (nothing has been verified yet). */
   installingFirst(workerId: string): boolean {
     const e = this.entries.get(workerId);
-    return this.enabled && !!e?.installing && e.status.verifiedAt === null && e.status.state === "missing" && e.status.reason === NOT_INSTALLED_YET;
+    return this.enabled && !!e?.installing && !e.settled;
   }
 
   status(workerId: string): GuardStatus {
@@ -157,8 +158,9 @@ export class EgressGuard {
   install(workerId: string, after?: Promise<unknown>): Promise<GuardStatus> {
     const e = this.entries.get(workerId);
     const run = () => this.apply(workerId, "install");
-    if (!e) return after ? after.then(run, run) : run();
-    e.installing ??= (after ? after.then(run, run) : run()).finally(() => (e.installing = null));
+    const start = () => (after ? after.then(run, run) : run());
+    if (!e) return start();
+    e.installing ??= start().finally(() => (e.installing = null));
     return e.installing;
   }
 
@@ -341,6 +343,7 @@ export class EgressGuard {
     if (e.status.state === "ok" && s.state !== "ok")
       this.deps.log.error("EGRESS GUARD MISSING: sessions on this worker are refused until it is re-applied", { worker: e.name, reason: s.reason, reapply: `POST /api/v1/workers/${e.workerId}/egress-guard` });
     e.status = s;
+    e.settled = true;
     return s;
   }
 }
