@@ -23,32 +23,39 @@ export function jsonText(text: string | Uint8Array<ArrayBuffer> | Blob, status =
 
 export const JSON_TYPE = "application/json;charset=utf-8";
 
+type SchemaPart = { const?: unknown; type?: string; format?: string; minimum?: number; maximum?: number };
+
 interface ValidationLike {
-  all?: { path?: string; message?: string; summary?: string; schema?: { anyOf?: { const?: unknown; type?: string; format?: string; minimum?: number; maximum?: number }[] } }[];
+  all?: { path?: string; message?: string; summary?: string; schema?: { anyOf?: SchemaPart[] } }[];
   message?: string;
   /** A schema's own `error` text (wholeNumber), which says the field and what to send. */
   customError?: unknown;
 }
 
-/** Turns Elysia's validation error into one sentence naming the field (and, for a choice, the values it takes). */
+/**
+ * What is wrong with a value of a union Elysia words by its members' types ("should be one of:
+ * 'string', …"): a union of literals (oneOf), or t.Integer / t.Number (a number, or the same
+ * as a string). Undefined for any other union.
+ */
+function unionWording(anyOf: SchemaPart[]): string | undefined {
+  if (anyOf.length === 0) return undefined;
+  const choices = anyOf.map((s) => s.const);
+  if (choices.every((c) => typeof c === "string" || typeof c === "number")) return `must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`;
+  const isNumber = (s: SchemaPart) => s.type === "integer" || s.type === "number";
+  if (!anyOf.every((s) => isNumber(s) || (s.type === "string" && (s.format === "integer" || s.format === "numeric")))) return undefined;
+  const n = anyOf.find(isNumber);
+  if (!n) return undefined;
+  const range = [n.minimum !== undefined ? `from ${n.minimum}` : "", n.maximum !== undefined ? `to ${n.maximum}` : ""].filter(Boolean).join(" ");
+  return `must be ${n.type === "integer" ? "a whole number" : "a number"}${range ? ` ${range}` : ""}`;
+}
+
+/** Turns Elysia's validation error into one sentence naming the field (and, for a choice or a number, what it takes). */
 export function describeValidation(err: ValidationLike): string {
   if (typeof err.customError === "string") return err.customError;
   const first = err.all?.[0];
   if (!first) return "The request body or query is not valid.";
   const field = first.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : "";
-  // Unions whose summary Elysia words by their types ("should be one of: 'string', …"): a
-  // union of literals (oneOf), and t.Integer / t.Number (a number, or the same as a string).
-  const anyOf = first.schema?.anyOf ?? [];
-  const choices = anyOf.map((s) => s.const);
-  const isNumber = (s: (typeof anyOf)[number]) => s.type === "integer" || s.type === "number";
-  const numeric = anyOf.every((s) => isNumber(s) || (s.type === "string" && (s.format === "integer" || s.format === "numeric"))) ? anyOf.find(isNumber) : undefined;
-  const range = numeric && [numeric.minimum !== undefined ? `from ${numeric.minimum}` : "", numeric.maximum !== undefined ? `to ${numeric.maximum}` : ""].filter(Boolean).join(" ");
-  const why =
-    choices.length && choices.every((c) => typeof c === "string" || typeof c === "number")
-      ? `must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`
-      : numeric
-        ? `must be ${numeric.type === "integer" ? "a whole number" : "a number"}${range ? ` ${range}` : ""}`
-        : (first.summary ?? first.message ?? "is not valid");
+  const why = unionWording(first.schema?.anyOf ?? []) ?? first.summary ?? first.message ?? "is not valid";
   if (!field) return `Invalid request: ${why}.`;
   if (/additional|unknown|not allowed|should not be provided/i.test(why) || why === "Never") return `Unknown field "${field}": remove it.`;
   return `Field "${field}": ${why}.`;
