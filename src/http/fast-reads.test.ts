@@ -39,7 +39,15 @@ async function setup(env: Record<string, string> = {}) {
   const base = `http://127.0.0.1:${server.port}`;
   const viaSocket = (path: string, headers: Record<string, string> = {}, method = "GET") => fetch(base + path, { method, headers });
   const viaElysia = (path: string, headers: Record<string, string> = {}, method = "GET") => t.app.handle(new Request(`http://localhost${path}`, { method, headers }));
-  return { t, hits, viaSocket, viaElysia };
+  /** Asks over the socket, expects the fast path to have answered, and the answer to be Elysia's; returns it. */
+  const expectFastAsElysia = async (key: string, path: string) => {
+    const before = hits.n;
+    const fast = await viaSocket(path, bearer(key));
+    expect({ path, fast: hits.n - before }).toEqual({ path, fast: 1 });
+    expect({ path, ...(await shape(fast)) }).toEqual({ path, ...(await shape(await viaElysia(path, bearer(key)))) });
+    return fast;
+  };
+  return { t, hits, viaSocket, viaElysia, expectFastAsElysia };
 }
 
 /** Status, headers (without the per-request ones) and the body with running durations zeroed. */
@@ -56,7 +64,7 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe("fast reads", () => {
   test("a plain list or get answers as the Elysia route does, for every role", async () => {
-    const { t, hits, viaSocket, viaElysia } = await setup();
+    const { t, viaSocket, expectFastAsElysia } = await setup();
     const cases: [string, string][] = [
       [t.adminKey, "/api/v1/sessions"],
       [t.viewerKey, "/api/v1/sessions"],
@@ -65,11 +73,8 @@ describe("fast reads", () => {
       [t.memberKey, "/api/v1/sessions/ses_member22"],
     ];
     for (const [key, path] of cases) {
-      const before = hits.n;
-      const fast = await viaSocket(path, bearer(key));
-      expect(hits.n).toBe(before + 1);
+      const fast = await expectFastAsElysia(key, path);
       expect(fast.headers.get("x-request-id")).toMatch(/^[a-z0-9]{12}$/);
-      expect(await shape(fast)).toEqual(await shape(await viaElysia(path, bearer(key))));
     }
     // Members see their own sessions only, as through Elysia.
     const mine = (await (await viaSocket("/api/v1/sessions", bearer(t.memberKey))).json()) as { sessions: { id: string }[] };
@@ -79,7 +84,7 @@ describe("fast reads", () => {
   });
 
   test("a list with filters and paging answers as the Elysia route does", async () => {
-    const { t, hits, viaSocket, viaElysia } = await setup();
+    const { t, viaSocket, viaElysia, expectFastAsElysia } = await setup();
     const first = (await (await viaElysia("/api/v1/sessions?limit=1", bearer(t.adminKey))).json()) as { nextCursor: string };
     expect(first.nextCursor).toBeTruthy();
     const cases: [string, string][] = [
@@ -90,12 +95,7 @@ describe("fast reads", () => {
       [t.viewerKey, "/api/v1/sessions?pool=no-such-pool"],
       [t.adminKey, "/api/v1/sessions?limit=500&status=crashed"],
     ];
-    for (const [key, path] of cases) {
-      const before = hits.n;
-      const fast = await viaSocket(path, bearer(key));
-      expect({ path, fast: hits.n - before }).toEqual({ path, fast: 1 });
-      expect({ path, ...(await shape(fast)) }).toEqual({ path, ...(await shape(await viaElysia(path, bearer(key)))) });
-    }
+    for (const [key, path] of cases) await expectFastAsElysia(key, path);
     const paged = (await (await viaSocket(`/api/v1/sessions?limit=1&cursor=${first.nextCursor}`, bearer(t.adminKey))).json()) as { sessions: unknown[] };
     expect(paged.sessions).toHaveLength(1);
   });
