@@ -25,7 +25,7 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "this installer supports Debian and Ubuntu (apt-get not found)"
 
 need_pkgs=""
-for p in curl:curl tar:tar bash:bash; do command -v "${p%%:*}" >/dev/null || need_pkgs="$need_pkgs ${p#*:}"; done
+for p in curl:curl tar:tar bash:bash nft:nftables; do command -v "${p%%:*}" >/dev/null || need_pkgs="$need_pkgs ${p#*:}"; done
 if [ -n "$need_pkgs" ]; then
   say "installing$need_pkgs"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -13,6 +13,8 @@ bun install --frozen-lockfile >/dev/null
 if [ ! -x /usr/bin/chromium ]; then log "installing Chromium (for UI and client tests)"; apt_install chromium fonts-liberation; fi
 command -v socat >/dev/null || apt_install socat
 command -v /usr/sbin/sshd >/dev/null || apt_install openssh-server
+# The egress e2e tests read and delete nftables tables themselves (the grid needs nft too).
+command -v nft >/dev/null || apt_install nftables
 
 log "Docker engine"
 bash scripts/setup-docker.sh
