@@ -82,7 +82,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   // A session's network, in this order: egress guard (fail closed), proxy, rule sets.
   const networkParts: NetworkPart[] = [egressPart(egress)];
   // The proxy relay listens on the browser network's gateway; the guard lets browsers reach its port.
-  const proxies = new ProxyPart({ db, log, installKey, installId, dockerSocket: config.dockerSocket, network: config.dockerNetwork, onListening: (port) => egress.allowHostPort(port), directAllowed: (poolId, ip, port) => egress.permitsDirect(poolId, ip, port) });
+  const proxies = new ProxyPart({ db, log, installKey, installId, dockerSocket: config.dockerSocket, network: config.dockerNetwork, onListening: (port) => egress.allowHostPort(port), directAllowed: (reg, ip, port) => egress.permitsDirect(reg.workerId ?? "", ip, port) });
   // The relay listens before the guard's first install (its port is part of it). Neither is on
   // the path to ready (they start once the API listens): no browser starts before its worker's
   // guard is verified (fail closed), so a session asked for meanwhile waits for the install, and

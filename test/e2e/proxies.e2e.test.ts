@@ -185,7 +185,7 @@ describe("sessions through the proxy relay", () => {
     // Direct from the host to its own bridge address: the relay's guard refuses it.
     const refused = await page.goto(`http://${gateway}:${pagePort}/echo?route=direct`);
     expect(refused!.status()).toBe(403);
-    expect(await refused!.text()).toContain("refused: private or special address");
+    expect(await refused!.text()).toContain("refused: an address of the Docker host itself");
     expect(pages.requests).not.toContain("/echo?route=direct");
     expect(httpProxy.log.some((l) => l.includes("route=direct"))).toBe(false);
     const events = (await api("GET", `/api/v1/sessions/${s.id}/events`)).body;
@@ -294,13 +294,13 @@ describe("direct routes allowed by directAllowed (relay in this process, real Ch
     relay = new ProxyRelay({
       hostname: gw,
       route: (_reg, host) => (host === gw ? { kind: "direct" } : { kind: "proxy", proxy: upstream }),
-      directAllowed: (_pool, ip, port) => ip === gw && port === pagePort,
+      directAllowed: (_reg, ip, port) => (ip === gw && port === pagePort ? { ok: true, address: ip } : { ok: false, reason: "not this test's page server" }),
       log,
     });
     relay.start();
     const started = await provider.start({ sessionId: "ses_proxies_e2e", poolId: "pool_e2e", workerId: "wrk_proxies_e2e", flavour: "headless-shell", viewport: { width: 800, height: 600 }, proxyServer: `http://${gw}:${relay.port}` });
     handle = started.handle;
-    relay.register(started.cdp.host, { sessionId: "ses_proxies_e2e", poolId: "pool_e2e", proxyId: "prx_h" });
+    relay.register(started.cdp.host, { sessionId: "ses_proxies_e2e", poolId: "pool_e2e", workerId: "wrk_proxies_e2e", proxyId: "prx_h" });
 
     const browser = await chromium.connectOverCDP(`http://${started.cdp.host}:${started.cdp.port}`);
     browsers.push(browser);

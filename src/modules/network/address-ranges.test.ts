@@ -1,7 +1,15 @@
 import { expect, test } from "bun:test";
-import { isBlockedAddress, embeddedIpv4 } from "./address-ranges";
-test("x", () => {
-  for (const ip of ["10.1.2.3", "127.0.0.1", "169.254.169.254", "100.64.1.1", "172.20.0.1", "192.168.1.1", "::1", "::ffff:10.0.0.1", "::ffff:a00:1", "fe80::1", "fd00::2", "0.0.0.0", "not-an-ip"]) expect([ip, isBlockedAddress(ip)]).toEqual([ip, true]);
-  for (const ip of ["203.0.113.10", "8.8.8.8", "2001:4860::8888", "::ffff:8.8.8.8", "172.32.0.1"]) expect([ip, isBlockedAddress(ip)]).toEqual([ip, false]);
-  expect(embeddedIpv4("::ffff:10.0.0.1")).toBe("10.0.0.1");
+import { inCidrV4, ipv6Groups, mergeCidrs } from "./address-ranges";
+
+test("IPv4 CIDR membership, IPv6 groups with a trailing dotted quad", () => {
+  expect(inCidrV4("172.31.255.255", "172.16.0.0/12")).toBe(true);
+  expect(inCidrV4("172.32.0.1", "172.16.0.0/12")).toBe(false);
+  expect(ipv6Groups("::ffff:10.0.0.1")).toEqual([0, 0, 0, 0, 0, 0xffff, 0x0a00, 1]);
+  expect(ipv6Groups("10.0.0.1")).toBeNull();
+});
+
+test("mergeCidrs drops contained and duplicate ranges and aligns to the network; refuses what is not a CIDR", () => {
+  expect(mergeCidrs(["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7/24", "192.0.2.0/24", "8.8.8.8/32"])).toEqual(["8.8.8.8/32", "10.0.0.0/8", "192.0.2.0/24"]);
+  expect(() => mergeCidrs(["10.0.0.0/33"])).toThrow(/invalid IPv4 CIDR/);
+  expect(() => mergeCidrs(["10.0.0/8"])).toThrow(/invalid IPv4 CIDR/);
 });

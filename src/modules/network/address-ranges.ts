@@ -1,7 +1,8 @@
-// Addresses a browser must never reach unless an allow-list opens them: private, loopback,
-// link-local (cloud metadata), shared (CGNAT), benchmarking, multicast and reserved ranges, and
-// every IPv6 equivalent. The egress guard turns the lists into packet-filter sets; the proxy
-// relay, which connects from the host itself, checks each resolved address with isBlockedAddress().
+// The fixed IPv4 ranges a browser must never reach unless an allow-list opens them: private,
+// loopback, link-local (cloud metadata), shared (CGNAT), benchmarking, multicast and reserved —
+// and the address arithmetic on them. What a browser may reach as a whole (these ranges plus
+// the host's own addresses and connected subnets, all IPv6, the allow-list) is decided in one
+// place: src/security/egress/egress-policy.ts, for the packet guard and the proxy relay alike.
 import { isIP } from "node:net";
 
 export const BLOCKED_V4_CIDRS = [
@@ -17,9 +18,6 @@ export const BLOCKED_V4_CIDRS = [
   "224.0.0.0/4",
   "240.0.0.0/4",
 ] as const;
-
-/** Browsers get no IPv6 path at all; these are what the relay refuses for v6 targets. */
-export const BLOCKED_V6_CIDRS = ["::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "100::/64", "fc00::/7", "fe80::/10", "ff00::/8"] as const;
 
 export function ipv4ToInt(ip: string): number | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
@@ -57,36 +55,18 @@ export function ipv6Groups(ip: string): number[] | null {
   return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
 }
 
-export function inCidrV6(ip: string, cidr: string): boolean {
-  const [base, bitsRaw] = cidr.split("/");
-  const a = ipv6Groups(ip);
-  const b = ipv6Groups(base!);
-  const bits = Number(bitsRaw ?? 128);
-  if (!a || !b || !(bits >= 0 && bits <= 128)) return false;
-  for (let i = 0; i < 8; i++) {
-    const take = Math.max(0, Math.min(16, bits - i * 16));
-    if (take === 0) return true;
-    const mask = (0xffff << (16 - take)) & 0xffff;
-    if ((a[i]! & mask) !== (b[i]! & mask)) return false;
-  }
-  return true;
-}
-
-/** The IPv4 address inside an IPv4-mapped or -compatible IPv6 form (::ffff:10.0.0.1), else null. */
-export function embeddedIpv4(ip: string): string | null {
-  const g = ipv6Groups(ip);
-  if (!g || g.slice(0, 5).some((x) => x !== 0) || (g[5] !== 0xffff && g[5] !== 0)) return null;
-  return `${g[6]! >>> 8}.${g[6]! & 0xff}.${g[7]! >>> 8}.${g[7]! & 0xff}`;
-}
-
-/** True for any address a browser must not reach by default (and for anything that is not an IP). */
-export function isBlockedAddress(ip: string, extraBlockedV4: readonly string[] = []): boolean {
-  const v = isIP(ip);
-  if (v === 4) return [...BLOCKED_V4_CIDRS, ...extraBlockedV4].some((c) => inCidrV4(ip, c));
-  if (v === 6) {
-    const inner = embeddedIpv4(ip);
-    if (inner && inner !== "0.0.0.0") return isBlockedAddress(inner, extraBlockedV4);
-    return BLOCKED_V6_CIDRS.some((c) => inCidrV6(ip, c));
-  }
-  return true;
+/** Canonical network addresses, without entries another entry already contains (nft refuses overlapping interval elements). */
+export function mergeCidrs(cidrs: readonly string[]): string[] {
+  const parsed = [...new Set(cidrs)].map((c) => {
+    const [ip, bits] = c.split("/");
+    const base = ipv4ToInt(ip ?? "");
+    const n = /^\d{1,2}$/.test(bits ?? "") ? Number(bits) : NaN;
+    if (base === null || !(n >= 0 && n <= 32)) throw new Error(`invalid IPv4 CIDR "${c}"`);
+    const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
+    return { net: (base & mask) >>> 0, mask, bits: n };
+  });
+  const kept = parsed.filter((a, i) => !parsed.some((b, j) => j !== i && b.bits <= a.bits && (a.net & b.mask) >>> 0 === b.net && (b.bits < a.bits || j < i)));
+  return [...new Map(kept.map((c) => [`${c.net}/${c.bits}`, c])).values()]
+    .sort((a, b) => a.net - b.net || a.bits - b.bits)
+    .map((c) => `${c.net >>> 24}.${(c.net >>> 16) & 255}.${(c.net >>> 8) & 255}.${c.net & 255}/${c.bits}`);
 }

@@ -44,7 +44,7 @@ export function proxyRoutes(deps: AppDeps) {
           tags,
           summary: "Add a proxy (http, https or socks5, with credentials)",
           description:
-            "Credentials go in the URL (`socks5://user:password@host:1080`) or in `username`/`password`, not both. The password is stored encrypted under the install key and never leaves the server: browsers use BrowserGrid's proxy relay, which adds it upstream. `routes` send some domains `direct` or via another proxy (first match wins); routes must not form loops. Use it with `proxy` on POST /api/v1/sessions or as a pool's default.",
+            "Credentials go in the URL (`socks5://user:password@host:1080`) or in `username`/`password`, not both. The password is stored encrypted under the install key and never leaves the server: browsers use BrowserGrid's proxy relay, which adds it upstream. `routes` send some domains `direct` or via another proxy (first match wins); routes must not form loops. A `direct` connection leaves from the BrowserGrid host but is held to the egress guard's policy for the session's browser: private and special ranges, the host's own addresses and connected subnets, other sessions' bridges and all IPv6 are refused (403 to the browser) unless the pool's egress allow-list opens them. Use it with `proxy` on POST /api/v1/sessions or as a pool's default.",
         },
       },
     )

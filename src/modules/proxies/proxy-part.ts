@@ -14,6 +14,7 @@ import { appendEvent, type SessionRow } from "../sessions/sessions.store";
 import { findProxy, proxyClosure, routeFor, unknownProxy, upstreamOf, type ProxyRow } from "./proxies.service";
 import { ProxyRelay, type RelayErrorEvent, type RelayRegistration } from "./proxy-relay";
 import { checkProxy, UpstreamError } from "./proxy-upstream";
+import type { Reach } from "../../security/egress/egress-policy";
 import { inCidrV4 } from "../network/address-ranges";
 import { getSetting, setSetting } from "../settings/settings.service";
 
@@ -36,8 +37,8 @@ export interface ProxyPartOptions {
   network?: string;
   /** Fixed relay port (BROWSERGRID_PROXY_RELAY_PORT); default an ephemeral one. */
   port?: number;
-  /** Direct connections (routes with via "direct"); default: not a private or special address. */
-  directAllowed?(poolId: string, ip: string, port: number): boolean;
+  /** Direct connections (routes with via "direct"): what the session's egress policy permits; default this host's policy with nothing allowed. */
+  directAllowed?(reg: RelayRegistration, ip: string, port: number): Reach;
   resolve?(host: string): Promise<string[]>;
   /** The relay listens on this port (the egress guard must let browsers reach it); awaited before sessions use it. */
   onListening?(port: number): Promise<void> | void;
@@ -176,7 +177,7 @@ export class ProxyPart implements NetworkPart {
     if (!ip) throw new Error("the session has no container address");
     if (this.subnet && !inCidrV4(ip, this.subnet))
       throw new DomainError("proxy_unsupported_worker", `The browser's address ${ip} is not on the relay's network (${this.subnet}): ${LOCAL_DOCKER_ONLY}.`, 400);
-    const reg: RelayRegistration = { sessionId: row.id, poolId: row.poolId, proxyId };
+    const reg: RelayRegistration = { sessionId: row.id, poolId: row.poolId, workerId: row.workerId, proxyId };
     this.relay.register(ip, reg);
   }
 

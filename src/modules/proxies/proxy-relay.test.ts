@@ -7,6 +7,7 @@ import { startHttpProxy, startSocks5Proxy, type TestProxy } from "../../../test/
 import type { Route, UpstreamProxy } from "./proxies.service";
 import { ProxyRelay, type RelayErrorEvent } from "./proxy-relay";
 import { checkProxy, UpstreamError } from "./proxy-upstream";
+import { mayReach, thisHostPolicy } from "../../security/egress/egress-policy";
 
 const HTTP_PW = `http-pw-${crypto.randomUUID()}`;
 const SOCKS_PW = `socks-pw-${crypto.randomUUID()}`;
@@ -38,7 +39,8 @@ beforeAll(() => {
   relay = new ProxyRelay({
     hostname: "127.0.0.1",
     route: (_reg, host) => routes(host),
-    directAllowed: () => allowDirect,
+    // allowDirect stands in for an allow-list entry; otherwise the default: this host's policy.
+    directAllowed: (_reg, ip, port) => (allowDirect ? { ok: true, address: ip } : mayReach(thisHostPolicy(), ip, port)),
     onError: (_reg, e) => errors.push(e),
     log,
   });
@@ -94,7 +96,7 @@ describe("proxy relay", () => {
   });
 
   test("absolute-form through the HTTP proxy: credentials added by the relay, Connection: close, bytes counted", async () => {
-    relay.register("127.0.0.1", { sessionId: "ses_1", poolId: "pool_1", proxyId: "prx_h" });
+    relay.register("127.0.0.1", { sessionId: "ses_1", poolId: "pool_1", workerId: "wrk_1", proxyId: "prx_h" });
     routes = () => ({ kind: "proxy", proxy: http() });
     const res = await raw(get("pages.test", "/via-http"));
     expect(res).toStartWith("HTTP/1.1 200");
@@ -133,7 +135,7 @@ describe("proxy relay", () => {
     allowDirect = false;
     const refused = await raw(get("127.0.0.1", "/direct-refused"));
     expect(refused).toStartWith("HTTP/1.1 403");
-    expect(refused).toContain("egress allow-list");
+    expect(refused).toContain("refused: loopback address of the BrowserGrid host");
     expect(hits).not.toContain("/direct-refused");
     expect(errors.at(-1)).toMatchObject({ code: "blocked", target: `127.0.0.1:${target.port}` });
 

@@ -2,8 +2,10 @@
 // so credentials never enter a container. It listens on the browser network's bridge gateway,
 // knows which session a connection belongs to by its source address (the container's address,
 // registered when the session starts; anything else gets 403), and per target host connects
-// through the session's proxy, the proxy a route names, or direct — direct only to addresses
-// `directAllowed` accepts, because those connections leave from the host, below the packet guard.
+// through the session's proxy, the proxy a route names, or direct — direct only where
+// `directAllowed` says the egress guard would let the browser itself go (egress-policy.ts):
+// those connections leave from the host, below the packet guard, so the relay must refuse
+// exactly what the guard refuses, on the address it is about to dial.
 //
 // Browser side: `CONNECT host:port` (https, ws, wss) becomes a byte tunnel; an absolute-form
 // request (`GET http://host/…`, plain http) is forwarded once with `Connection: close` on both
@@ -14,11 +16,13 @@ import type { Logger } from "../../lib/logger";
 import type { Route, UpstreamProxy } from "./proxies.service";
 import { basicAuth, defaultResolve, dialProxy, openTunnel, UpstreamError, type DirectPolicy, type Target, type TunnelSocket } from "./proxy-upstream";
 import { normalizeHost } from "./proxy-url";
-import { isBlockedAddress } from "../network/address-ranges";
+import { mayReach, thisHostPolicy, type Reach } from "../../security/egress/egress-policy";
 
 export interface RelayRegistration {
   sessionId: string;
   poolId: string;
+  /** The worker the browser runs on: its egress policy governs the session's direct routes. */
+  workerId: string | null;
   proxyId: string;
 }
 
@@ -34,8 +38,8 @@ export interface ProxyRelayOptions {
   port?: number;
   /** Where this session's connection to `host` goes. */
   route(reg: RelayRegistration, host: string): Route;
-  /** May a session of this pool connect directly to ip:port? Default: not a private or special address. */
-  directAllowed?(poolId: string, ip: string, port: number): boolean;
+  /** May this session's browser reach ip:port (a resolved address)? Default: this host's egress policy with nothing allowed. */
+  directAllowed?(reg: RelayRegistration, ip: string, port: number): Reach;
   resolve?(host: string): Promise<string[]>;
   /** A connection failed for a reason the session's owner should see (never with credentials). */
   onError?(reg: RelayRegistration, e: RelayErrorEvent): void;
@@ -298,8 +302,8 @@ export class ProxyRelay {
   }
 
   private open(entry: Entry, route: Route, t: Target): Promise<TunnelSocket> {
-    const allowed = this.opts.directAllowed ?? ((_pool: string, ip: string) => !isBlockedAddress(ip));
-    const direct: DirectPolicy = { allowed: (ip, port) => allowed(entry.reg.poolId, ip, port), resolve: this.opts.resolve ?? defaultResolve };
+    const allowed = this.opts.directAllowed ?? ((_reg: RelayRegistration, ip: string, port: number) => mayReach(thisHostPolicy(), ip, port));
+    const direct: DirectPolicy = { check: (ip, port) => allowed(entry.reg, ip, port), resolve: this.opts.resolve ?? defaultResolve };
     return openTunnel(route.kind === "proxy" ? route.proxy : null, t, direct, this.opts.handshakeTimeoutMs ?? 15_000);
   }
 

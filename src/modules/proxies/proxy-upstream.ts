@@ -8,6 +8,7 @@ import type { Socket, SocketHandler } from "bun";
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import type { UpstreamProxy } from "./proxies.service";
+import type { Reach } from "../../security/egress/egress-policy";
 
 export type UpstreamErrorCode = "auth_failed" | "unreachable" | "refused" | "blocked" | "protocol";
 
@@ -57,8 +58,8 @@ export interface Target {
 }
 
 export interface DirectPolicy {
-  /** May this session's browser reach ip:port directly? */
-  allowed(ip: string, port: number): boolean;
+  /** May this session's browser reach ip:port directly? When it may, the address to dial. */
+  check(ip: string, port: number): Reach;
   resolve(host: string): Promise<string[]>;
 }
 
@@ -259,9 +260,15 @@ async function openDirect(target: Target, direct: DirectPolicy): Promise<TunnelS
   } catch {
     throw new UpstreamError("unreachable", `${target.host} does not resolve`);
   }
-  const ip = addresses.find((a) => direct.allowed(a, target.port));
-  if (!ip) throw new UpstreamError("blocked", `direct connection to ${hostPort(target)}${addresses[0] && addresses[0] !== target.host ? ` (${addresses[0]})` : ""} refused: private or special address, not in the pool's egress allow-list`);
-  return dial(ip, target.port, false, "target");
+  // The address dialled is the one checked: a name cannot rebind between check and connect.
+  let refused: string | null = null;
+  for (const a of addresses) {
+    const reach = direct.check(a, target.port);
+    if (reach.ok) return dial(reach.address, target.port, false, "target");
+    refused ??= reach.reason;
+  }
+  const shown = addresses[0] && addresses[0] !== target.host ? ` (${addresses[0]})` : "";
+  throw new UpstreamError("blocked", `direct connection to ${hostPort(target)}${shown} refused: ${refused ?? "the name has no address"}; the egress guard refuses it too`);
 }
 
 /**

@@ -13,11 +13,11 @@ import type { Config } from "../../config";
 import type { Db } from "../../db/client";
 import { Unavailable } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
-import { BLOCKED_V4_CIDRS, isBlockedAddress } from "../../modules/network/address-ranges";
 import { findPoolById, type Pool } from "../../modules/pools/pools.service";
 import { listWorkers, type Worker } from "../../modules/workers/workers.service";
 import { bridgeNameFor } from "../../providers/docker-network";
-import { allowListPermits, parseAllowEntry, resolveAllowList, systemResolve4, type AllowEntry, type Resolve4, type ResolvedAllow } from "./allow-list";
+import { parseAllowEntry, resolveAllowList, systemResolve4, type AllowEntry, type Resolve4, type ResolvedAllow } from "./allow-list";
+import { hostEgress, mayReach, thisHostPolicy, type EgressPolicy, type Reach } from "./egress-policy";
 import { localNftHost, remoteNftHost, type NftHost } from "./nft-host";
 import { dockerodeReads, type EngineReads } from "../../providers/engine";
 import { buildRuleset } from "./ruleset";
@@ -45,6 +45,8 @@ interface Entry {
   status: GuardStatus;
   /** The resolved allow-list last applied (names re-resolve on heartbeats). */
   appliedAllow: string | null;
+  /** The policy the host's table was last built from: what the proxy relay's direct routes check. */
+  applied: EgressPolicy | null;
   verifying: Promise<GuardStatus> | null;
   installing: Promise<GuardStatus> | null;
   /** An install or verification has finished since the worker was registered. */
@@ -74,8 +76,6 @@ export class EgressGuard {
   readonly table: string;
   readonly bridge: string;
   private readonly entries = new Map<string, Entry>();
-  /** Each pool's allow-list as last resolved for its workers' rules (permitsDirect). */
-  private readonly poolAllow = new Map<string, ResolvedAllow>();
   private readonly hostPorts = new Set<number>();
   private readonly globalAllow: AllowEntry[];
   private readonly resolve4: Resolve4;
@@ -107,7 +107,7 @@ export class EgressGuard {
     const unguardable = target.kind === "none" ? target.reason : null;
     const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? "not installed yet", verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
     this.unregister(worker.id);
-    this.entries.set(worker.id, { workerId: worker.id, name: worker.name, host, unguardable, status, appliedAllow: null, verifying: null, installing: null, settled: false, queue: Promise.resolve(), demandUntil: 0, refresh: null });
+    this.entries.set(worker.id, { workerId: worker.id, name: worker.name, host, unguardable, status, appliedAllow: null, applied: null, verifying: null, installing: null, settled: false, queue: Promise.resolve(), demandUntil: 0, refresh: null });
   }
 
   unregister(workerId: string): void {
@@ -265,22 +265,19 @@ export class EgressGuard {
     return this.poolEntries(workerId).some((e) => e.kind === "host");
   }
 
-  private async allowFor(workerId: string): Promise<ResolvedAllow> {
-    const allow = await resolveAllowList(this.poolEntries(workerId), this.resolve4);
-    const poolId = this.workerRow(workerId)?.poolId;
-    if (poolId) this.poolAllow.set(poolId, allow);
-    return allow;
+  private allowFor(workerId: string): Promise<ResolvedAllow> {
+    return resolveAllowList(this.poolEntries(workerId), this.resolve4);
   }
 
   /**
    * For user-space relays that connect from the host itself, below the packet filter (the proxy
-   * relay's direct routes): public addresses pass; blocked ones only when the pool's allow-list,
-   * as last applied to its workers, opens that ip:port.
+   * relay's direct routes): exactly the policy the worker's table was last built from — the same
+   * ranges, host addresses, connected subnets and allow-list. Without one (guard off, or not
+   * applied yet) this host's policy with nothing allowed.
    */
-  permitsDirect(poolId: string, ip: string, port: number): boolean {
-    if (!isBlockedAddress(ip)) return true;
-    const allow = this.poolAllow.get(poolId);
-    return allow ? allowListPermits(allow, ip, port) : false;
+  permitsDirect(workerId: string, ip: string, port: number): Reach {
+    const applied = this.enabled ? this.entries.get(workerId)?.applied : null;
+    return mayReach(applied ?? thisHostPolicy(this.deps.config.port), ip, port);
   }
 
   private apply(workerId: string, mode: "install" | "replace"): Promise<GuardStatus> {
@@ -299,17 +296,8 @@ export class EgressGuard {
         const [facts, allow] = await Promise.all([host.facts(), this.allowFor(workerId)]);
         if (allow.unresolved.length) this.deps.log.warn("egress allow-list names that do not resolve open nothing", { worker: e.name, names: allow.unresolved });
         const c = this.deps.config;
-        const text = buildRuleset(
-          {
-            table: this.table,
-            bridges: [{ name: this.bridge, allow }],
-            blockedV4: [...BLOCKED_V4_CIDRS, ...facts.subnets],
-            resolvers: [...c.browserDns, ...facts.resolvers],
-            hostPorts: [...this.hostPorts],
-            ownPort: c.port,
-          },
-          mode,
-        );
+        const policy: EgressPolicy = { host: hostEgress(facts, { browserDns: c.browserDns, hostPorts: [...this.hostPorts], ownPort: c.port }), allow };
+        const text = buildRuleset({ table: this.table, bridges: [{ name: this.bridge, allow }], host: policy.host }, mode);
         const [cannot, applied] = await Promise.allSettled([cannotInstall, host.apply(text)]);
         if (cannot.status === "rejected") throw cannot.reason;
         // The table is in place but filters nothing there: verifications must not find it good.
@@ -317,7 +305,8 @@ export class EgressGuard {
         if (cannot.value) return this.set(e, { state: "missing", reason: cannot.value, verifiedAt: null });
         if (applied.status === "rejected") throw applied.reason;
         e.appliedAllow = JSON.stringify(allow);
-        if (mode === "install") this.deps.log.info("egress guard installed", { worker: e.name, table: `inet ${this.table}`, bridge: this.bridge, blocked: facts.subnets.length + BLOCKED_V4_CIDRS.length });
+        e.applied = policy;
+        if (mode === "install") this.deps.log.info("egress guard installed", { worker: e.name, table: `inet ${this.table}`, bridge: this.bridge, blocked: policy.host.blockedV4.length });
       } catch (err) {
         const reason = mode === "replace" ? `re-applying failed (${(err as Error).message}); the guard stays as it was` : (err as Error).message;
         this.deps.log.error("egress guard could not be applied", { worker: e.name, mode, err: (err as Error).message });

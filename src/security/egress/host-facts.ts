@@ -1,10 +1,18 @@
 // What the guard needs to know about a Docker host: its own connected IPv4 subnets (a host LAN
-// need not be RFC 1918, e.g. a VPS's public /24 neighbours) and the resolvers Docker's
-// embedded DNS forwards browser queries to. Read from /proc/net/fib_trie (the kernel's routing
-// trie: which addresses are local, which prefixes are on-link) and resolv.conf — the same
-// files on this host and, through a helper container on the host's network, on a remote one.
+// need not be RFC 1918, e.g. a VPS's public /24 neighbours), the subnets behind browser
+// bridges (other sessions' containers), and the resolvers Docker's embedded DNS forwards
+// browser queries to. Read from /proc/net/fib_trie (the kernel's routing trie: which addresses
+// are local, which prefixes are on-link), /proc/net/route (which interface a prefix is on) and
+// resolv.conf — the same files on this host and, through a helper container on the host's
+// network, on a remote one.
 import { readFileSync } from "node:fs";
 import { inCidrV4 } from "../../modules/network/address-ranges";
+
+/** Every browser bridge BrowserGrid creates is named with this prefix (providers/docker-network.ts). */
+export const BROWSER_BRIDGE_PREFIX = "bg-";
+
+/** The files a helper container prints (`cat`, no shell) for a remote host's facts. */
+export const HOST_FACT_FILES = ["/proc/net/fib_trie", "/proc/net/route", "/etc/resolv.conf"] as const;
 
 export interface HostFacts {
   /** Connected IPv4 subnets (on-link prefixes holding one of the host's addresses) and loopback. */
@@ -13,6 +21,8 @@ export interface HostFacts {
   addresses: string[];
   /** Non-loopback IPv4 nameservers. */
   resolvers: string[];
+  /** Subnets on browser bridges (interfaces named bg-*): other sessions' containers. */
+  browserSubnets: string[];
 }
 
 const QUAD = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -45,6 +55,27 @@ export function parseFibTrie(text: string): { subnets: string[]; addresses: stri
   return { subnets: [...new Set(subnets)].sort(), addresses };
 }
 
+/**
+ * Parses /proc/net/route: the on-link prefixes (no gateway) of interfaces named bg-*.
+ * Destination and mask are 32-bit hex in host byte order (little-endian on every platform
+ * BrowserGrid runs on).
+ */
+export function parseBrowserBridgeRoutes(text: string): string[] {
+  const quad = (hex: string) => {
+    const n = parseInt(hex, 16);
+    return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join(".");
+  };
+  const out = new Set<string>();
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || !f[0]!.startsWith(BROWSER_BRIDGE_PREFIX) || !/^[0-9A-F]{8}$/i.test(f[1]!) || f[2] !== "00000000" || !/^[0-9A-F]{8}$/i.test(f[7]!)) continue;
+    const mask = parseInt(f[7]!, 16);
+    const bits = mask.toString(2).replace(/0/g, "").length;
+    if (bits > 0) out.add(`${quad(f[1]!)}/${bits}`);
+  }
+  return [...out].sort();
+}
+
 export function parseResolvConf(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/^\s*nameserver\s+(\S+)/gm)) {
@@ -66,10 +97,10 @@ export function localHostFacts(): HostFacts {
   const fib = parseFibTrie(read("/proc/net/fib_trie"));
   let resolvers = parseResolvConf(read("/etc/resolv.conf"));
   if (resolvers.length === 0) resolvers = parseResolvConf(read("/run/systemd/resolve/resolv.conf"));
-  return { ...fib, resolvers };
+  return { ...fib, resolvers, browserSubnets: parseBrowserBridgeRoutes(read("/proc/net/route")) };
 }
 
-/** The helper container prints fib_trie then resolv.conf (`cat`, no shell); both parsers skip what is not theirs. */
+/** The helper container prints HOST_FACT_FILES one after another; each parser skips what is not its own. */
 export function parseHelperFacts(output: string): HostFacts {
-  return { ...parseFibTrie(output), resolvers: parseResolvConf(output) };
+  return { ...parseFibTrie(output), resolvers: parseResolvConf(output), browserSubnets: parseBrowserBridgeRoutes(output) };
 }

@@ -4,7 +4,7 @@
 //   container on the engine's host network with NET_ADMIN (see nft-helper.ts).
 import type Docker from "dockerode";
 import type { EngineReads } from "../../providers/engine";
-import { localHostFacts, parseHelperFacts, type HostFacts } from "./host-facts";
+import { HOST_FACT_FILES, localHostFacts, parseHelperFacts, type HostFacts } from "./host-facts";
 import { runHelper } from "./nft-helper";
 
 export interface NftHost {
@@ -84,7 +84,7 @@ export function remoteNftHost(docker: Docker, opts: { where: string; image: stri
       return limit ? `egress guard cannot be installed on ${opts.where}: ${limit}` : null;
     },
     async facts() {
-      const r = await helper(["cat", "/proc/net/fib_trie", "/etc/resolv.conf"]);
+      const r = await helper(["cat", ...HOST_FACT_FILES]);
       if (r.code !== 0) throw new Error(`reading the network of ${opts.where} failed: ${r.stderr || `exit ${r.code}`}`);
       return parseHelperFacts(r.stdout);
     },

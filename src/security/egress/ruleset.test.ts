@@ -1,17 +1,21 @@
 // The guard's ruleset text, the verifier of `nft -j list` output and the host-facts parsers.
 import { describe, expect, test } from "bun:test";
 import { BLOCKED_V4_CIDRS } from "../../modules/network/address-ranges";
-import { parseFibTrie, parseHelperFacts, parseResolvConf } from "./host-facts";
-import { buildRuleset, MARKS, mergeCidrs, type RulesetInput } from "./ruleset";
+import { parseBrowserBridgeRoutes, parseFibTrie, parseHelperFacts, parseResolvConf } from "./host-facts";
+import { buildRuleset, MARKS, type RulesetInput } from "./ruleset";
 import { checkListing } from "./verify";
 
 const input: RulesetInput = {
   table: "browsergrid",
   bridges: [{ name: "bg-default", allow: { v4: [{ cidr: "10.250.1.10/32", port: 80 }, { cidr: "10.9.0.0/16" }], dockerHost: { all: false, ports: [3000] }, unresolved: [] } }],
-  blockedV4: [...BLOCKED_V4_CIDRS, "172.19.0.0/16", "192.0.2.0/24", "192.0.2.2/32"],
-  resolvers: ["10.255.255.53", "10.250.0.53"],
-  hostPorts: [41000],
-  ownPort: 7070,
+  host: {
+    blockedV4: [...BLOCKED_V4_CIDRS, "172.19.0.0/16", "192.0.2.0/24", "192.0.2.2/32"],
+    hostAddresses: ["127.0.0.1", "172.19.0.1", "192.0.2.2"],
+    browserSubnets: ["172.19.0.0/16"],
+    resolvers: ["10.255.255.53", "10.250.0.53"],
+    hostPorts: [41000],
+    ownPort: 7070,
+  },
 };
 
 const lines = (text: string) => text.split("\n").map((l) => l.trim());
@@ -75,17 +79,15 @@ describe("buildRuleset", () => {
   });
 
   test("no resolvers: no DNS rule; bad names and ports never reach the text", () => {
-    expect(buildRuleset({ ...input, resolvers: [] })).not.toContain("dport 53");
+    expect(buildRuleset({ ...input, host: { ...input.host, resolvers: [] } })).not.toContain("dport 53");
     expect(() => buildRuleset({ ...input, table: "x; flush ruleset" })).toThrow(/table name/);
     expect(() => buildRuleset({ ...input, bridges: [{ ...input.bridges[0]!, name: 'bg" accept' }] })).toThrow(/bridge name/);
-    expect(() => buildRuleset({ ...input, resolvers: ["1.2.3.4 accept"] })).toThrow(/resolver/);
-    expect(() => buildRuleset({ ...input, hostPorts: [0] })).toThrow(/port/);
+    expect(() => buildRuleset({ ...input, host: { ...input.host, resolvers: ["1.2.3.4 accept"] } })).toThrow(/resolver/);
+    expect(() => buildRuleset({ ...input, host: { ...input.host, hostPorts: [0] } })).toThrow(/port/);
     expect(() => buildRuleset({ ...input, bridges: [] })).toThrow(/bridge list/);
+    expect(() => buildRuleset({ ...input, bridges: [{ ...input.bridges[0]!, name: "docker0" }] })).toThrow(/bridge name/);
+    expect(() => buildRuleset({ ...input, host: { ...input.host, blockedV4: ["10.0.0.0/8 accept"] } })).toThrow(/CIDR/);
   });
-});
-
-test("mergeCidrs drops contained and duplicate ranges and aligns to the network", () => {
-  expect(mergeCidrs(["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7/24", "192.0.2.0/24", "8.8.8.8/32"])).toEqual(["8.8.8.8/32", "10.0.0.0/8", "192.0.2.0/24"]);
 });
 
 describe("checkListing", () => {
@@ -152,4 +154,17 @@ test("resolv.conf: IPv4 nameservers except loopback; helper output is fib_trie t
   const facts = parseHelperFacts(FIB + "nameserver 10.255.255.53\n");
   expect(facts.resolvers).toEqual(["10.255.255.53"]);
   expect(facts.subnets).toContain("192.0.2.0/24");
+});
+
+const ROUTE = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
+bg-default\t000013AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
+bg-other-pool\t0010FEA9\t00000000\t0001\t0\t0\t0\t00F0FFFF\t0\t0\t0
+bg-routed\t0000000A\t0A0A0A0A\t0003\t0\t0\t0\t000000FF\t0\t0\t0
+docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
+`;
+
+test("/proc/net/route: the on-link subnets of browser bridges (bg-*), nothing else; also in helper output", () => {
+  expect(parseBrowserBridgeRoutes(ROUTE)).toEqual(["169.254.16.0/20", "172.19.0.0/16"]);
+  expect(parseHelperFacts(FIB + ROUTE + "nameserver 10.255.255.53\n")).toMatchObject({ browserSubnets: ["169.254.16.0/20", "172.19.0.0/16"], resolvers: ["10.255.255.53"], addresses: ["127.0.0.1", "172.19.0.1", "192.0.2.2"] });
 });

@@ -20,21 +20,22 @@
 // REJECT, never DROP: failures are immediate and clear. Priority -10 runs before Docker's own
 // filter chains (priority 0); Docker never touches this table, and a reject here is final
 // whatever other chains accept.
+//
+// The rules are the packet form of egress-policy.ts (HostEgress + each bridge's allow-list); the
+// proxy relay's direct routes check the same policy with mayReach(). A change here is a change
+// there: egress-policy.test.ts runs both on the same addresses.
+import { mergeCidrs } from "../../modules/network/address-ranges";
 import type { ResolvedAllow } from "./allow-list";
+import type { HostEgress } from "./egress-policy";
+import { BROWSER_BRIDGE_PREFIX } from "./host-facts";
 
 export interface RulesetInput {
   /** nftables table name (family inet). */
   table: string;
   /** The browser bridges this table guards, each with its pool's allow-list. */
   bridges: { name: string; allow: ResolvedAllow }[];
-  /** IPv4 CIDRs rejected in forward: the fixed private/special ranges plus the host's connected subnets. */
-  blockedV4: string[];
-  /** DNS servers the browsers' DNS traffic may reach (port 53, udp and tcp). */
-  resolvers: string[];
-  /** Ports of BrowserGrid's own services on the host that browsers must reach (e.g. the proxy relay). */
-  hostPorts: number[];
-  /** BrowserGrid's listening port: rejected from browsers even when docker-host is allowed. */
-  ownPort?: number;
+  /** What browsers on this host may not reach: blocked ranges, resolvers, host ports, BrowserGrid's own port. */
+  host: HostEgress;
 }
 
 /** Comments the verifier looks for: the final rejects prove the chains are complete. */
@@ -49,25 +50,6 @@ function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`egress ruleset: invalid ${what}`);
 }
 
-function ipv4Int(ip: string): number {
-  return ip.split(".").reduce((n, o) => ((n << 8) | Number(o)) >>> 0, 0);
-}
-
-/** Canonical network addresses, without entries that another entry already contains (nft refuses overlapping interval elements). */
-export function mergeCidrs(cidrs: readonly string[]): string[] {
-  const parsed = [...new Set(cidrs)].map((c) => {
-    check(CIDR.test(c), `CIDR "${c}"`);
-    const [ip, bits] = c.split("/");
-    const n = Number(bits);
-    const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
-    return { net: (ipv4Int(ip!) & mask) >>> 0, mask, bits: n };
-  });
-  const kept = parsed.filter((a, i) => !parsed.some((b, j) => j !== i && b.bits <= a.bits && (a.net & b.mask) >>> 0 === b.net && (b.bits < a.bits || j < i)));
-  return [...new Map(kept.map((c) => [`${c.net}/${c.bits}`, c])).values()]
-    .sort((a, b) => a.net - b.net || a.bits - b.bits)
-    .map((c) => `${c.net >>> 24}.${(c.net >>> 16) & 255}.${(c.net >>> 8) & 255}.${c.net & 255}/${c.bits}`);
-}
-
 const L4 = "meta l4proto { tcp, udp }";
 
 /**
@@ -78,14 +60,16 @@ const L4 = "meta l4proto { tcp, udp }";
  */
 export function buildRuleset(input: RulesetInput, mode: "install" | "replace" = "install"): string {
   const t = input.table;
+  const host = input.host;
   check(TABLE.test(t), `table name "${t}"`);
   check(input.bridges.length > 0, "bridge list (empty)");
-  for (const b of input.bridges) check(IFNAME.test(b.name), `bridge name "${b.name}"`);
-  for (const r of input.resolvers) check(IP.test(r), `resolver "${r}"`);
-  const ports = [...new Set(input.hostPorts)].sort((a, b) => a - b);
-  for (const p of [...ports, ...(input.ownPort ? [input.ownPort] : [])]) check(Number.isInteger(p) && p >= 1 && p <= 65535, `port ${p}`);
-  const blocked = mergeCidrs(input.blockedV4);
-  const resolvers = [...new Set(input.resolvers)].sort();
+  for (const b of input.bridges) check(IFNAME.test(b.name) && b.name.startsWith(BROWSER_BRIDGE_PREFIX), `bridge name "${b.name}"`);
+  for (const r of host.resolvers) check(IP.test(r), `resolver "${r}"`);
+  const ports = [...new Set(host.hostPorts)].sort((a, b) => a - b);
+  for (const p of [...ports, ...(host.ownPort ? [host.ownPort] : [])]) check(Number.isInteger(p) && p >= 1 && p <= 65535, `port ${p}`);
+  for (const c of host.blockedV4) check(CIDR.test(c), `CIDR "${c}"`);
+  const blocked = mergeCidrs(host.blockedV4);
+  const resolvers = [...new Set(host.resolvers)].sort();
   const q = (s: string) => `"${s}"`;
 
   const allowForward: string[] = [];
@@ -116,7 +100,7 @@ export function buildRuleset(input: RulesetInput, mode: "install" | "replace" = 
       "iifname != @bridges return",
       "ct state established,related accept",
       `meta nfproto ipv6 ${reject}`,
-      `oifname "bg-*" ${reject}`,
+      `oifname "${BROWSER_BRIDGE_PREFIX}*" ${reject}`,
       ...allowForward,
       ...dns,
       "ip daddr @blocked_v4 meta l4proto tcp reject with tcp reset",
@@ -126,7 +110,7 @@ export function buildRuleset(input: RulesetInput, mode: "install" | "replace" = 
       "iifname != @bridges return",
       "ct state established,related accept",
       `meta nfproto ipv6 ${reject}`,
-      ...(input.ownPort ? [`tcp dport ${input.ownPort} reject with tcp reset`] : []),
+      ...(host.ownPort ? [`tcp dport ${host.ownPort} reject with tcp reset`] : []),
       ...(ports.length ? [`${L4} th dport { ${ports.join(", ")} } accept`] : []),
       ...allowInput,
       ...dns,
