@@ -17,8 +17,7 @@ import { layout } from "../../../views/layout";
 import { page } from "../../../views/ui";
 import { audit } from "../audit/audit.service";
 import * as store from "../sessions/sessions.store";
-import { visibleSession } from "../sessions/sessions.routes";
-import { canStop } from "../sessions/sessions.ui.routes";
+import { mayControlSession, visibleSession } from "../sessions/sessions.access";
 import { liveHub } from "./live.hub";
 import { publicLivePage, liveRefused, shareResult } from "./live.pages";
 import type { LiveInput } from "./live.supervisor";
@@ -90,7 +89,7 @@ export function liveRoutes(deps: AppDeps) {
       ({ actor, params, request }) => {
         const r = visibleSession(db, actor, params.id);
         running(r.id);
-        return watch(r.id, request, canStop(actor, r));
+        return watch(r.id, request, mayControlSession(actor, r));
       },
       { auth: "viewer", params: Id, detail: { hide: true } },
     )
@@ -98,7 +97,7 @@ export function liveRoutes(deps: AppDeps) {
       "/sessions/:id/live/input",
       ({ actor, params, body }) => {
         const r = visibleSession(db, actor, params.id);
-        if (!canStop(actor, r)) throw new Forbidden("Only the session's owner or an admin can control its browser.");
+        if (!mayControlSession(actor, r)) throw new Forbidden("Only the session's owner or an admin can control its browser.");
         running(r.id);
         return control(r.id, body);
       },
@@ -109,7 +108,7 @@ export function liveRoutes(deps: AppDeps) {
       (ctx) => {
         const { actor, params, body, request } = ctx;
         const r = visibleSession(db, actor, params.id);
-        if (!canStop(actor, r)) throw new Forbidden("Only the session's owner or an admin can share its live view.");
+        if (!mayControlSession(actor, r)) throw new Forbidden("Only the session's owner or an admin can share its live view.");
         running(r.id);
         const { url, exp } = signedLiveUrl(deps.config.publicUrl, deps.installKey, r.id, body.mode, Number(body.minutes) * 60, now());
         audit(deps, actor, "session.live_link_created", r.id, { mode: body.mode, expiresAt: new Date(exp * 1000).toISOString() }, requestIp(ctx));

@@ -64,9 +64,24 @@ describe("gateway paths without the right credential", () => {
     expect(res.status).toBe(403);
   });
 
-  test("an unknown session is 404, not a hint about tokens", async () => {
-    const res = await fetch(`${base}/cdp/ses_doesnotexist/json/version?token=x`);
-    expect(res.status).toBe(404);
+  test("an unknown session id answers exactly as a wrong token for an existing one: ids cannot be probed", async () => {
+    for (const [existing, unknown] of [
+      [gatewayPathSamples(sessionId), gatewayPathSamples("ses_doesnotexist")],
+      [gatewayPathSamples(sessionId), gatewayPathSamples(sessionId.slice(0, -1) + (sessionId.endsWith("a") ? "b" : "a"))],
+    ] as [string[], string[]][])
+      for (let i = 0; i < existing.length; i++) {
+        if (existing[i]!.startsWith("/connect")) continue;
+        for (const ws of [false, true])
+          for (const token of ["x", otherToken]) {
+            const answer = async (path: string) => {
+              const res = await fetch(`${base}${path}?token=${token}`, { headers: ws ? WS_HEADERS : {} });
+              return { status: res.status, body: await res.json() };
+            };
+            const [a, b] = [await answer(existing[i]!), await answer(unknown[i]!)];
+            expect({ path: unknown[i], ws, ...b }).toEqual({ path: unknown[i], ws, ...a });
+            expect(a.status).toBe(401);
+          }
+      }
   });
 });
 

@@ -8,7 +8,6 @@ import { BadRequest, NotFound, Unauthorized } from "../../lib/errors";
 import { connectToken, ownerOf } from "./sessions.model";
 import type { CreateSessionInput } from "./sessions.service";
 import { sessionDomain } from "./sessions.domain";
-import { getSession } from "./sessions.store";
 import { markDownloadsEnabled, saveProfileNow } from "../profiles/session-storage";
 import { applyRuleSetsCommand } from "../rule-sets/session-rules";
 
@@ -54,8 +53,9 @@ export function createSessionGateway(deps: AppDeps) {
     publicUrl: deps.config.publicUrl,
     logger: deps.log,
     hooks: {
+      // An unknown id, a wrong token, an ended session and an owner who lost the right to hold
+      // sessions all get the gateway's one 401: session ids cannot be probed (authorizeConnect).
       async authorize(sessionId, token) {
-        if (!getSession(db, sessionId)) throw new NotFound(`Session ${sessionId}`);
         return sessions.authorizeConnect(sessionId, token);
       },
       async quickConnect(apiKey, params) {

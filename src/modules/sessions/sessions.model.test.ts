@@ -47,32 +47,33 @@ describe("toPublicSessionJson", () => {
     test(`is the JSON of toPublicSession: ${name}`, () => {
       for (const now of [T0, T0 + 1, T0 + 61_000, T0 + 3_600_000]) {
         const c = ctx(now, "default", r.workerId ? "local" : null);
-        expect(toPublicSessionJson(r, c)).toBe(JSON.stringify(toPublicSession(r, c)));
+        for (const secrets of [true, false]) expect(toPublicSessionJson(r, c, secrets)).toBe(JSON.stringify(toPublicSession(r, c, secrets)));
       }
     });
 
   test("the running duration moves with the clock, and the watch link's expiry with its 5-minute step", () => {
     const r = row({});
-    const a = JSON.parse(toPublicSessionJson(r, ctx(T0)));
-    const b = JSON.parse(toPublicSessionJson(r, ctx(T0 + 250)));
+    const a = JSON.parse(toPublicSessionJson(r, ctx(T0), true));
+    const b = JSON.parse(toPublicSessionJson(r, ctx(T0 + 250), true));
     expect(b.durationMs - a.durationMs).toBe(250);
-    const later = JSON.parse(toPublicSessionJson(r, ctx(T0 + 600_000)));
+    const later = JSON.parse(toPublicSessionJson(r, ctx(T0 + 600_000), true));
     expect(later.liveUrl).not.toBe(a.liveUrl);
     expect(later.metadata).toEqual(r.metadata);
   });
 
   test("a renamed pool or worker is not served from the remembered text", () => {
     const r = row({});
-    expect(JSON.parse(toPublicSessionJson(r, ctx(T0, "default"))).pool).toBe("default");
-    expect(JSON.parse(toPublicSessionJson(r, ctx(T0, "renamed"))).pool).toBe("renamed");
-    expect(JSON.parse(toPublicSessionJson(r, ctx(T0, "renamed", "w2"))).worker).toBe("w2");
+    expect(JSON.parse(toPublicSessionJson(r, ctx(T0, "default"), true)).pool).toBe("default");
+    expect(JSON.parse(toPublicSessionJson(r, ctx(T0, "renamed"), true)).pool).toBe("renamed");
+    expect(JSON.parse(toPublicSessionJson(r, ctx(T0, "renamed", "w2"), true)).worker).toBe("w2");
   });
 
   test("a page's bytes are the JSON of the rows, prefix and suffix around it, non-ASCII included", () => {
     const rows = [...cases.map(([, r]) => r), row({ id: "ses_ü", metadata: { name: "café ☕" } })];
     const c = (r: SessionRow) => ctx(T0 + 5, "default", r.workerId ? "local" : null);
-    const bytes = toPublicSessionsJsonBytes(rows, c, '{"sessions":', ',"nextCursor":null}', T0 + 5);
-    expect(new TextDecoder().decode(bytes)).toBe(`{"sessions":${JSON.stringify(rows.map((r) => toPublicSession(r, c(r))))},"nextCursor":null}`);
-    expect(new TextDecoder().decode(toPublicSessionsJsonBytes([], c))).toBe("[]");
+    const secrets = (r: SessionRow) => r.id !== "ses_ü";
+    const bytes = toPublicSessionsJsonBytes(rows, c, secrets, '{"sessions":', ',"nextCursor":null}', T0 + 5);
+    expect(new TextDecoder().decode(bytes)).toBe(`{"sessions":${JSON.stringify(rows.map((r) => toPublicSession(r, c(r), secrets(r))))},"nextCursor":null}`);
+    expect(new TextDecoder().decode(toPublicSessionsJsonBytes([], c, secrets))).toBe("[]");
   });
 });

@@ -3,7 +3,7 @@
 // The connect token is an HMAC of the session id under the install key: the gateway checks
 // its SHA-256 against the stored digest, and the owner can read the cdpUrl again later
 // without the token ever being stored in clear. It dies with the session, because the
-// gateway only admits sessions that are running.
+// gateway only admits sessions that are running. Who may read it: sessions.access.ts.
 import type { SessionEventRow, SessionRow } from "./sessions.store";
 import { memoHmac } from "../../security/install-key";
 import { sha256Hex } from "../../lib/ids";
@@ -66,11 +66,16 @@ export interface PublicSession {
   network: { bytesSent: number; bytesReceived: number };
 }
 
+/**
+ * The API's view of a session. `withSecrets`: the reader may hold its connect secrets
+ * (mayControlSession, sessions.access.ts); without, cdpUrl and liveUrl are null.
+ */
 export function toPublicSession(
   row: SessionRow,
   ctx: { publicUrl: string; installKey: Buffer; poolName: string; workerName: string | null; now?: number },
+  withSecrets: boolean,
 ): PublicSession {
-  const live = !isTerminal(row.status) && row.status !== "stopping";
+  const live = withSecrets && !isTerminal(row.status) && row.status !== "stopping";
   const end = row.endedAt ?? (row.startedAt ? (ctx.now ?? Date.now()) : null);
   return {
     id: row.id,
@@ -79,7 +84,7 @@ export function toPublicSession(
     worker: ctx.workerName,
     cdpUrl: live ? cdpUrl(ctx.publicUrl, ctx.installKey, row.id) : null,
     // The owner's watch-only live link (1 h); /sessions/:id/share or BrowserGrid.liveURL mint others.
-    liveUrl: row.status === "running" ? signedLiveUrl(ctx.publicUrl, ctx.installKey, row.id, "view", undefined, ctx.now).url : null,
+    liveUrl: withSecrets && row.status === "running" ? signedLiveUrl(ctx.publicUrl, ctx.installKey, row.id, "view", undefined, ctx.now).url : null,
     ...timestamps(row),
     durationMs: row.startedAt && end ? end - row.startedAt : null,
     endReason: row.endReason,
@@ -93,20 +98,21 @@ export function toPublicSession(
 }
 
 // The API's session reads (list and get) serve the JSON text of toPublicSession(), kept per
-// shared row (a new row object comes with every database change). Only two parts move with
+// shared row and per answer shape (with or without connect secrets) (a new row object comes with every database change). Only two parts move with
 // the clock: durationMs of a session that has started and not ended (spliced in per read), and
 // the watch link's expiry, which steps every 5 minutes (the text is rebuilt then).
 const DURATION_MARK = -1.5; // never a real duration
 type PublicContext = { publicUrl: string; installKey: Buffer; poolName: string; workerName: string | null; now?: number };
 type JsonParts = { pool: string; worker: string | null; exp: number; head: string; tail: string | null; bytes?: { head: Buffer; tail: Buffer | null } };
-const jsonMemo = new WeakMap<SessionRow, JsonParts>();
+const jsonMemo = { withSecrets: new WeakMap<SessionRow, JsonParts>(), without: new WeakMap<SessionRow, JsonParts>() };
 
 /** The row's remembered JSON text around its running duration (tail null: nothing ticks). */
-function jsonParts(row: SessionRow, ctx: PublicContext, now: number): JsonParts {
-  const exp = row.status === "running" ? liveExpiry(now) : 0;
-  let m = jsonMemo.get(row);
+function jsonParts(row: SessionRow, ctx: PublicContext, now: number, withSecrets: boolean): JsonParts {
+  const exp = withSecrets && row.status === "running" ? liveExpiry(now) : 0;
+  const memo = withSecrets ? jsonMemo.withSecrets : jsonMemo.without;
+  let m = memo.get(row);
   if (!m || m.exp !== exp || m.pool !== ctx.poolName || m.worker !== ctx.workerName) {
-    const obj = toPublicSession(row, { ...ctx, now });
+    const obj = toPublicSession(row, { ...ctx, now }, withSecrets);
     const ticking = obj.durationMs !== null && row.endedAt === null;
     if (ticking) obj.durationMs = DURATION_MARK;
     const text = JSON.stringify(obj);
@@ -114,15 +120,15 @@ function jsonParts(row: SessionRow, ctx: PublicContext, now: number): JsonParts 
     // top-level one comes before config and metadata, so the first match is the right one.
     const at = ticking ? text.indexOf(`"durationMs":${DURATION_MARK}`) + `"durationMs":`.length : -1;
     m = { pool: ctx.poolName, worker: ctx.workerName, exp, head: ticking ? text.slice(0, at) : text, tail: ticking ? text.slice(at + String(DURATION_MARK).length) : null };
-    jsonMemo.set(row, m);
+    memo.set(row, m);
   }
   return m;
 }
 
-/** JSON.stringify(toPublicSession(row, ctx)), from the row's remembered text when it can. */
-export function toPublicSessionJson(row: SessionRow, ctx: PublicContext): string {
+/** JSON.stringify(toPublicSession(row, ctx, withSecrets)), from the row's remembered text when it can. */
+export function toPublicSessionJson(row: SessionRow, ctx: PublicContext, withSecrets: boolean): string {
   const now = ctx.now ?? Date.now();
-  const m = jsonParts(row, ctx, now);
+  const m = jsonParts(row, ctx, now, withSecrets);
   return m.tail === null ? m.head : m.head + (now - row.startedAt!) + m.tail;
 }
 
@@ -132,11 +138,18 @@ export function toPublicSessionJson(row: SessionRow, ctx: PublicContext): string
  * allocation and a copy per row (joining 50 strings and encoding the result cost more than
  * everything else in the request). SessionService keeps a page for its millisecond.
  */
-export function toPublicSessionsJsonBytes(rows: readonly SessionRow[], ctxOf: (row: SessionRow) => PublicContext, prefix = "", suffix = "", now = Date.now()): Uint8Array<ArrayBuffer> {
+export function toPublicSessionsJsonBytes(
+  rows: readonly SessionRow[],
+  ctxOf: (row: SessionRow) => PublicContext,
+  withSecrets: (row: SessionRow) => boolean,
+  prefix = "",
+  suffix = "",
+  now = Date.now(),
+): Uint8Array<ArrayBuffer> {
   const parts: { head: Buffer; tail: Buffer | null; duration: string }[] = [];
   let size = prefix.length + 2 + Math.max(0, rows.length - 1) + suffix.length;
   for (const row of rows) {
-    const m = jsonParts(row, ctxOf(row), now);
+    const m = jsonParts(row, ctxOf(row), now, withSecrets(row));
     const b = (m.bytes ??= { head: Buffer.from(m.head), tail: m.tail === null ? null : Buffer.from(m.tail) });
     const duration = b.tail === null ? "" : String(now - row.startedAt!);
     parts.push({ head: b.head, tail: b.tail, duration });

@@ -156,8 +156,10 @@ export function detailPage(parts: {
   pool: string;
   worker: string | null;
   status: SafeHtml;
+  /** Present only for a reader who may hold it (the owner or an admin). */
   cdpUrl: string | null;
-  showCdp: boolean;
+  /** The session still takes connections. */
+  connectable: boolean;
   events: SafeHtml;
   live: SafeHtml;
   artifacts: SafeHtml;
@@ -170,10 +172,10 @@ export function detailPage(parts: {
 <section class="card" aria-live="polite" id="session-status">${parts.status}</section>
 <section class="card"><h2>Connect</h2>
 ${
-  parts.cdpUrl && parts.showCdp
+  parts.cdpUrl
     ? html`<p>Give this CDP URL to Playwright's <code>connectOverCDP</code> or Puppeteer's <code>connect</code>. It works for this session only and dies with it.</p>
 ${copyable("cdp-url", parts.cdpUrl, "CDP URL")}`
-    : parts.cdpUrl
+    : parts.connectable
       ? html`<p class="muted">The CDP URL is shown to the session's owner and to admins.</p>`
       : html`<p class="muted">This session has ended: it has no CDP URL any more.</p>`
 }

@@ -1,8 +1,9 @@
 // /api/v1/sessions — thin handlers over SessionService. Members see and stop their own
-// sessions; viewers read all; admins do everything.
+// sessions; viewers read all; admins do everything. A session's connect secrets (cdpUrl,
+// liveUrl) go to its owner and to admins only (sessions.access.ts).
 import { Elysia, t } from "elysia";
 import type { Actor } from "../../http/context";
-import { BadRequest, NotFound } from "../../lib/errors";
+import { BadRequest } from "../../lib/errors";
 import type { SessionService } from "./sessions.service";
 import * as store from "./sessions.store";
 import { CreateSessionBody, LIST_LIMITS, ListSessionsQuery, MAX_METADATA_BYTES, SESSION_STATUSES, SessionEvent, SessionParams, SessionResponse } from "./sessions.schema";
@@ -12,21 +13,10 @@ import { namesOf } from "./sessions.names";
 import { authMacro } from "../../http/plugins/auth";
 import { jsonText } from "../../http/errors";
 import type { FastRoute } from "../../http/fast-reads";
+import { canSeeAll, findVisibleSession, visibleSession } from "./sessions.access";
 
-export function canSeeAll(actor: Actor): boolean {
-  return actor.role === "admin" || actor.role === "viewer";
-}
-
-export function visibleSession(db: Db, actor: Actor, id: string): store.SessionRow {
-  const row = findVisibleSession(db, actor, id);
-  if (!row) throw new NotFound(`Session ${id}`);
-  return row;
-}
-
-function findVisibleSession(db: Db, actor: Actor, id: string): store.SessionRow | undefined {
-  const row = store.getSession(db, id);
-  return row && (canSeeAll(actor) || row.ownerId === ownerOf(actor).id) ? row : undefined;
-}
+// Other modules' session routes (artifacts, rule sets) look sessions up through here.
+export { canSeeAll, visibleSession } from "./sessions.access";
 
 /** A page of GET /api/v1/sessions as JSON (each row's JSON is remembered, sessions.model.ts). */
 function listPage(deps: { db: Db; sessions: SessionService }, actor: Actor, query: { status?: store.SessionRow["status"]; pool?: string; limit?: number | string; cursor?: string }): Blob | string {
@@ -42,7 +32,7 @@ function listPage(deps: { db: Db; sessions: SessionService }, actor: Actor, quer
   });
   const last = rows.length === limit ? rows[rows.length - 1] : undefined;
   const nextCursor = last ? Buffer.from(`${last.createdAt}.${last.id}`).toString("base64url") : null;
-  return deps.sessions.toPublicJsonPage(rows, `{"sessions":`, `,"nextCursor":${JSON.stringify(nextCursor)}}`);
+  return deps.sessions.toPublicJsonPage(actor, rows, `{"sessions":`, `,"nextCursor":${JSON.stringify(nextCursor)}}`);
 }
 
 const LIST_QUERY_KEYS = new Set(["status", "pool", "limit", "cursor"]);
@@ -78,7 +68,7 @@ export function sessionFastReads(deps: { db: Db; sessions: SessionService }): Fa
       role: "viewer",
       answer: (actor, id) => {
         const row = findVisibleSession(deps.db, actor, id!);
-        return row ? deps.sessions.toPublicJson(row) : undefined;
+        return row ? deps.sessions.toPublicJson(actor, row) : undefined;
       },
     },
   ];
@@ -107,7 +97,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
           throw new BadRequest(`Field "metadata" is larger than ${MAX_METADATA_BYTES} bytes as JSON; store less.`);
         const row = await sessions.create(ownerOf(actor), body);
         set.status = 201;
-        return sessions.toPublic(row);
+        return sessions.toPublicFor(actor, row);
       },
       {
         auth: "member",
@@ -128,20 +118,20 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
         auth: "viewer",
         query: ListSessionsQuery,
         response: t.Object({ sessions: t.Array(SessionResponse), nextCursor: t.Nullable(t.String()) }),
-        detail: { tags: ["sessions"], summary: "List sessions, newest first" },
+        detail: { tags: ["sessions"], summary: "List sessions, newest first", description: "Members list their own sessions; viewers and admins list all. cdpUrl and liveUrl are given to a session's owner and to admins only, and are null for everyone else." },
       },
     )
-    .get("/:id", ({ params, actor }) => jsonText(sessions.toPublicJson(visibleSession(db, actor, params.id))), {
+    .get("/:id", ({ params, actor }) => jsonText(sessions.toPublicJson(actor, visibleSession(db, actor, params.id))), {
       auth: "viewer",
       params: SessionParams,
       response: SessionResponse,
-      detail: { tags: ["sessions"], summary: "Get one session" },
+      detail: { tags: ["sessions"], summary: "Get one session", description: "cdpUrl and liveUrl are given to the session's owner and to admins only, and are null for everyone else (viewers)." },
     })
     .delete(
       "/:id",
       async ({ params, actor }) => {
         visibleSession(db, actor, params.id);
-        return sessions.toPublic(await sessions.stop(params.id));
+        return sessions.toPublicFor(actor, await sessions.stop(params.id));
       },
       {
         auth: "member",

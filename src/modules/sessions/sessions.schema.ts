@@ -39,8 +39,18 @@ export const SessionResponse = t.Object({
   status: oneOf(SESSION_STATUSES),
   pool: t.String(),
   worker: t.Nullable(t.String()),
-  cdpUrl: t.Nullable(t.String({ description: "ws(s)://…/cdp/<id>?token=… — scoped to this session, dead when it ends" })),
-  liveUrl: t.Nullable(t.String()),
+  cdpUrl: t.Nullable(
+    t.String({
+      description:
+        "ws(s)://…/cdp/<id>?token=… — scoped to this session, dead when it ends. Given only to the session's owner and to admins: null for everyone else (viewers, viewer-role keys) and once the session has ended.",
+    }),
+  ),
+  liveUrl: t.Nullable(
+    t.String({
+      description:
+        "A signed watch-only live-view link (1 h, no account needed to open it) while the session runs. Given only to the session's owner and to admins: null for everyone else.",
+    }),
+  ),
   createdAt: t.String(),
   startedAt: t.Nullable(t.String()),
   expiresAt: t.Nullable(t.String()),

@@ -19,6 +19,8 @@ const owner = { type: "user", id: "usr_1" };
 function setup(opts: { capacity?: number; queueTimeoutSec?: number } = {}) {
   const db = openMemoryDatabase();
   const pool = ensureDefaultPool(db);
+  // The sessions' owner: a member in good standing (only such owners' tokens open a session).
+  db.$client.query("INSERT INTO users (id, email, password_hash, role, created_at, updated_at) VALUES (?, 'o@example.com', 'x', 'member', 0, 0)").run(owner.id);
   if (opts.queueTimeoutSec !== undefined) db.update(pools).set({ queueTimeoutSec: opts.queueTimeoutSec }).run();
   const worker = registerWorker(db, { name: "local", poolId: pool.id, endpoint: "unix:///fake.sock", kind: "docker", capacity: opts.capacity ?? 10 });
   setWorkerStatus(db, worker.id, "online");
@@ -45,7 +47,7 @@ describe("session lifecycle (fake provider)", () => {
     const row = await s.sessions.create(owner, {});
     expect(row.status).toBe("running");
     expect(s.provider.browsers.size).toBe(1);
-    const pub = s.sessions.toPublic(row);
+    const pub = s.sessions.toPublic(row, true);
     expect(pub.cdpUrl).toStartWith(`ws://grid.test/cdp/${row.id}?token=`);
     const token = connectToken(key, row.id);
     expect(s.sessions.authorizeConnect(row.id, token)).not.toBeNull();
@@ -60,7 +62,7 @@ describe("session lifecycle (fake provider)", () => {
     expect(s.sessions.authorizeConnect(row.id, token)).toBeNull();
     expect(s.closed.map((c) => c.id)).toEqual([row.id]);
     expect(events(s.db, row.id)).toEqual(["starting", "running", "stopping", "completed"]);
-    expect(s.sessions.toPublic(stopped).cdpUrl).toBeNull();
+    expect(s.sessions.toPublic(stopped, true).cdpUrl).toBeNull();
   });
 
   test("a token of session A does not open session B", async () => {
@@ -154,6 +156,22 @@ describe("capacity and queue", () => {
     expect(Number(err.headers["Retry-After"])).toBeGreaterThan(0);
     const failed = store.listSessions(s.db, { limit: 10, status: "failed" });
     expect(failed[0]?.endReason).toBe("queue timeout");
+  });
+
+  test("a queued session ended while it waits starts no browser and frees the slot it is handed", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 5 });
+    const first = await s.sessions.create(owner, {});
+    const waiting = s.sessions.create(owner, {}).catch((e) => e);
+    await Bun.sleep(10);
+    const [queued] = store.listSessions(s.db, { limit: 10, status: "queued" });
+    await s.sessions.end(queued!.id, "completed", "owner's account disabled");
+    await s.sessions.stop(first.id);
+    expect((await waiting).code).toBe("session_stopped");
+    expect(store.getSession(s.db, queued!.id)!.status).toBe("completed");
+    expect(s.provider.starts).toBe(1);
+    // The slot went back: the next request starts at once instead of queueing.
+    const next = await s.sessions.create(owner, {});
+    expect(next.status).toBe("running");
   });
 });
 

@@ -11,6 +11,8 @@ import { safeEqual, sha256Hex } from "../../lib/ids";
 import { findPoolById, findPoolByName, type Pool } from "../pools/pools.service";
 import { listWorkers } from "../workers/workers.service";
 import { Capacity } from "./capacity";
+import { ownerMayHoldSessions, mayControlSession, secretsScopeKey } from "./sessions.access";
+import type { Actor } from "../../http/context";
 import { connectTokenHash, toPublicSession, toPublicSessionJson, toPublicSessionsJsonBytes, type PublicSession } from "./sessions.model";
 import * as store from "./sessions.store";
 import type { SessionRow } from "./sessions.store";
@@ -205,8 +207,12 @@ export class SessionService {
     });
 
     const startedAtMs = performance.now();
-    if (queuedRow) store.transition(this.deps.db, id, ["queued"], "starting", { workerId }, { type: "starting", detail: { worker: workerId } });
-    else
+    if (queuedRow && !store.transition(this.deps.db, id, ["queued"], "starting", { workerId }, { type: "starting", detail: { worker: workerId } })) {
+      // Ended while it waited (DELETE, or its owner lost the right to hold sessions): start nothing.
+      this.capacity.release(workerId);
+      profile?.release();
+      throw new Unavailable("The session was stopped while it waited in the queue.", "session_stopped");
+    } else if (!queuedRow)
       store.insertSession(this.deps.db, this.newRow(id, owner, pool, workerId, "starting", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral), {
         type: "starting",
         detail: { pool: pool.name, worker: workerId },
@@ -351,11 +357,17 @@ export class SessionService {
 
   // ---- gateway hooks -------------------------------------------------------------------
 
-  /** The target for /cdp/<id>?token=…, or null when the token is wrong or the session is not running. */
+  /**
+   * The target for /cdp/<id>?token=…, or null when the token is wrong, the session is not
+   * running or its owner may no longer hold sessions (sessions.access.ts). One answer for all of
+   * these, an unknown id included, reached by the same work (the digest is compared even when
+   * there is no row), so a caller without the token cannot tell which session ids exist.
+   */
   authorizeConnect(sessionId: string, token: string): { sessionId: string; cdp: { host: string; port: number } } | null {
     const row = store.getSession(this.deps.db, sessionId);
-    if (!row || row.status !== "running" || !row.connectTokenHash || !row.cdpEndpoint) return null;
-    if (!safeEqual(sha256Hex(token), row.connectTokenHash)) return null;
+    const tokenMatches = safeEqual(sha256Hex(token), row?.connectTokenHash ?? NO_SESSION_DIGEST);
+    if (!row || !tokenMatches || row.status !== "running" || !row.cdpEndpoint) return null;
+    if (!ownerMayHoldSessions(this.deps.db, row)) return null;
     const i = row.cdpEndpoint.lastIndexOf(":");
     const cdp = { host: row.cdpEndpoint.slice(0, i), port: Number(row.cdpEndpoint.slice(i + 1)) };
     const provider = row.workerId ? this.deps.providers.get(row.workerId) : undefined;
@@ -388,13 +400,19 @@ export class SessionService {
 
   // ---- reads ---------------------------------------------------------------------------
 
-  toPublic(row: SessionRow): PublicSession {
-    return toPublicSession(row, this.publicContext(row, namesOf(this.deps.db)));
+  /** The session as `reader` may see it: with connect secrets only for its owner and admins (sessions.access.ts). */
+  toPublicFor(reader: Actor, row: SessionRow): PublicSession {
+    return this.toPublic(row, mayControlSession(reader, row));
   }
 
-  /** JSON.stringify(toPublic(row)), from text remembered per row (sessions.model.ts). */
-  toPublicJson(row: SessionRow): string {
-    return toPublicSessionJson(row, this.publicContext(row, namesOf(this.deps.db)));
+  /** The session with its connect secrets (`withSecrets`) or without; prefer toPublicFor where there is a reader. */
+  toPublic(row: SessionRow, withSecrets: boolean): PublicSession {
+    return toPublicSession(row, this.publicContext(row, namesOf(this.deps.db)), withSecrets);
+  }
+
+  /** JSON.stringify(toPublicFor(reader, row)), from text remembered per row (sessions.model.ts). */
+  toPublicJson(reader: Actor, row: SessionRow): string {
+    return toPublicSessionJson(row, this.publicContext(row, namesOf(this.deps.db)), mayControlSession(reader, row));
   }
 
   /**
@@ -404,17 +422,18 @@ export class SessionService {
    * same rows (the same shared row objects, so nothing changed) gets the same bytes a rebuild
    * would give, running durations included. Under load many requests share each one.
    */
-  toPublicJsonPage(rows: readonly SessionRow[], prefix: string, suffix: string): Blob {
+  toPublicJsonPage(reader: Actor, rows: readonly SessionRow[], prefix: string, suffix: string): Blob {
     const names = namesOf(this.deps.db);
     const now = Date.now();
+    const scope = secretsScopeKey(reader);
     const last = this.lastPage;
-    if (last && last.now === now && last.names === names && last.prefix === prefix && last.suffix === suffix && sameItems(last.rows, rows)) return last.page;
-    const page = new Blob([toPublicSessionsJsonBytes(rows, (r) => this.publicContext(r, names), prefix, suffix, now)]);
-    this.lastPage = { now, names, prefix, suffix, rows, page };
+    if (last && last.now === now && last.names === names && last.scope === scope && last.prefix === prefix && last.suffix === suffix && sameItems(last.rows, rows)) return last.page;
+    const page = new Blob([toPublicSessionsJsonBytes(rows, (r) => this.publicContext(r, names), (r) => mayControlSession(reader, r), prefix, suffix, now)]);
+    this.lastPage = { now, names, scope, prefix, suffix, rows, page };
     return page;
   }
 
-  private lastPage: { now: number; names: Names; prefix: string; suffix: string; rows: readonly SessionRow[]; page: Blob } | null = null;
+  private lastPage: { now: number; names: Names; scope: string; prefix: string; suffix: string; rows: readonly SessionRow[]; page: Blob } | null = null;
 
   private publicContext(row: SessionRow, names: Names) {
     return { publicUrl: this.deps.publicUrl, installKey: this.deps.installKey, poolName: names.pool(row.poolId), workerName: names.worker(row.workerId) };
@@ -476,6 +495,9 @@ export class SessionService {
     };
   }
 }
+
+/** Compared against when a session id has no row, so an unknown id costs what a wrong token does. */
+const NO_SESSION_DIGEST = sha256Hex("no such session");
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a.length !== b.length) return false;

@@ -1,6 +1,7 @@
 // The sessions pages: /sessions (list + filters + create form), /sessions/stream (the list's
 // server-sent events), /sessions/:id (detail) and its stream, and the stop form. Members see
-// and stop their own sessions, admins everyone's, viewers read all (API rules, one place).
+// and stop their own sessions, admins everyone's, viewers read all; the CDP URL and live
+// control go to the owner and admins only (sessions.access.ts, the API's rules).
 import { Elysia, t } from "elysia";
 import type { Actor, AppDeps } from "../../http/context";
 import { authMacro } from "../../http/plugins/auth";
@@ -12,7 +13,7 @@ import { listPools, findPoolByName } from "../pools/pools.service";
 import { listWorkers } from "../workers/workers.service";
 import { roleRank } from "../users/users.service";
 import { cdpUrl, ownerOf } from "./sessions.model";
-import { canSeeAll, visibleSession } from "./sessions.routes";
+import { canSeeAll, mayControlSession, visibleSession } from "./sessions.access";
 import * as store from "./sessions.store";
 import { parseCreateForm } from "./sessions.form";
 import { createForm, detailPage, eventsTimeline, filterForm, listPage, sessionRows, STATUSES, statusLine, type ListFilters, type RowContext } from "./sessions.pages";
@@ -49,10 +50,6 @@ function sessionVersion(deps: AppDeps, id: string): string {
   return String(r?.v ?? 0);
 }
 
-export function canStop(actor: Actor, row: store.SessionRow): boolean {
-  return roleRank(actor.role) >= roleRank("member") && (actor.role === "admin" || row.ownerId === ownerOf(actor).id);
-}
-
 export function sessionPages(deps: AppDeps) {
   const { db } = deps;
   const now = () => (deps.now ?? Date.now)();
@@ -63,7 +60,7 @@ export function sessionPages(deps: AppDeps) {
     return {
       poolName: (id) => pools.get(id) ?? id,
       workerName: (id) => (id ? (workers.get(id) ?? id) : null),
-      canStop: (r) => canStop(actor, r),
+      canStop: (r) => mayControlSession(actor, r),
       now: now(),
     };
   }
@@ -83,7 +80,7 @@ export function sessionPages(deps: AppDeps) {
   };
   const isMember = (a: Actor) => roleRank(a.role) >= roleRank("member");
   const artifactsOf = (actor: Actor, r: store.SessionRow, message?: { text: string; bad: boolean }) =>
-    artifactsSection(r, storageOf(deps).artifacts.list(r.id), canStop(actor, r), message);
+    artifactsSection(r, storageOf(deps).artifacts.list(r.id), mayControlSession(actor, r), message);
 
   function renderCreate(actor: Actor, status: number, state: Parameters<typeof createForm>[1], htmx: boolean): Response {
     const form = createForm(listPools(db), state);
@@ -149,7 +146,7 @@ export function sessionPages(deps: AppDeps) {
         const r = visibleSession(db, actor, params.id);
         const ctx = rowContext(actor);
         const live = !store.isTerminal(r.status) && r.status !== "stopping";
-        const owner = canStop(actor, r);
+        const owner = mayControlSession(actor, r);
         return page(
           actor,
           `Session ${r.id}`,
@@ -159,8 +156,8 @@ export function sessionPages(deps: AppDeps) {
             pool: ctx.poolName(r.poolId),
             worker: ctx.workerName(r.workerId),
             status: statusLine(r, owner, ctx.now),
-            cdpUrl: live ? cdpUrl(deps.config.publicUrl, deps.installKey, r.id) : null,
-            showCdp: owner,
+            cdpUrl: live && owner ? cdpUrl(deps.config.publicUrl, deps.installKey, r.id) : null,
+            connectable: live,
             events: eventsTimeline(store.listEvents(db, r.id)),
             live: r.status === "running" ? livePanel(r, { control: owner, share: owner }) : html``,
             artifacts: artifactsOf(actor, r),
@@ -181,7 +178,7 @@ export function sessionPages(deps: AppDeps) {
             render: () => {
               const r = store.getSession(db, params.id)!;
               return [
-                ["session-status", statusLine(r, canStop(actor, r), now())],
+                ["session-status", statusLine(r, mayControlSession(actor, r), now())],
                 ["session-events", eventsTimeline(store.listEvents(db, params.id))],
               ];
             },
@@ -195,7 +192,7 @@ export function sessionPages(deps: AppDeps) {
       "/sessions/:id/stop",
       async ({ actor, params, body }) => {
         const r = visibleSession(db, actor, params.id);
-        if (!canStop(actor, r)) return page(actor, "Not allowed", "/sessions", html`<p class="notice bad" role="alert">Only the session's owner or an admin can stop it.</p>`, { status: 403 });
+        if (!mayControlSession(actor, r)) return page(actor, "Not allowed", "/sessions", html`<p class="notice bad" role="alert">Only the session's owner or an admin can stop it.</p>`, { status: 403 });
         await deps.sessions.stop(r.id);
         const back = body.back && /^\/sessions(\/[A-Za-z0-9_]+|\?[A-Za-z0-9_=&%.-]*)?$/.test(body.back) ? body.back : `/sessions/${r.id}`;
         return seeOther(back);
@@ -209,7 +206,7 @@ export function sessionPages(deps: AppDeps) {
         const r = visibleSession(db, actor, params.id);
         let message: { text: string; bad: boolean };
         let status = 200;
-        if (!canStop(actor, r)) {
+        if (!mayControlSession(actor, r)) {
           message = { text: "Only the session's owner or an admin can take screenshots.", bad: true };
           status = 403;
         } else {

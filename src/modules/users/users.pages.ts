@@ -38,7 +38,7 @@ ${notice(s.message)}
 <button type="submit" class="secondary small">Save</button></form></td>
 <td>${u.disabledAt ? badge("disabled") : badge("active")}</td><td>${time(u.createdAt)}</td>
 <td class="actions-cell"><form method="post" action="/users/${u.id}" class="inline"><input type="hidden" name="disabled" value="${u.disabledAt ? "false" : "true"}"><button type="submit" class="secondary small">${u.disabledAt ? "Enable" : "Disable"}</button></form>
-<form method="post" action="/users/${u.id}/delete" class="inline" data-confirm="Delete ${u.email}? Their API keys go with them."><button type="submit" class="danger small" aria-label="Delete ${u.email}">Delete</button></form></td></tr>`,
+<form method="post" action="/users/${u.id}/delete" class="inline" data-confirm="Delete ${u.email}? Their API keys go with them and their browser sessions end."><button type="submit" class="danger small" aria-label="Delete ${u.email}">Delete</button></form></td></tr>`,
   )}</tbody></table></div></section>
 <section class="card"><h2>New user</h2>
 <form method="post" action="/users" novalidate>
@@ -99,10 +99,10 @@ export function userPages(deps: AppDeps) {
     )
     .post(
       "/users/:id/delete",
-      (ctx) => {
+      async (ctx) => {
         const { actor, params } = ctx;
         try {
-          const u = deleteUser(deps, params.id);
+          const u = await deleteUser(deps, params.id);
           audit(deps, actor, "user.deleted", u.id, { email: u.email }, requestIp(ctx));
           return seeOther("/users");
         } catch (e) {

@@ -49,18 +49,18 @@ export function userRoutes(deps: AppDeps) {
           { minProperties: 1 },
         ),
         response: { 200: UserSchema, 404: ErrorSchema, 409: ErrorSchema },
-        detail: { tags: ["users"], summary: "Change a user's role, disable them or set a new password (admin)" },
+        detail: { tags: ["users"], summary: "Change a user's role, disable them or set a new password (admin)", description: "Disabling a user or making them a viewer also ends their running and queued browser sessions (their cdpUrl tokens and live links stop working); a disabled user's API keys stop working too. The answer comes once the sessions have ended." },
       },
     )
     .delete(
       "/:id",
-      (ctx) => {
+      async (ctx) => {
         const { params, actor, set } = ctx;
-        const u = deleteUser(deps, params.id);
+        const u = await deleteUser(deps, params.id);
         audit(deps, actor, "user.deleted", u.id, { email: u.email }, requestIp(ctx));
         set.status = 204;
         return null;
       },
-      { auth: "admin", params: UserIdParams, detail: { tags: ["users"], summary: "Delete a user, their sessions and API keys (admin)" } },
+      { auth: "admin", params: UserIdParams, detail: { tags: ["users"], summary: "Delete a user, their sessions and API keys (admin)", description: "Their running and queued browser sessions are ended first (clients closed, containers removed): the answer comes once they have ended." } },
     );
 }

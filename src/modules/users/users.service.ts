@@ -1,6 +1,8 @@
 // Accounts and roles. admin: everything, including users; member: sessions, profiles,
 // deployments and their own API keys; viewer: read-only. The install always keeps at least
-// one enabled admin, so nobody can lock everyone out through the API.
+// one enabled admin, so nobody can lock everyone out through the API. A user who is disabled,
+// deleted or made a viewer loses their browser sessions too (sessions.owners.ts): they end, and
+// their cdpUrl tokens and live links die with them; the user's API keys stop working at once.
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { AppDeps } from "../../http/context";
 import { users, type Role } from "../../db/schema";
@@ -9,6 +11,7 @@ import { newId } from "../../lib/ids";
 import { BadRequest, Conflict, NotFound } from "../../lib/errors";
 import { authState, clockOf } from "../auth/auth.state";
 import { deleteUserSessions } from "../auth/auth-sessions.service";
+import { endSessionsOfUnfitOwner } from "../sessions/sessions.owners";
 
 export type UserRow = typeof users.$inferSelect;
 export const ROLES: readonly Role[] = ["viewer", "member", "admin"];
@@ -113,7 +116,10 @@ function otherEnabledAdmins(tx: Tx, userId: string): number {
   return count(tx, and(eq(users.role, "admin"), isNull(users.disabledAt), ne(users.id, userId)));
 }
 
-/** Role, enabled state or a new password (which ends the user's sessions). */
+/**
+ * Role, enabled state or a new password (which ends the user's sign-in sessions). Disabling or
+ * demoting to viewer also ends the user's browser sessions; resolves once they have ended.
+ */
 export async function updateUser(deps: AppDeps, id: string, patch: { role?: Role; disabled?: boolean; password?: string }): Promise<UserRow> {
   const current = getUser(deps, id);
   if (patch.password !== undefined) checkPassword(patch.password, current.email);
@@ -140,10 +146,13 @@ export async function updateUser(deps: AppDeps, id: string, patch: { role?: Role
   );
   if (passwordHash || patch.disabled) deleteUserSessions(deps, id);
   authState(deps).keyCache.clear();
+  const reason = patch.disabled ? "owner's account disabled" : "owner's role lowered to viewer";
+  if (patch.disabled || patch.role === "viewer") await endSessionsOfUnfitOwner(deps, id, reason);
   return getUser(deps, id);
 }
 
-export function deleteUser(deps: AppDeps, id: string): UserRow {
+/** Deletes the account, its sign-in sessions and API keys, and ends its browser sessions (resolves once ended). */
+export async function deleteUser(deps: AppDeps, id: string): Promise<UserRow> {
   const u = deps.db.transaction(
     (tx) => {
       const u = tx.select().from(users).where(eq(users.id, id)).get();
@@ -156,6 +165,7 @@ export function deleteUser(deps: AppDeps, id: string): UserRow {
     { behavior: "immediate" },
   );
   authState(deps).keyCache.clear();
+  await endSessionsOfUnfitOwner(deps, id, "owner's account deleted");
   return u;
 }
 
