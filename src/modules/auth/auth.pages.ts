@@ -8,17 +8,13 @@ import { DomainError, TooManyRequests } from "../../lib/errors";
 import { html, htmlResponse } from "../../../views/html";
 import { layout } from "../../../views/layout";
 import { PASSWORD_MAX_LENGTH } from "../../security/passwords";
+import { sameOriginPath } from "../../security/redirect-target";
 import { changePassword, login, LoginFailed, setupAdmin } from "./auth.service";
 import { clearSessionCookie, deleteAuthSession, sessionCookie } from "./auth-sessions.service";
 import { authState } from "./auth.state";
 import { audit } from "../audit/audit.service";
 import { hasAnyUser } from "../users/users.service";
 import { loginForm, passwordForm, setupForm, type FieldErrors } from "./auth.forms";
-
-/** Only local paths: `//evil.example` and `/\evil` would leave the site. */
-export function safeNext(next: string | undefined): string {
-  return next && next.length <= 2048 && /^\/(?![/\\])/.test(next) && !/[\r\n]/.test(next) ? next : "/";
-}
 
 function redirect(location: string, cookie?: string): Response {
   const headers: Record<string, string> = { location };
@@ -73,7 +69,7 @@ export function authPages(deps: AppDeps) {
       "/login",
       (ctx) => {
         if (!hasUsers()) return redirect("/setup");
-        const next = safeNext(ctx.query.next);
+        const next = sameOriginPath(ctx.query.next, deps.config.publicUrl);
         if ((ctx as { actor?: unknown }).actor) return redirect(next);
         return page("Sign in", loginForm({ next }));
       },
@@ -83,7 +79,7 @@ export function authPages(deps: AppDeps) {
       "/login",
       async (ctx) => {
         const { body, request } = ctx;
-        const next = safeNext(body.next);
+        const next = sameOriginPath(body.next, deps.config.publicUrl);
         const values = { email: body.email };
         try {
           const r = await login(deps, body.email, body.password, { ip: requestIp(ctx), userAgent: ua(request) });

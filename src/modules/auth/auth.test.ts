@@ -124,6 +124,19 @@ describe("login and sessions", () => {
     expect(signedIn.headers.get("location")).toBe("/");
   });
 
+  test("no open redirect through next=, on the form post and for a signed-in visitor", async () => {
+    const t = await makeTestApp();
+    const nasty = ["/%09/evil.test/x", "/%0a/evil.test", "/%5Cevil.test", "/.//evil.test", "%2F%2Fevil.test", "/%09%5Cevil.test", "https:%2F%2Fevil.test"];
+    for (const next of nasty) {
+      const visit = await t.app.handle(new Request(`http://localhost/login?next=${next}`, { headers: { cookie: t.cookie } }));
+      expect(visit.status).toBe(303);
+      expect(new URL(visit.headers.get("location")!, "http://localhost").origin).toBe("http://localhost");
+      const post = await t.app.handle(new Request("http://localhost/login", form({ email: "admin@example.com", password: PASSWORDS.admin, next: decodeURIComponent(next) })));
+      expect(post.status).toBe(303);
+      expect(new URL(post.headers.get("location")!, "http://localhost").origin).toBe("http://localhost");
+    }
+  });
+
   test("neither the password nor the session token reaches the log", async () => {
     const t = await makeTestApp();
     const lines: string[] = [];
