@@ -60,7 +60,24 @@ export function redact(text: string): string {
   return decodedRedacted === decoded ? literal : decodedRedacted;
 }
 
+/** A value the log must show as it is, secret-looking or not. */
+class Verbatim {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return this.text;
+  }
+}
+
+/**
+ * Marks a field value to be logged unredacted. Only for a secret whose purpose is to be read in
+ * the log by the operator (the first-run setup link); never for anything a client sent.
+ */
+export function logVerbatim(text: string): unknown {
+  return new Verbatim(text);
+}
+
 function scrub(value: unknown, depth = 0): unknown {
+  if (value instanceof Verbatim) return value.text;
   if (typeof value === "string") return redact(value);
   if (value instanceof Error) return { name: value.name, message: redact(value.message), stack: value.stack ? redact(value.stack) : undefined };
   if (depth > 4 || value === null || typeof value !== "object") return value;

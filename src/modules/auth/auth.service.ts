@@ -5,11 +5,12 @@ import { eq } from "drizzle-orm";
 import type { Actor, AppDeps } from "../../http/context";
 import { users } from "../../db/schema";
 import { verifyAgainstDummy, verifyPassword, PASSWORD_MAX_LENGTH } from "../../security/passwords";
-import { BadRequest, Forbidden, Unauthorized } from "../../lib/errors";
+import { BadRequest, DomainError, Forbidden, Unauthorized } from "../../lib/errors";
 import { authState } from "./auth.state";
 import { createAuthSession, deleteUserSessions, type UserRow } from "./auth-sessions.service";
 import { audit } from "../audit/audit.service";
 import { createUser, findUserByEmail, hasAnyUser, setPassword } from "../users/users.service";
+import { announceSetupToken, ensureSetupToken, retireSetupToken, verifySetupToken } from "./setup-token";
 
 export interface RequestMeta {
   ip: string;
@@ -42,9 +43,27 @@ export async function login(deps: AppDeps, email: string, password: string, meta
   return { user, ...s };
 }
 
-/** Creates the first admin while no user exists; then opens a session for them. */
-export async function setupAdmin(deps: AppDeps, email: string, password: string, meta: RequestMeta): Promise<{ user: UserRow; token: string; expiresAt: number }> {
+export class SetupTokenRefused extends DomainError {
+  constructor() {
+    super("setup_token", "The setup token is missing or wrong. Use the link from the server's log or install.sh, or the token in the file setup-token in the data directory.", 403);
+  }
+}
+
+/**
+ * Creates the first admin while no user exists, for the holder of the setup token
+ * (setup-token.ts); then opens a session for them and retires the token. Wrong tokens count
+ * against the address like failed sign-ins.
+ */
+export async function setupAdmin(deps: AppDeps, setupToken: string | undefined, email: string, password: string, meta: RequestMeta): Promise<{ user: UserRow; token: string; expiresAt: number }> {
+  const state = authState(deps);
+  state.loginByAddress.check(meta.ip);
+  if (!verifySetupToken(deps.config, setupToken)) {
+    state.loginByAddress.fail(meta.ip);
+    audit(deps, { type: "anonymous" }, "setup.token_refused", null, null, meta.ip);
+    throw new SetupTokenRefused();
+  }
   const user = await createUser(deps, { email, password, role: "admin" }, { onlyIfEmpty: true });
+  retireSetupToken(deps.config);
   audit(deps, { type: "anonymous" }, "setup.admin_created", user.id, { email: user.email }, meta.ip);
   const s = createAuthSession(deps, user.id, meta);
   return { user, ...s };
@@ -77,14 +96,17 @@ export async function bootstrapAdminFromEnv(deps: AppDeps): Promise<"created" | 
   const { adminEmail, adminPassword } = deps.config;
   if (hasAnyUser(deps)) {
     authState(deps).hasUsers = true;
+    retireSetupToken(deps.config);
     return adminEmail ? "ignored" : "absent";
   }
   if (!adminEmail || !adminPassword) {
-    deps.log.warn("no account exists yet: open /setup in a browser, or run `browsergrid admin create --email <you>`", { setupUrl: `${deps.config.publicUrl}/setup` });
+    const { token, path } = ensureSetupToken(deps.config);
+    announceSetupToken(deps, token, path);
     return "absent";
   }
   try {
     const user = await createUser(deps, { email: adminEmail, password: adminPassword, role: "admin" }, { onlyIfEmpty: true });
+    retireSetupToken(deps.config);
     audit(deps, { type: "system" }, "setup.admin_created", user.id, { email: user.email, source: "env" }, null);
     deps.log.info("created the first admin from BROWSERGRID_ADMIN_EMAIL; the variables are ignored from now on", { email: user.email });
     return "created";
