@@ -12,14 +12,15 @@ import { sameOriginPath } from "../../security/redirect-target";
 import { changePassword, login, LoginFailed, setupAdmin } from "./auth.service";
 import { clearSessionCookie, deleteAuthSession, sessionCookie } from "./auth-sessions.service";
 import { authState } from "./auth.state";
+import { readDeviceCookie } from "./device-cookie";
 import { announceSetupToken, ensureSetupToken, SETUP_TOKEN_MAX_LENGTH } from "./setup-token";
 import { audit } from "../audit/audit.service";
 import { hasAnyUser } from "../users/users.service";
 import { loginForm, passwordForm, setupForm, type FieldErrors } from "./auth.forms";
 
-function redirect(location: string, cookie?: string): Response {
-  const headers: Record<string, string> = { location };
-  if (cookie) headers["set-cookie"] = cookie;
+function redirect(location: string, ...cookies: string[]): Response {
+  const headers = new Headers({ location });
+  for (const c of cookies) headers.append("set-cookie", c);
   return new Response(null, { status: 303, headers });
 }
 
@@ -95,8 +96,8 @@ export function authPages(deps: AppDeps) {
         const next = sameOriginPath(body.next, deps.config.publicUrl);
         const values = { email: body.email };
         try {
-          const r = await login(deps, body.email, body.password, { ip: requestIp(ctx), userAgent: ua(request) });
-          return redirect(next, cookieFor(r.token, r.expiresAt));
+          const r = await login(deps, body.email, body.password, { ip: requestIp(ctx), userAgent: ua(request), deviceCookie: readDeviceCookie(request.headers.get("cookie")) });
+          return redirect(next, cookieFor(r.token, r.expiresAt), r.deviceCookie);
         } catch (e) {
           if (e instanceof TooManyRequests)
             return page("Sign in", loginForm({ next, values, notice: e.message }), 429, e.headers);

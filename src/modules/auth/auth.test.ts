@@ -110,8 +110,9 @@ describe("login and sessions", () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ email: "member@example.com", role: "member" });
     expect(r.body.passwordHash).toBeUndefined();
-    const setCookie = r.headers.get("set-cookie")!;
+    const [setCookie, deviceCookie] = r.headers.getSetCookie();
     expect(setCookie).toMatch(/^bg_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000$/);
+    expect(deviceCookie).toMatch(/^bg_device=usr_[A-Za-z0-9]+\.\d+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=15552000$/);
     const cookie = cookieOf(r);
     expect((await t.call("GET", "/api/v1/auth/me", { auth: cookie })).body.role).toBe("member");
     expect((await t.call("POST", "/api/v1/auth/logout", { auth: cookie })).status).toBe(204);
@@ -201,7 +202,7 @@ describe("login and sessions", () => {
 });
 
 describe("brute force", () => {
-  test("5 bad passwords lock the account (429 + Retry-After) even for the right one; it works after the window", async () => {
+  test("5 bad passwords block the account from that address (429 + Retry-After) even for the right one; it works after the window", async () => {
     const t = await makeTestApp();
     const attempt = (password: string) => t.call("POST", "/api/v1/auth/login", { body: { email: "admin@example.com", password } });
     for (let i = 0; i < 5; i++) expect((await attempt(`wrong-password-${i}`)).status).toBe(401);
