@@ -43,6 +43,14 @@ describe("Host allow-list", () => {
     for (const host of ["", "evil@localhost", "localhost/x", "local host", "localhost:", "localhost:99999", "[::1", "localhost.", "localhost\t"]) expect(isAllowedHost(host, config)).toBe(false);
   });
 
+  test("a made-up Bearer header does not carry a foreign Host past the guard", async () => {
+    const t = await makeTestApp({ withUsers: false, env: { BROWSERGRID_PUBLIC_URL: PUBLIC } });
+    const req = setupForm("evil.example");
+    req.headers.set("authorization", "Bearer bg_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    expect((await t.app.handle(req)).status).toBe(401);
+    expect(t.deps.db.$client.query("SELECT count(*) AS n FROM users").get()).toEqual({ n: 0 });
+  });
+
   test("health probes and bearer-authenticated calls answer under any Host", async () => {
     const t = await makeTestApp({ env: { BROWSERGRID_PUBLIC_URL: PUBLIC } });
     expect((await t.app.handle(new Request("http://172.17.0.1:7070/healthz", { headers: { host: "172.17.0.1:7070" } }))).status).toBe(200);
@@ -73,5 +81,32 @@ describe("Origin", () => {
     expect(requestOrigin(post("localhost:7070", "http://localhost:3000"), config)).toBe("cross-origin");
     expect(requestOrigin(post("grid.example.com", "http://grid.example.com"), config)).toBe("cross-origin");
     expect(requestOrigin(post("localhost:7070", "file://"), config)).toBe("cross-origin");
+  });
+});
+
+describe("behind a real socket", () => {
+  test("Host is what the client sent: a foreign name gets 421 and no account, loopback and the public host pass", async () => {
+    const { listen } = await import("../server");
+    const t = await makeTestApp({ withUsers: false, env: { BROWSERGRID_PUBLIC_URL: PUBLIC } });
+    const server = listen({ host: "127.0.0.1", port: 0, app: t.app as never });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const post = (host: string) =>
+        fetch(`${base}/setup`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { host, origin: `http://${host}`, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ email: "attacker@evil.example", password: PASSWORDS.admin, confirm: PASSWORDS.admin }).toString(),
+        });
+      const evil = await post("evil.example");
+      expect(evil.status).toBe(421);
+      expect((await evil.json()).error.code).toBe("misdirected_request");
+      expect((await post(`localhost:${server.port}`)).status).toBe(403); // ours, but no setup token
+      expect(t.deps.db.$client.query("SELECT count(*) AS n FROM users").get()).toEqual({ n: 0 });
+      expect((await fetch(`${base}/login`, { redirect: "manual", headers: { host: "grid.example.com" } })).status).toBe(303);
+      expect((await fetch(`${base}/healthz`, { headers: { host: "evil.example" } })).status).toBe(200);
+    } finally {
+      server.stop(true);
+    }
   });
 });
