@@ -150,9 +150,16 @@ until curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1; do
 done
 
 say "BrowserGrid is running: http://$HOST:$PORT"
-# /setup answers 200 only while no account exists.
+# /setup answers 200 only while no account exists; it then needs the one-time setup token that
+# the server wrote (mode 0600, readable by root and the service user) into its data dir.
+DATA_DIR="${BROWSERGRID_DATA_DIR:-$DATA_DIR}"
 if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST:$PORT/setup")" = 200 ]; then
-  echo "First run: open http://$HOST:$PORT/setup to create the admin account"
+  if [ -s "$DATA_DIR/setup-token" ]; then
+    echo "First run: open http://$HOST:$PORT/setup?token=$(cat "$DATA_DIR/setup-token") to create the admin account"
+    echo "(the token is single-use and also in $DATA_DIR/setup-token and the server's log)"
+  else
+    echo "First run: open http://$HOST:$PORT/setup and enter the setup token from the server's log"
+  fi
   echo "(or on this shell: runuser -u $SERVICE_USER -- env BROWSERGRID_DATA_DIR=$DATA_DIR browsergrid admin create --email you@example.com)"
 fi
 echo "Check the machine any time with: browsergrid doctor"

@@ -4,6 +4,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync, unlinkSync, wri
 import { join, resolve } from "node:path";
 import { isIP } from "node:net";
 import { normalizeAllowList } from "./security/egress/allow-list";
+import { checkAllowedHostEntry } from "./security/host-allow-list";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -23,6 +24,8 @@ export interface Config {
   adminPassword?: string;
   /** Addresses whose X-Forwarded-For / auth header we believe. */
   trustedProxies: string[];
+  /** Extra host names (besides the public URL's, loopback and the listen address) the server answers to. */
+  allowedHosts: string[];
   /** Header carrying the user's email when set by a trusted proxy (SSO in front). */
   authProxyHeader?: string;
   apiRateLimitPerMinute: number;
@@ -126,6 +129,12 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
   if (publicUrl.protocol !== "http:" && publicUrl.protocol !== "https:")
     throw new ConfigError("BROWSERGRID_PUBLIC_URL", "must start with http:// or https://");
 
+  const allowedHosts = list(env, "BROWSERGRID_ALLOWED_HOSTS");
+  for (const h of allowedHosts) {
+    const problem = checkAllowedHostEntry(h);
+    if (problem) throw new ConfigError("BROWSERGRID_ALLOWED_HOSTS", problem);
+  }
+
   const staticApiKeys = list(env, "BROWSERGRID_API_KEYS");
   for (const k of staticApiKeys)
     if (!/^bg_[A-Za-z0-9]{8,32}_[A-Za-z0-9]{16,128}$/.test(k))
@@ -171,6 +180,7 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
     adminEmail,
     adminPassword,
     trustedProxies,
+    allowedHosts,
     authProxyHeader,
     apiRateLimitPerMinute: int(env, "BROWSERGRID_API_RATE_LIMIT", 600, 1, 1_000_000),
     sessionMaxDurationSec: int(env, "BROWSERGRID_SESSION_MAX_DURATION", 3600, 10, 7 * 24 * 3600),

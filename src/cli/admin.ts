@@ -3,6 +3,7 @@ import { parseFlags } from "./command";
 import { openForCli, readPassword } from "./cli-deps";
 import { createUser, findUserByEmail, setPassword } from "../modules/users/users.service";
 import { deleteUserSessions } from "../modules/auth/auth-sessions.service";
+import { retireSetupToken } from "../modules/auth/setup-token";
 import { audit } from "../modules/audit/audit.service";
 import { DomainError } from "../lib/errors";
 import type { Role } from "../db/schema";
@@ -45,6 +46,7 @@ Passwords shorter than 12 characters or otherwise easy to guess are refused.`,
       if (password === null) return 1;
       if (action === "create") {
         const u = await createUser(deps, { email, password, role });
+        retireSetupToken(deps.config); // an account exists: the first-run token must open nothing
         audit(deps, { type: "cli" }, "user.created", u.id, { email: u.email, role: u.role, source: "cli" }, null);
         console.log(`created ${u.role} ${u.email} (${u.id})`);
       } else {

@@ -1,6 +1,6 @@
 // `browsergrid admin` and `browsergrid keys` against a real data directory, as an operator runs them.
 import { expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -22,7 +22,9 @@ test("admin create, keys create/list/revoke; weak passwords refused; --help ever
   expect(weak.code).toBe(1);
   expect(weak.err).toContain("at least 12");
   expect(run(dir, ["admin", "create", "--email", "ops@example.com"]).err).toContain("--password-stdin");
+  writeFileSync(join(dir, "setup-token"), "a-first-run-token-a-server-wrote\n", { mode: 0o600 });
   expect(run(dir, ["admin", "create", "--email", "ops@example.com", "--password-stdin"], "operator-password-1\n").code).toBe(0);
+  expect(existsSync(join(dir, "setup-token"))).toBe(false); // an account exists: the first-run token is gone
   const created = run(dir, ["keys", "create", "--email", "ops@example.com", "--name", "deploy", "--role", "member"]);
   expect(created.code).toBe(0);
   const key = created.out.trim();

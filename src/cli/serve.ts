@@ -15,6 +15,9 @@ background loops. Configuration comes from the environment:
   BROWSERGRID_DATA_DIR        database and storage (default /var/lib/browsergrid as root,
                               else ~/.local/share/browsergrid)
   BROWSERGRID_PUBLIC_URL      base URL put into the URLs it hands out
+  BROWSERGRID_ALLOWED_HOSTS   more host names the UI answers to (comma-separated); other
+                              Host headers than these, the public URL's, loopback and the
+                              listen address get 421 (DNS rebinding)
   BROWSERGRID_LOG_LEVEL       debug | info | warn | error (default info)
   BROWSERGRID_DOCKER_SOCKET   local Docker engine socket (default /var/run/docker.sock)
   BROWSERGRID_BROWSER_IMAGE   browser image repository (default browsergrid/browser)

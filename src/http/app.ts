@@ -5,6 +5,7 @@ import { openapi } from "@elysiajs/openapi";
 import type { AppDeps } from "./context";
 import { requestContext } from "./plugins/request-context";
 import { authPlugin } from "./plugins/auth";
+import { hostGuard } from "./plugins/host-guard";
 import { authRoutes } from "../modules/auth/auth.routes";
 import { authPages } from "../modules/auth/auth.pages";
 import { userRoutes } from "../modules/users/users.routes";
@@ -38,6 +39,7 @@ import { proxyPages } from "../modules/proxies/proxies.pages";
 export function createApp(deps: AppDeps) {
   const app: any = new Elysia({ name: "browsergrid" })
     .use(requestContext(deps.log))
+    .use(hostGuard(deps))
     .use(authPlugin(deps))
     .use(
       openapi({

@@ -7,19 +7,77 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 const SECRET_KEYS = /^(password|newpassword|currentpassword|token|secret|key|authorization|proxy-authorization|cookie|set-cookie|apikey|privatekey)$/i;
 
 /** Every pattern below needs one of these: most strings (ids, paths, methods) have none. */
-const MAY_HOLD_SECRET = /[?&:\s]|bg_/;
+const MAY_HOLD_SECRET = /[?&:;%\s]|bg_/;
 
-/** Removes credentials from free text: `?token=…` (and a live link's `?t=…`), `Bearer …`/`Basic …`, `bg_<id>_<secret>`, `scheme://user:password@`. */
-export function redact(text: string): string {
-  if (!MAY_HOLD_SECRET.test(text)) return text;
+/** Query parameters whose value is a credential: token, key, secret, password and their compounds (api_key, access_token), and a live link's `t`. */
+const SECRET_PARAM = /([?&;](?:[a-z0-9_.-]*(?:token|key|secret|password)|t)=)[^&;\s"']*/gi;
+
+/** Redaction of the text as written: no decoding. */
+function redactLiteral(text: string): string {
   return text
-    .replace(/([?&](?:token|key|secret|password|t)=)[^&\s"']*/gi, "$1[redacted]")
+    .replace(SECRET_PARAM, "$1[redacted]")
     .replace(/((?:Bearer|Basic)\s+)[^\s"']+/gi, "$1[redacted]")
     .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@\/"']*):[^\s@\/"']*@/gi, "$1:[redacted]@")
     .replace(/\b(bg_[A-Za-z0-9]+_)[A-Za-z0-9]+/g, "$1[redacted]");
 }
 
+/** Decodes each run of %XX escapes; a run that is not UTF-8 keeps its non-ASCII escapes as written. */
+function percentDecodeOnce(text: string): string {
+  return text.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run.replace(/%([0-7][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    }
+  });
+}
+
+/** Decoded until nothing changes, as a server (or a client that decodes again) may read it; bounded for nesting. */
+function percentDecodeFully(text: string): string {
+  let current = text;
+  for (let round = 0; round < 4 && /%[0-9a-f]{2}/i.test(current); round++) {
+    const next = percentDecodeOnce(current);
+    if (next === current) break;
+    current = next;
+  }
+  return current;
+}
+
+/**
+ * Removes credentials from free text: `?token=…` (and `api_key=`, `access_token=`, a live link's
+ * `?t=…`), `Bearer …`/`Basic …`, `bg_<id>_<secret>`, `scheme://user:password@`. The threat: a
+ * credential written URL-encoded (`bg%5F…`, `%74oken=`, a `next=` holding an encoded URL) slips
+ * past patterns that only see the literal text. So the text is also read percent-decoded (to any
+ * nesting depth); when the decoded form holds a credential, the decoded form is logged, redacted.
+ */
+export function redact(text: string): string {
+  if (!MAY_HOLD_SECRET.test(text)) return text;
+  const literal = redactLiteral(text);
+  if (!text.includes("%")) return literal;
+  const decoded = percentDecodeFully(text);
+  if (decoded === text) return literal;
+  const decodedRedacted = redactLiteral(decoded);
+  return decodedRedacted === decoded ? literal : decodedRedacted;
+}
+
+/** A value the log must show as it is, secret-looking or not. */
+class Verbatim {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return this.text;
+  }
+}
+
+/**
+ * Marks a field value to be logged unredacted. Only for a secret whose purpose is to be read in
+ * the log by the operator (the first-run setup link); never for anything a client sent.
+ */
+export function logVerbatim(text: string): unknown {
+  return new Verbatim(text);
+}
+
 function scrub(value: unknown, depth = 0): unknown {
+  if (value instanceof Verbatim) return value.text;
   if (typeof value === "string") return redact(value);
   if (value instanceof Error) return { name: value.name, message: redact(value.message), stack: value.stack ? redact(value.stack) : undefined };
   if (depth > 4 || value === null || typeof value !== "object") return value;

@@ -2,20 +2,22 @@
 // `sqlite3 .dump` would, and look for every secret that went through the app.
 import { expect, test } from "bun:test";
 import { makeTestApp, PASSWORDS } from "../../test/helpers/app";
+import { ensureSetupToken } from "../modules/auth/setup-token";
 
 test("a full database dump holds no password, session token or API key in clear", async () => {
   const t = await makeTestApp({ withUsers: false });
   const secrets: string[] = [];
   const setupPw = "setup-admin-password-1";
+  const setupToken = ensureSetupToken(t.deps.config).token;
   const setup = await t.app.handle(
     new Request("http://localhost/setup", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://localhost" },
-      body: new URLSearchParams({ email: "root@example.com", password: setupPw, confirm: setupPw }).toString(),
+      body: new URLSearchParams({ email: "root@example.com", password: setupPw, confirm: setupPw, token: setupToken }).toString(),
     }),
   );
   const cookie = setup.headers.get("set-cookie")!.split(";")[0]!;
-  secrets.push(setupPw, cookie.slice("bg_session=".length));
+  secrets.push(setupPw, setupToken, cookie.slice("bg_session=".length));
   const member = await t.call("POST", "/api/v1/users", { auth: cookie, body: { email: "m@example.com", password: PASSWORDS.member, role: "member" } });
   expect(member.status).toBe(201);
   secrets.push(PASSWORDS.member);

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { hashPassword, passwordProblem, verifyPassword } from "./passwords";
 import { newApiKey, newSessionToken, parseApiKey, randomAlphanumeric } from "./tokens";
 import { addressMatches, clientIp } from "./client-ip";
-import { FailureLimiter, TokenBuckets } from "../http/plugins/rate-limit";
+import { FailureDelay, FailureLimiter, TokenBuckets } from "../http/plugins/rate-limit";
 import { redact } from "../lib/logger";
 
 describe("passwords", () => {
@@ -63,6 +63,21 @@ describe("client address", () => {
 });
 
 describe("rate limiters", () => {
+  test("failure delay slows after the free failures, caps the wait, forgets after a quiet window, bounds its memory", () => {
+    let now = 0;
+    const d = new FailureDelay({ freeFailures: 2, baseMs: 100, maxMs: 350, windowMs: 1000, maxEntries: 50 }, () => now);
+    const seen: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      seen.push(d.delayMs("a"));
+      d.fail("a");
+    }
+    expect(seen).toEqual([0, 0, 0, 100, 200, 350]);
+    now += 1000;
+    expect(d.delayMs("a")).toBe(0);
+    for (let i = 0; i < 10_000; i++) d.fail(`k${i}`);
+    expect(d.size).toBeLessThanOrEqual(50);
+  });
+
   test("failure limiter locks, backs off and bounds its memory", () => {
     let now = 0;
     const l = new FailureLimiter({ limit: 3, windowMs: 1000, maxLockMs: 3000, maxEntries: 100, what: "tries" }, () => now);

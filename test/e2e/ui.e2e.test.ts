@@ -3,6 +3,8 @@
 // browser that a Playwright client drives through its cdpUrl.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chromium as pwChromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { startGrid, startPageServer, waitFor, type Grid } from "../helpers/grid";
 import { ADMIN, launchUiBrowser, screenshots, signIn, watchConsole } from "../helpers/ui";
 
@@ -34,6 +36,12 @@ describe("first run", () => {
   test("fresh install → setup form → admin created → sign out → sign in → dashboard", async () => {
     await page.goto(grid.url);
     expect(page.url()).toBe(`${grid.url}/setup`);
+    // Without the one-time token (the link install.sh prints and the log shows) the form asks for it.
+    await expect(page.getByLabel("Setup token").isVisible()).resolves.toBe(true);
+    const token = readFileSync(join(grid.dataDir, "setup-token"), "utf8").trim();
+    expect(grid.output()).toContain(`/setup?token=${token}`);
+    await page.goto(`${grid.url}/setup?token=${token}`);
+    await expect(page.getByLabel("Setup token").count()).resolves.toBe(0);
     await screenshots(page, "setup");
 
     // Bad input first: an inline error next to the field, and no account created.

@@ -1,9 +1,12 @@
 // Cross-site request forgery. Cookies ride along on requests that other sites trigger, so a
 // state-changing request authenticated by cookie (or by an SSO proxy, equally ambient) must
-// prove it comes from our own pages: its Origin is the public URL's or the request's own
-// host, or the browser says Sec-Fetch-Site: same-origin. SameSite=Lax on the cookie is the
-// first layer; this is the second. Bearer-authenticated calls cannot be forged by a page.
+// prove it comes from our own pages: its Origin is the public URL's origin, or the origin of
+// one of our own host names (host-allow-list.ts) that is exactly the host the request was sent
+// to, or the browser says Sec-Fetch-Site: same-origin. Origin == Host alone proves nothing: a
+// DNS-rebinding page sends both as evil.example. SameSite=Lax on the cookie is the first layer;
+// this is the second. Bearer-authenticated calls cannot be forged by a page.
 import type { Config } from "../../config";
+import { allowedHostnames, isLoopbackHostname, parseHost, requestHost } from "../../security/host-allow-list";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -15,18 +18,16 @@ function publicOrigin(config: Readonly<Config>): string {
   return new URL(config.publicUrl).origin;
 }
 
-/** Origin equals the public URL's origin, or names the host the request was sent to. */
+/** Origin is the public URL's origin, or an http(s) origin on one of our host names naming the host the request was sent to. */
 function originMatches(origin: string, request: Request, config: Readonly<Config>): boolean {
   if (origin === publicOrigin(config)) return true;
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return false; // includes the opaque "null" origin of sandboxed frames and data: URLs
-  }
-  // Bun builds request.url from the Host header; a Request made in-process has only the URL.
-  const host = request.headers.get("host") ?? new URL(request.url).host;
-  return !!host && url.host === host.toLowerCase() && (url.protocol === "http:" || url.protocol === "https:");
+  const url = URL.parse(origin); // null for the opaque "null" origin of sandboxed frames and data: URLs
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) return false;
+  const host = parseHost(requestHost(request));
+  if (!host || !allowedHostnames(config).has(host.hostname)) return false;
+  // On the public host name only the public origin (its scheme and port) is ours: http://grid… is not https://grid….
+  if (host.hostname === new URL(config.publicUrl).hostname && !isLoopbackHostname(host.hostname)) return false;
+  return url.host === (host.port === null ? host.hostname : `${host.hostname}:${host.port}`);
 }
 
 export type OriginVerdict = "same-origin" | "cross-origin" | "unknown";

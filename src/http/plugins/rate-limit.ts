@@ -86,6 +86,60 @@ export class FailureLimiter {
   }
 }
 
+interface DelayRecord {
+  count: number;
+  lastFailure: number;
+}
+
+/**
+ * Slows, never blocks: after `freeFailures` failures for a key, each attempt waits
+ * `baseMs`, doubling per further failure up to `maxMs`. A key forgets its failures after
+ * `windowMs` without one. For accounts: a lockout per account lets anyone lock its owner out,
+ * a capped delay only costs a guesser (OWASP Authentication Cheat Sheet).
+ */
+export class FailureDelay {
+  private readonly records = new Map<string, DelayRecord>();
+
+  constructor(
+    private readonly opts: { freeFailures: number; baseMs: number; maxMs: number; windowMs: number; maxEntries?: number },
+    private readonly now: Clock,
+  ) {}
+
+  /** How long an attempt for `key` waits now, in ms (0 when it does not). */
+  delayMs(key: string): number {
+    const r = this.records.get(key);
+    if (!r || this.now() - r.lastFailure >= this.opts.windowMs) return 0;
+    const over = r.count - this.opts.freeFailures;
+    return over <= 0 ? 0 : Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(over - 1, 30));
+  }
+
+  fail(key: string): void {
+    const now = this.now();
+    let r = this.records.get(key);
+    if (r && now - r.lastFailure >= this.opts.windowMs) r.count = 0;
+    if (!r) {
+      this.makeRoom(now);
+      this.records.set(key, (r = { count: 0, lastFailure: now }));
+    }
+    r.count++;
+    r.lastFailure = now;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  private makeRoom(now: number): void {
+    const max = this.opts.maxEntries ?? 10_000;
+    if (this.records.size < max) return;
+    for (const [k, r] of this.records) if (now - r.lastFailure >= this.opts.windowMs) this.records.delete(k);
+    for (const k of this.records.keys()) {
+      if (this.records.size < max) break;
+      this.records.delete(k);
+    }
+  }
+}
+
 interface Bucket {
   tokens: number;
   at: number;

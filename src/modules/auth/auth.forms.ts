@@ -24,11 +24,26 @@ ${err ? html`<p class="error" id="${name}-error">${err}</p>` : ""}`;
 const newPw = html` minlength="${PASSWORD_MIN_LENGTH}"`;
 const notice = (s: FormState) => (s.notice ? html`<p class="notice${s.errors ? " bad" : ""}" role="status">${s.notice}</p>` : "");
 
+/**
+ * The setup token: hidden when the link from the log brought it, else a field saying where to
+ * find it. A token is never shown back after it was refused.
+ */
+function setupTokenField(s: FormState): SafeHtml {
+  const token = s.values?.token;
+  const err = s.errors?.token;
+  if (token && !err) return html`<input type="hidden" name="token" value="${token}">`;
+  return html`<label for="token">Setup token</label>
+<input id="token" name="token" type="password" autocomplete="off" required maxlength="128" aria-describedby="token-hint${err ? " token-error" : ""}"${err ? html` aria-invalid="true"` : ""}>
+<p class="muted" id="token-hint">Printed by install.sh and in the server's log (the line with /setup?token=…); also in the file <code>setup-token</code> in the data directory.</p>
+${err ? html`<p class="error" id="token-error">${err}</p>` : ""}`;
+}
+
 export function setupForm(s: FormState): SafeHtml {
   return html`<section class="card narrow">
 <h1>Set up BrowserGrid</h1>
 <p class="muted">No account exists yet. Create the first administrator.</p>
 <form method="post" action="/setup">
+${setupTokenField(s)}
 ${field("email", "Email", "email", "username", s)}
 ${field("password", `Password (at least ${PASSWORD_MIN_LENGTH} characters)`, "password", "new-password", s, newPw)}
 ${field("confirm", "Repeat the password", "password", "new-password", s, newPw)}

@@ -8,21 +8,19 @@ import { DomainError, TooManyRequests } from "../../lib/errors";
 import { html, htmlResponse } from "../../../views/html";
 import { layout } from "../../../views/layout";
 import { PASSWORD_MAX_LENGTH } from "../../security/passwords";
+import { sameOriginPath } from "../../security/redirect-target";
 import { changePassword, login, LoginFailed, setupAdmin } from "./auth.service";
 import { clearSessionCookie, deleteAuthSession, sessionCookie } from "./auth-sessions.service";
 import { authState } from "./auth.state";
+import { readDeviceCookie } from "./device-cookie";
+import { announceSetupToken, ensureSetupToken, SETUP_TOKEN_MAX_LENGTH } from "./setup-token";
 import { audit } from "../audit/audit.service";
 import { hasAnyUser } from "../users/users.service";
 import { loginForm, passwordForm, setupForm, type FieldErrors } from "./auth.forms";
 
-/** Only local paths: `//evil.example` and `/\evil` would leave the site. */
-export function safeNext(next: string | undefined): string {
-  return next && next.length <= 2048 && /^\/(?![/\\])/.test(next) && !/[\r\n]/.test(next) ? next : "/";
-}
-
-function redirect(location: string, cookie?: string): Response {
-  const headers: Record<string, string> = { location };
-  if (cookie) headers["set-cookie"] = cookie;
+function redirect(location: string, ...cookies: string[]): Response {
+  const headers = new Headers({ location });
+  for (const c of cookies) headers.append("set-cookie", c);
   return new Response(null, { status: 303, headers });
 }
 
@@ -32,7 +30,7 @@ const page = (title: string, body: ReturnType<typeof html>, status = 200, header
 /** A domain error shown on the form: 4xx keeps its status, the message goes next to `field`. */
 function formError(e: unknown, field: string): { status: number; errors: FieldErrors; headers: Record<string, string> } {
   if (!(e instanceof DomainError) || e.status >= 500) throw e;
-  const f = e.code === "weak_password" ? "password" : e.code === "invalid_email" || e.code === "email_taken" ? "email" : field;
+  const f = e.code === "weak_password" ? "password" : e.code === "invalid_email" || e.code === "email_taken" ? "email" : e.code === "setup_token" ? "token" : field;
   return { status: e.status, errors: { [f]: e.message }, headers: e.headers };
 }
 
@@ -48,24 +46,36 @@ export function authPages(deps: AppDeps) {
 
   return new Elysia({ name: "auth-pages" })
     .use(authMacro)
-    .get("/setup", () => (hasUsers() ? redirect("/login") : page("Set up", setupForm({}))), { detail: { hide: true } })
+    .get(
+      "/setup",
+      (ctx) => {
+        if (hasUsers()) return redirect("/login");
+        // Makes sure a token exists for the operator to find (announced if it had to be made).
+        const issued = ensureSetupToken(deps.config);
+        if (issued.created) announceSetupToken(deps, issued.token, issued.path);
+        return page("Set up", setupForm({ values: { token: ctx.query.token } }));
+      },
+      { query: t.Object({ token: t.Optional(t.String({ maxLength: SETUP_TOKEN_MAX_LENGTH })) }, { additionalProperties: false }), detail: { hide: true } },
+    )
     .post(
       "/setup",
       async (ctx) => {
         const { body, request } = ctx;
         if (hasUsers()) return redirect("/login");
-        const values = { email: body.email };
+        const values = { email: body.email, token: body.token };
         if (body.password !== body.confirm) return page("Set up", setupForm({ values, errors: { confirm: "The two passwords differ." } }), 400);
         try {
-          const r = await setupAdmin(deps, body.email, body.password, { ip: requestIp(ctx), userAgent: ua(request) });
+          const r = await setupAdmin(deps, body.token, body.email, body.password, { ip: requestIp(ctx), userAgent: ua(request) });
           return redirect("/", cookieFor(r.token, r.expiresAt));
         } catch (e) {
           const f = formError(e, "email");
-          return page("Set up", setupForm({ values, errors: f.errors }), f.status, f.headers);
+          // A refused token is not echoed back: the field is shown empty, with the error.
+          const shown = f.errors.token ? { email: body.email } : values;
+          return page("Set up", setupForm({ values: shown, errors: f.errors }), f.status, f.headers);
         }
       },
       {
-        body: strictObject({ ...FormStrings, confirm: t.String({ maxLength: PASSWORD_MAX_LENGTH }) }),
+        body: strictObject({ ...FormStrings, confirm: t.String({ maxLength: PASSWORD_MAX_LENGTH }), token: t.Optional(t.String({ maxLength: SETUP_TOKEN_MAX_LENGTH })) }),
         detail: { hide: true },
       },
     )
@@ -73,7 +83,7 @@ export function authPages(deps: AppDeps) {
       "/login",
       (ctx) => {
         if (!hasUsers()) return redirect("/setup");
-        const next = safeNext(ctx.query.next);
+        const next = sameOriginPath(ctx.query.next, deps.config.publicUrl);
         if ((ctx as { actor?: unknown }).actor) return redirect(next);
         return page("Sign in", loginForm({ next }));
       },
@@ -83,11 +93,11 @@ export function authPages(deps: AppDeps) {
       "/login",
       async (ctx) => {
         const { body, request } = ctx;
-        const next = safeNext(body.next);
+        const next = sameOriginPath(body.next, deps.config.publicUrl);
         const values = { email: body.email };
         try {
-          const r = await login(deps, body.email, body.password, { ip: requestIp(ctx), userAgent: ua(request) });
-          return redirect(next, cookieFor(r.token, r.expiresAt));
+          const r = await login(deps, body.email, body.password, { ip: requestIp(ctx), userAgent: ua(request), deviceCookie: readDeviceCookie(request.headers.get("cookie")) });
+          return redirect(next, cookieFor(r.token, r.expiresAt), r.deviceCookie);
         } catch (e) {
           if (e instanceof TooManyRequests)
             return page("Sign in", loginForm({ next, values, notice: e.message }), 429, e.headers);

@@ -6,6 +6,7 @@ import { authMacro, requestIp } from "../../http/plugins/auth";
 import { changePassword, login } from "./auth.service";
 import { clearSessionCookie, deleteAuthSession, sessionCookie } from "./auth-sessions.service";
 import { authState } from "./auth.state";
+import { readDeviceCookie } from "./device-cookie";
 import { audit } from "../audit/audit.service";
 import { getUser, toPublicUser } from "../users/users.service";
 import { EmailSchema, ErrorSchema, NewPasswordSchema, PasswordSchema, RoleSchema, UserSchema } from "../users/users.schema";
@@ -19,14 +20,14 @@ export function authRoutes(deps: AppDeps) {
       "/login",
       async (ctx) => {
         const { body, set } = ctx;
-        const r = await login(deps, body.email, body.password, meta(ctx));
-        set.headers["set-cookie"] = sessionCookie(deps.config, r.token, r.expiresAt, authState(deps).now());
+        const r = await login(deps, body.email, body.password, { ...meta(ctx), deviceCookie: readDeviceCookie(ctx.request.headers.get("cookie")) });
+        (set.headers as Record<string, string | string[]>)["set-cookie"] = [sessionCookie(deps.config, r.token, r.expiresAt, authState(deps).now()), r.deviceCookie];
         return toPublicUser(r.user);
       },
       {
         body: strictObject({ email: EmailSchema, password: PasswordSchema }),
         response: { 200: UserSchema, 401: ErrorSchema, 429: ErrorSchema },
-        detail: { tags: ["auth"], summary: "Sign in with email and password; sets the bg_session cookie", security: [] },
+        detail: { tags: ["auth"], summary: "Sign in with email and password; sets the bg_session cookie and a bg_device cookie that lets this browser sign in while its address is throttled", security: [] },
       },
     )
     .post(

@@ -2,11 +2,16 @@
 // Kept beside the AppDeps it belongs to (one per app, so tests never share counters).
 import type { AppDeps } from "../../http/context";
 import type { Actor } from "../../http/context";
-import { FailureLimiter, TokenBuckets, type Clock } from "../../http/plugins/rate-limit";
+import { FailureDelay, FailureLimiter, TokenBuckets, type Clock } from "../../http/plugins/rate-limit";
 import { parseApiKey } from "../../security/tokens";
 import { sha256Hex } from "../../lib/ids";
 
 export const MINUTE = 60_000;
+
+/** The key of an account tried from one address. */
+export function accountAddressKey(account: string, ip: string): string {
+  return `${account}\n${ip}`;
+}
 
 export interface CachedKey {
   secretHash: string;
@@ -18,10 +23,21 @@ export interface CachedKey {
   cachedUntil: number;
 }
 
+/**
+ * Sign-in brute force, per OWASP's guidance against lockout abuse: failures block an address
+ * (`loginByAddress`) and an account from one address (`loginByAccountAddress`); an account as
+ * such is only slowed (`loginDelayByAccount`), so nobody can lock its owner out; a browser
+ * holding a device cookie for the account (device-cookie.ts) skips all three, and is itself
+ * distrusted after a few failures (`loginByDevice`).
+ */
 export interface AuthState {
   now: Clock;
-  loginByAccount: FailureLimiter;
   loginByAddress: FailureLimiter;
+  loginByAccountAddress: FailureLimiter;
+  loginDelayByAccount: FailureDelay;
+  loginByDevice: FailureLimiter;
+  /** Waits out a slow-down; tests replace it to record the delay instead of sleeping. */
+  delay: (ms: number) => Promise<void>;
   badKeyByAddress: FailureLimiter;
   apiRate: TokenBuckets;
   keyCache: Map<string, CachedKey>;
@@ -48,8 +64,11 @@ export function authState(deps: AppDeps): AuthState {
   }
   s = {
     now,
-    loginByAccount: new FailureLimiter({ limit: 5, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins for this account" }, now),
     loginByAddress: new FailureLimiter({ limit: 20, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins from this address" }, now),
+    loginByAccountAddress: new FailureLimiter({ limit: 5, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins for this account from this address" }, now),
+    loginDelayByAccount: new FailureDelay({ freeFailures: 5, baseMs: 250, maxMs: 3000, windowMs: 15 * MINUTE }, now),
+    loginByDevice: new FailureLimiter({ limit: 5, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins from this browser" }, now),
+    delay: (ms) => Bun.sleep(ms),
     badKeyByAddress: new FailureLimiter({ limit: 20, windowMs: 5 * MINUTE, maxLockMs: 60 * MINUTE, what: "API keys from this address" }, now),
     apiRate: new TokenBuckets(deps.config.apiRateLimitPerMinute, now),
     keyCache: new Map(),

@@ -4,8 +4,8 @@ import { makeTestApp, ORIGIN, PASSWORDS } from "../../../test/helpers/app";
 import { checkWebSocketOrigin } from "../../http/plugins/auth";
 import { bootstrapAdminFromEnv } from "./auth.service";
 import { loadConfig } from "../../config";
-import { setLogSink } from "../../lib/logger";
-import { mkdtempSync } from "node:fs";
+import { setLogLevel, setLogSink } from "../../lib/logger";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -26,24 +26,67 @@ describe("first run", () => {
     expect((await t.app.handle(new Request("http://localhost/login"))).headers.get("location")).toBe("/setup");
     const page = await (await t.app.handle(new Request("http://localhost/setup"))).text();
     expect(page).toContain('autocomplete="new-password"');
+    expect(page).toContain('id="token"');
 
-    const weak = await t.app.handle(new Request("http://localhost/setup", form({ email: "a@example.com", password: "short", confirm: "short" })));
+    const token = readFileSync(join(t.deps.config.dataDir, "setup-token"), "utf8").trim();
+    const weak = await t.app.handle(new Request("http://localhost/setup", form({ email: "a@example.com", password: "short", confirm: "short", token })));
     expect(weak.status).toBe(400);
     expect(await weak.text()).toMatch(/id="password-error">Password refused: Use at least 12/);
-    const evil = await t.app.handle(new Request("http://localhost/setup", form({ email: "e@evil.test", password: PASSWORDS.admin, confirm: PASSWORDS.admin }, { origin: "https://evil.test" })));
+    const evil = await t.app.handle(new Request("http://localhost/setup", form({ email: "e@evil.test", password: PASSWORDS.admin, confirm: PASSWORDS.admin, token }, { origin: "https://evil.test" })));
     expect(evil.status).toBe(403);
     expect(t.deps.db.$client.query("SELECT count(*) AS n FROM users").get()).toEqual({ n: 0 });
 
-    const ok = await t.app.handle(new Request("http://localhost/setup", form({ email: "Admin@Example.com", password: PASSWORDS.admin, confirm: PASSWORDS.admin })));
+    const ok = await t.app.handle(new Request("http://localhost/setup", form({ email: "Admin@Example.com", password: PASSWORDS.admin, confirm: PASSWORDS.admin, token })));
     expect(ok.status).toBe(303);
     expect(ok.headers.get("location")).toBe("/");
     const cookie = cookieOf(ok);
     expect((await t.call("GET", "/api/v1/auth/me", { auth: cookie })).body.user.email).toBe("admin@example.com");
+    expect(existsSync(join(t.deps.config.dataDir, "setup-token"))).toBe(false);
 
     expect((await t.app.handle(new Request("http://localhost/setup"))).headers.get("location")).toBe("/login");
-    const again = await t.app.handle(new Request("http://localhost/setup", form({ email: "b@example.com", password: PASSWORDS.admin, confirm: PASSWORDS.admin })));
+    const again = await t.app.handle(new Request("http://localhost/setup", form({ email: "b@example.com", password: PASSWORDS.admin, confirm: PASSWORDS.admin, token })));
     expect(again.status).toBe(303);
     expect(t.deps.db.$client.query("SELECT count(*) AS n FROM users").get()).toEqual({ n: 1 });
+  });
+
+  test("setup needs the one-time token from the data dir (0600) or the log; without it nothing is created", async () => {
+    const t = await makeTestApp({ withUsers: false });
+    const lines: string[] = [];
+    setLogSink((l) => lines.push(l));
+    setLogLevel("info");
+    try {
+      expect(await bootstrapAdminFromEnv(t.deps)).toBe("absent");
+    } finally {
+      setLogLevel("error");
+      setLogSink((l) => process.stdout.write(l + "\n"));
+    }
+    const file = join(t.deps.config.dataDir, "setup-token");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const token = readFileSync(file, "utf8").trim();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(lines.join("\n")).toContain(`/setup?token=${token}`);
+
+    const attempt = (fields: Record<string, string>) => t.app.handle(new Request("http://localhost/setup", form({ email: "a@example.com", password: PASSWORDS.admin, confirm: PASSWORDS.admin, ...fields })));
+    for (const fields of [{}, { token: "" } as Record<string, string>, { token: token.slice(0, -1) + (token.endsWith("A") ? "B" : "A") }, { token: token + "x" }]) {
+      const r = await attempt(fields);
+      expect(r.status).toBe(403);
+      expect(await r.text()).toContain('id="token-error"');
+    }
+    expect(t.deps.db.$client.query("SELECT count(*) AS n FROM users").get()).toEqual({ n: 0 });
+
+    // The link from the log fills the token in; the form then creates the admin and the token dies.
+    const page = await (await t.app.handle(new Request(`http://localhost/setup?token=${token}`))).text();
+    expect(page).toContain(`name="token" value="${token}"`);
+    expect((await attempt({ token })).status).toBe(303);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  test("a setup token left from before is removed once an account exists", async () => {
+    const t = await makeTestApp();
+    const file = join(t.deps.config.dataDir, "setup-token");
+    writeFileSync(file, "stale\n");
+    await bootstrapAdminFromEnv(t.deps);
+    expect(existsSync(file)).toBe(false);
   });
 
   test("BROWSERGRID_ADMIN_* creates the admin once, then is ignored", async () => {
@@ -67,8 +110,9 @@ describe("login and sessions", () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ email: "member@example.com", role: "member" });
     expect(r.body.passwordHash).toBeUndefined();
-    const setCookie = r.headers.get("set-cookie")!;
+    const [setCookie, deviceCookie] = r.headers.getSetCookie();
     expect(setCookie).toMatch(/^bg_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=2592000$/);
+    expect(deviceCookie).toMatch(/^bg_device=usr_[A-Za-z0-9]+\.\d+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=15552000$/);
     const cookie = cookieOf(r);
     expect((await t.call("GET", "/api/v1/auth/me", { auth: cookie })).body.role).toBe("member");
     expect((await t.call("POST", "/api/v1/auth/logout", { auth: cookie })).status).toBe(204);
@@ -124,6 +168,19 @@ describe("login and sessions", () => {
     expect(signedIn.headers.get("location")).toBe("/");
   });
 
+  test("no open redirect through next=, on the form post and for a signed-in visitor", async () => {
+    const t = await makeTestApp();
+    const nasty = ["/%09/evil.test/x", "/%0a/evil.test", "/%5Cevil.test", "/.//evil.test", "%2F%2Fevil.test", "/%09%5Cevil.test", "https:%2F%2Fevil.test"];
+    for (const next of nasty) {
+      const visit = await t.app.handle(new Request(`http://localhost/login?next=${next}`, { headers: { cookie: t.cookie } }));
+      expect(visit.status).toBe(303);
+      expect(new URL(visit.headers.get("location")!, "http://localhost").origin).toBe("http://localhost");
+      const post = await t.app.handle(new Request("http://localhost/login", form({ email: "admin@example.com", password: PASSWORDS.admin, next: decodeURIComponent(next) })));
+      expect(post.status).toBe(303);
+      expect(new URL(post.headers.get("location")!, "http://localhost").origin).toBe("http://localhost");
+    }
+  });
+
   test("neither the password nor the session token reaches the log", async () => {
     const t = await makeTestApp();
     const lines: string[] = [];
@@ -145,7 +202,7 @@ describe("login and sessions", () => {
 });
 
 describe("brute force", () => {
-  test("5 bad passwords lock the account (429 + Retry-After) even for the right one; it works after the window", async () => {
+  test("5 bad passwords block the account from that address (429 + Retry-After) even for the right one; it works after the window", async () => {
     const t = await makeTestApp();
     const attempt = (password: string) => t.call("POST", "/api/v1/auth/login", { body: { email: "admin@example.com", password } });
     for (let i = 0; i < 5; i++) expect((await attempt(`wrong-password-${i}`)).status).toBe(401);
