@@ -69,7 +69,7 @@ export const CHECKS = {
   /** A context proxy ("direct://") would send traffic around the session's egress proxy. */
   noContextProxy(p: Params): CheckResult {
     if ("proxyServer" in p || "proxyBypassList" in p) {
-      return { refuse: "proxyServer and proxyBypassList are not allowed in Target.createBrowserContext; the session's proxy is set when it is created" };
+      return { refuse: "proxyServer is not allowed in Target.createBrowserContext (nor proxyBypassList); the session's proxy is set when it is created" };
     }
     return { params: p };
   },
