@@ -8,7 +8,7 @@
 // way could reach Chromium meaning another. The gateway is the stricter parser: what Chromium
 // executes is only ever text this scanner proved unambiguous.
 //
-// Hot path: string bodies are skipped by a sticky regex (native speed, MB-long scripts and
+// Hot path: string bodies are skipped by a regex search (native speed, MB-long scripts and
 // Fetch bodies included), keys are compared by offsets without allocating, and only the
 // top-level fields are decoded.
 
@@ -35,11 +35,11 @@ export interface ScannedMessage {
   notObject: boolean;
 }
 
-// A string body: anything but a quote, a backslash or a control character.
-const PLAIN = /[^"\\\u0000-\u001f]*/y;
+// What ends a plain run in a string body: a quote, a backslash or a control character. A
+// forward search (native, ~10 GB/s) is far faster than a sticky match of the run itself.
+const SPECIAL = /["\\\u0000-\u001f]/g;
 const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
 const SMALL_OBJECT = 24;
 
 // Key offsets of the objects being scanned, a stack shared by all nesting levels.
@@ -98,9 +98,12 @@ function scanString(): void {
   pos++;
   lastStringEscaped = false;
   for (;;) {
-    PLAIN.lastIndex = pos;
-    PLAIN.test(text);
-    pos = PLAIN.lastIndex;
+    SPECIAL.lastIndex = pos;
+    if (!SPECIAL.test(text)) {
+      pos = text.length;
+      fail("unterminated string");
+    }
+    pos = SPECIAL.lastIndex - 1;
     const c = text.charCodeAt(pos);
     if (c === 0x22) {
       pos++;
@@ -114,7 +117,6 @@ function scanString(): void {
       pos = ESCAPE.lastIndex;
       continue;
     }
-    if (Number.isNaN(c)) fail("unterminated string");
     fail("control character in a string (escape it)");
   }
 }
@@ -257,6 +259,18 @@ function scanObject(depth: number): void {
   keyTop = base;
 }
 
+/** The value of text[start, end) when it is an integer token (no fraction or exponent). */
+function integerToken(start: number, end: number): number | undefined {
+  const negative = text.charCodeAt(start) === 0x2d;
+  let value = 0;
+  for (let i = negative ? start + 1 : start; i < end; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    value = value * 10 + d;
+  }
+  return end > start + (negative ? 1 : 0) ? (negative ? -value : value) : undefined;
+}
+
 /** Which envelope field the last key names, without allocating for a plain key. */
 function envelopeKey(): EnvelopeKey {
   if (lastKeyEscaped) {
@@ -284,10 +298,7 @@ function scanTopObject(out: ScannedMessage): void {
     const valueAt = pos;
     const c = text.charCodeAt(pos);
     scanValue(1);
-    if (key === "id") {
-      const token = text.slice(valueAt, pos);
-      if (INTEGER.test(token)) out.id = Number(token);
-    } else if (key === "method" || key === "sessionId") {
+    if (key === "id") out.id = integerToken(valueAt, pos); else if (key === "method" || key === "sessionId") {
       if (c === 0x22) {
         const value = lastStringEscaped ? (JSON.parse(text.slice(valueAt, pos)) as string) : text.slice(valueAt + 1, pos - 1);
         if (key === "method") out.method = value;
