@@ -41,6 +41,7 @@ const SPECIAL = /["\\\u0000-\u001f]/g;
 const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const SMALL_OBJECT = 24;
+const SHORT_RUN = 32;
 
 // Key offsets of the objects being scanned, a stack shared by all nesting levels.
 let keyStart = new Int32Array(256);
@@ -98,13 +99,19 @@ function scanString(): void {
   pos++;
   lastStringEscaped = false;
   for (;;) {
-    SPECIAL.lastIndex = pos;
-    if (!SPECIAL.test(text)) {
-      pos = text.length;
-      fail("unterminated string");
+    // Short runs (most keys and values) by hand; long ones by the native search.
+    const shortEnd = pos + SHORT_RUN;
+    let c = text.charCodeAt(pos);
+    while (c > 0x1f && c !== 0x22 && c !== 0x5c && pos < shortEnd) c = text.charCodeAt(++pos);
+    if (pos === shortEnd) {
+      SPECIAL.lastIndex = pos;
+      if (!SPECIAL.test(text)) {
+        pos = text.length;
+        fail("unterminated string");
+      }
+      pos = SPECIAL.lastIndex - 1;
+      c = text.charCodeAt(pos);
     }
-    pos = SPECIAL.lastIndex - 1;
-    const c = text.charCodeAt(pos);
     if (c === 0x22) {
       pos++;
       return;
@@ -117,7 +124,7 @@ function scanString(): void {
       pos = ESCAPE.lastIndex;
       continue;
     }
-    fail("control character in a string (escape it)");
+    fail(Number.isNaN(c) ? "unterminated string" : "control character in a string (escape it)");
   }
 }
 
@@ -178,18 +185,16 @@ function scanKey(base: number, seen: Set<string> | null): Set<string> | null {
   lastKeyStart = start;
   lastKeyEnd = end;
   lastKeyEscaped = escaped;
-  if (seen === null && keyTop - base >= SMALL_OBJECT) seen = keySet(base);
+  // Small objects of plain keys compare offsets; an escaped key or a large object switches the
+  // object to a set of decoded keys, so every key costs O(1) whatever the client sends.
+  if (seen === null && (escaped || keyTop - base >= SMALL_OBJECT)) seen = keySet(base);
   if (seen !== null) {
     const key = escaped ? (JSON.parse(text.slice(start - 1, end + 1)) as string) : text.slice(start, end);
     if (seen.has(key)) fail(`duplicate key ${JSON.stringify(key)}`);
     seen.add(key);
   } else {
     for (let i = base; i < keyTop; i++) {
-      if (escaped || keyEscaped[i] === 1) {
-        if (decodedKey(i) === (escaped ? JSON.parse(text.slice(start - 1, end + 1)) : text.slice(start, end))) fail("duplicate key");
-      } else if (keyEnd[i]! - keyStart[i]! === end - start && sameChars(keyStart[i]!, start, end - start)) {
-        fail(`duplicate key ${JSON.stringify(text.slice(start, end))}`);
-      }
+      if (keyEnd[i]! - keyStart[i]! === end - start && sameChars(keyStart[i]!, start, end - start)) fail(`duplicate key ${JSON.stringify(text.slice(start, end))}`);
     }
     pushKey(start, end, escaped);
   }
