@@ -40,7 +40,7 @@ export interface ScannedMessage {
 const SPECIAL = /["\\\u0000-\u001f]/g;
 const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-const SMALL_OBJECT = 24;
+const SMALL_OBJECT = 8;
 const SHORT_RUN = 32;
 
 // Key offsets of the objects being scanned, a stack shared by all nesting levels.
