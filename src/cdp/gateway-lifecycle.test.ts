@@ -217,8 +217,8 @@ describe("the wire to the browser (scripted stand-in)", () => {
     const c = await CdpSocket.open(url());
     try {
       fake.pongs.length = 0;
-      const r = await c.call({ id: 7, method: "Test.fragmented" });
-      expect(r).toEqual({ id: 7, result: { method: "Test.fragmented" } });
+      const r = await c.call({ id: 7, method: "Runtime.evaluate", params: { expression: "Test.fragmented" } });
+      expect(r).toEqual({ id: 7, result: { method: "Runtime.evaluate" } });
       await Bun.sleep(20);
       expect(fake.pongs).toEqual(["ka"]);
     } finally {
@@ -229,8 +229,8 @@ describe("the wire to the browser (scripted stand-in)", () => {
   test("upstream bytes arriving one per TCP write are parsed", async () => {
     const c = await CdpSocket.open(url());
     try {
-      const r = await c.call({ id: 8, method: "Test.byteByByte" });
-      expect(r).toEqual({ id: 8, result: { method: "Test.byteByByte" } });
+      const r = await c.call({ id: 8, method: "Runtime.evaluate", params: { expression: "Test.byteByByte" } });
+      expect(r).toEqual({ id: 8, result: { method: "Runtime.evaluate" } });
       await Bun.sleep(200);
       expect(c.messages.at(-1)).toEqual({ method: "Test.event", params: { n: 1 } });
     } finally {
@@ -261,7 +261,7 @@ describe("the wire to the browser (scripted stand-in)", () => {
 
   test("the browser closing the WebSocket closes the client with 1011", async () => {
     const c = await CdpSocket.open(url());
-    c.send({ id: 1, method: "Test.close" });
+    c.send({ id: 1, method: "Runtime.evaluate", params: { expression: "Test.close" } });
     expect(await c.closed).toEqual({ code: 1011, reason: "browser connection closed" });
   });
 });

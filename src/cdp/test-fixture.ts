@@ -222,9 +222,11 @@ export function startFakeBrowser(): FakeBrowser {
   const reply = (s: Socket<Conn>, text: string) => s.write(serverFrame(OP_TEXT, Buffer.from(text)));
   const onMessage = (s: Socket<Conn>, text: string) => {
     fb.received.push(text);
-    const m = JSON.parse(text) as { id: number; method: string };
+    const m = JSON.parse(text) as { id: number; method: string; params?: { expression?: string } };
     const body = JSON.stringify({ id: m.id, result: { method: m.method } });
-    switch (m.method) {
+    // Scenarios are named by an evaluated expression: the gateway's policy forwards only real
+    // CDP methods.
+    switch (m.method === "Runtime.evaluate" ? m.params?.expression : undefined) {
       case "Test.fragmented": {
         const b = Buffer.from(body);
         const third = Math.floor(b.length / 3);

@@ -29,7 +29,12 @@ export interface BrowserSpec {
 }
 
 /** Paths inside a browser, as the browser image defines them (browser-image/). */
-export const BROWSER_PATHS = { profile: "/home/browser/profile", downloads: "/home/browser/downloads" } as const;
+export const BROWSER_PATHS = {
+  profile: "/home/browser/profile",
+  downloads: "/home/browser/downloads",
+  /** Files a session may hand to file inputs (DOM.setFileInputFiles); BrowserGrid fills it. */
+  uploads: "/home/browser/uploads",
+} as const;
 
 export interface StartedBrowser {
   /** Provider-specific handle (a container id for Docker). */
