@@ -60,6 +60,8 @@ export function containerEnv(spec: BrowserSpec): string[] {
     }
     env.push(`TZ=${spec.timezone}`);
   }
+  // The profile is handed over through the archive API once the container runs (docker-archive.ts handOverProfile).
+  if (spec.profile) env.push("BG_PROFILE_HANDOFF=1");
   if (spec.proxyServer !== undefined) {
     if (!PROXY_SERVER.test(spec.proxyServer)) throw new BadRequest(`proxyServer must look like http://<ip>:<port>, got "${spec.proxyServer}"`);
     env.push(`BG_PROXY_SERVER=${spec.proxyServer}`);
@@ -106,10 +108,6 @@ export function browserContainerConfig(
     name: `bg-${spec.sessionId}`,
     Image: at.image,
     Env: env,
-    // A session's profile is loaded before Chromium starts and saved after it exited, so it
-    // needs a volume that outlives the container's run: an anonymous disk volume (removed with
-    // the container, v=true), only for sessions with a profile. See docker-archive.ts.
-    ...(spec.profile ? { Volumes: { [BROWSER_PATHS.profile]: {} } } : {}),
     Labels: {
       [LABELS.install]: at.installId,
       [LABELS.worker]: at.workerId,
@@ -136,7 +134,13 @@ export function browserContainerConfig(
         "/tmp": `rw,nosuid,nodev,size=${TMP_BYTES}`,
         "/home/browser": `rw,nosuid,nodev,size=${memory},uid=1000,gid=1000,mode=0700`,
       },
-      Mounts: [cappedVolume(BROWSER_PATHS.downloads, storage), cappedVolume(BROWSER_PATHS.uploads, storage)],
+      // A session's profile too, capped like /home/browser below it: filled after start, before
+      // Chromium runs, and read after Chromium exited while the entrypoint holds the container.
+      Mounts: [
+        cappedVolume(BROWSER_PATHS.downloads, storage),
+        cappedVolume(BROWSER_PATHS.uploads, storage),
+        ...(spec.profile ? [cappedVolume(BROWSER_PATHS.profile, Math.floor(memory * 0.75))] : []),
+      ],
       IpcMode: "private",
       RestartPolicy: { Name: "no" },
       LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },

@@ -109,6 +109,36 @@ describe("storage", () => {
     }
   });
 
+  test("a session's profile lives in a capped tmpfs volume: handed over before Chromium starts, readable after it exited", async () => {
+    const archive = await new Response(Bun.spawn(["tar", "-C", "/etc", "-cf", "-", "hostname"], { stdout: "pipe" }).stdout).arrayBuffer();
+    const started = await provider.start(spec({ profile: { archive: new Uint8Array(archive) } }));
+    try {
+      const mounts = await exec(started.handle, "cat /proc/mounts");
+      expect(mounts).toContain(`${BROWSER_PATHS.profile} tmpfs rw,nosuid,nodev,noexec,relatime,size=786432k`);
+      // Chromium started on the restored profile; the hand-over marker is gone.
+      const listed = await exec(started.handle, `ls ${BROWSER_PATHS.profile}`);
+      expect(listed).toContain("hostname");
+      expect(listed).toContain("Default"); // written by Chromium itself
+      expect(listed).not.toContain("browsergrid-profile-ready");
+      expect(await exec(started.handle, `head -c ${800 * MiB} /dev/zero > ${BROWSER_PATHS.profile}/fill; echo "rc=$?"; rm -f ${BROWSER_PATHS.profile}/fill`)).toContain("rc=1");
+
+      const version = (await (await fetch(`http://${started.cdp.host}:9222/json/version`)).json()) as { webSocketDebuggerUrl: string };
+      const url = new URL(version.webSocketDebuggerUrl);
+      url.host = `${started.cdp.host}:9222`;
+      const ws = new WebSocket(url.toString());
+      await new Promise((resolve) => (ws.onopen = resolve));
+      ws.send(JSON.stringify({ id: 1, method: "Browser.close" }));
+      expect(await provider.waitExited(started.handle, 10_000)).toBe(true);
+      // Held after the clean exit: the profile Chromium wrote can still be read.
+      expect(await provider.inspect(started.handle)).toEqual({ running: true });
+      const entries = await tarEntries(await provider.copyOut(started.handle, BROWSER_PATHS.profile));
+      expect(entries).toContain("profile/hostname");
+      expect(entries).toContain("profile/Default/");
+    } finally {
+      await provider.stop(started.handle);
+    }
+  });
+
   test("limits out of range are refused before any container exists", async () => {
     for (const limits of [{ nanoCpus: 1 }, { nanoCpus: 65_000_000_000 }, { nanoCpus: 1.5e9 + 0.5 }, { storageBytes: 1024 }, { storageBytes: 2048 * MiB }]) {
       const s = spec({ limits });

@@ -10,7 +10,7 @@
 // docker-container.ts, its network in docker-network.ts, death events in docker-events.ts.
 import type Docker from "dockerode";
 import { browserContainerConfig, CDP_PORT, LABELS } from "./docker-container";
-import { copyFileIntoContainer, copyIntoContainer, copyOutOfContainer, putArchive, waitContainerExited } from "./docker-archive";
+import { copyFileIntoContainer, copyIntoContainer, copyOutOfContainer, handOverProfile, waitChromiumExited } from "./docker-archive";
 import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
 import { ensureBrowserNetwork } from "./docker-network";
 import { BROWSER_PATHS, type BrowserLimits, type BrowserProvider, type BrowserSpec, type IncomingFile, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
@@ -106,10 +106,10 @@ export class DockerProvider implements BrowserProvider {
       id = container.id;
       this.starting.add(id);
       signal?.throwIfAborted();
-      if (spec.profile?.archive) await putArchive(container, BROWSER_PATHS.profile, spec.profile.archive); // before Chromium starts
       const refused = await guard;
       if (refused) throw refused;
       await container.start();
+      if (spec.profile) await handOverProfile(container, BROWSER_PATHS.profile, spec.profile.archive); // Chromium starts after this
       const info = await container.inspect();
       const host = info.NetworkSettings.Networks[this.network]?.IPAddress;
       if (!host) throw new Error(`container ${id.slice(0, 12)} has no address on network ${this.network}`);
@@ -208,7 +208,7 @@ export class DockerProvider implements BrowserProvider {
   }
 
   waitExited(handle: string, timeoutMs: number): Promise<boolean> {
-    return waitContainerExited(this.docker, handle, timeoutMs);
+    return waitChromiumExited(this.docker, handle, timeoutMs);
   }
 
   async close(): Promise<void> {
