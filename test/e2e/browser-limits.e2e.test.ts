@@ -15,7 +15,7 @@ let site: ReturnType<typeof Bun.serve>;
 let siteUrl: string;
 
 beforeAll(async () => {
-  grid = await startGrid({ env: { BROWSERGRID_BROWSER_IMAGE: process.env.BROWSERGRID_TEST_BROWSER_IMAGE ?? "browsergrid/browser" } });
+  grid = await startGrid();
   site = Bun.serve({
     hostname: "0.0.0.0",
     port: 0,

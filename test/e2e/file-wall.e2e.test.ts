@@ -12,7 +12,7 @@ let grid: Grid;
 let pages: Awaited<ReturnType<typeof startPageServer>>;
 
 beforeAll(async () => {
-  grid = await startGrid({ env: { BROWSERGRID_BROWSER_IMAGE: process.env.BROWSERGRID_TEST_BROWSER_IMAGE ?? "browsergrid/browser" } });
+  grid = await startGrid();
   pages = await startPageServer();
 }, 60_000);
 
