@@ -154,3 +154,24 @@ describe("pool browser limits (cpus, storageMb)", () => {
       expect(listPools(t.deps.db)[0]).toMatchObject({ cpuMillis: 1000, storageMb: 256 });
     });
 });
+
+describe("pools page: browser limits", () => {
+  test("shows and takes CPUs and the storage cap; a bad value is shown at its field and changes nothing", async () => {
+    const t = await makeTestApp();
+    const form = (fields: Record<string, string>) => ({ body: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const page = await t.call("GET", "/pools", { auth: t.cookie });
+    expect(page.body).toContain('name="cpus"');
+    expect(page.body).toContain('name="storageMb"');
+    expect(page.body).toContain("1 CPU · downloads and uploads up to 256 MiB each");
+
+    const bad = await t.call("POST", "/pools/default", { auth: t.cookie, ...form({ cpus: "lots", storageMb: "99999" }) });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain("Enter a number of CPUs from 0.1 to 64");
+    expect(bad.body).toContain("Enter a whole number from 16 to 768.");
+    expect(listPools(t.deps.db)[0]).toMatchObject({ cpuMillis: 1000, storageMb: 256 });
+
+    const ok = await t.call("POST", "/pools/default", { auth: t.cookie, ...form({ cpus: "2.5", storageMb: "64" }) });
+    expect(ok.status).toBe(303);
+    expect(listPools(t.deps.db)[0]).toMatchObject({ cpuMillis: 2500, storageMb: 64 });
+  });
+});
