@@ -10,6 +10,7 @@ import { audit } from "../audit/audit.service";
 import { visibleSession } from "../sessions/sessions.routes";
 import { ErrorSchema } from "../users/users.schema";
 import { uploadToSession } from "./uploads.service";
+import { PLAIN_FILE_NAME } from "../../providers/tar-entry";
 
 class LengthRequired extends DomainError {
   constructor() {
@@ -51,7 +52,7 @@ export function uploadRoutes(deps: AppDeps) {
       parse: "none",
       params: t.Object({ id: t.String({ maxLength: 64 }) }),
       query: strictObject({
-        name: t.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", description: "Plain file name (no path, no \"..\"); an existing upload of that name is replaced" }),
+        name: t.String({ minLength: 1, maxLength: 100, pattern: PLAIN_FILE_NAME.source, description: "Plain file name (no path, no \"..\"); an existing upload of that name is replaced" }),
       }),
       response: {
         201: t.Object({
