@@ -10,6 +10,12 @@
 #   LANG), TZ (IANA zone, read by Chromium itself). Container command = extra Chromium flags.
 #   The container exits when Chromium exits (with Chromium's exit status), so the grid sees a
 #   crash or OOM kill as a `die` event.
+#   BG_PROFILE_HANDOFF=1 (a session with a profile): the profile directory is a size-capped
+#   tmpfs volume that the grid can fill and read only while the container runs. Chromium starts
+#   once the grid has put the profile and then the file browsergrid-profile-ready into it
+#   (within 30 s, else exit 64). After a clean exit (status 0: the grid's Browser.close before a
+#   profile save) the container stays up to 30 s more so the grid can read the profile; a crash
+#   still ends it at once.
 #
 # Why --no-sandbox: Chromium's sandbox needs unprivileged user namespaces or CAP_SYS_ADMIN, which
 # Docker's default seccomp profile and CapDrop=ALL deny. Giving the container SYS_ADMIN (or an
@@ -86,10 +92,25 @@ for extra in "$@"; do
   esac
 done
 
+handoff=${BG_PROFILE_HANDOFF:-}
+if [[ $handoff == 1 ]]; then
+  marker=/home/browser/profile/browsergrid-profile-ready
+  for ((i = 0; i < 1500; i++)); do
+    [[ -e $marker ]] && break
+    sleep 0.02
+  done
+  [[ -e $marker ]] || fail "the grid did not hand over the profile within 30 s"
+  rm -f -- "$marker"
+fi
+
 socat TCP-LISTEN:9222,fork,reuseaddr,nodelay TCP:127.0.0.1:9223,nodelay &
 "${chrome[@]}" "${args[@]}" "$@" about:blank &
+chrome_pid=$!
 
 # Whichever dies first (normally Chromium) ends the container with its status.
 status=0
 wait -n || status=$?
+if [[ $handoff == 1 && $status == 0 ]] && ! kill -0 "$chrome_pid" 2>/dev/null; then
+  sleep 30 # the grid reads the profile now, then removes the container
+fi
 exit "$status"

@@ -3,6 +3,7 @@
 // strict and duplicate-free, and either refuses it (a reason the client can act on) or returns
 // the params to forward, re-serialised, so Chromium executes exactly what was checked.
 import { posix } from "node:path";
+import { isPlainFileName } from "../providers/tar-entry";
 import { BROWSER_PATHS } from "../providers/provider";
 
 export type Params = Record<string, unknown>;
@@ -29,8 +30,8 @@ export function refusedUploadPath(path: unknown): string | null {
   if (path.includes("\0")) return "a file path must not contain NUL";
   // Only the canonical spelling passes: no "..", ".", "//", trailing "/" or relative paths.
   if (posix.normalize(path) !== path || posix.dirname(path) !== BROWSER_PATHS.uploads) return `${JSON.stringify(path.slice(0, 200))} is not a file in ${BROWSER_PATHS.uploads}`;
-  const name = posix.basename(path);
-  if (name === "" || name === "." || name === "..") return `${JSON.stringify(path)} is not a file name`;
+  // The same name rule as the upload API that fills the directory.
+  if (!isPlainFileName(posix.basename(path))) return `${JSON.stringify(path.slice(0, 200))} is not a plain file name`;
   return null;
 }
 

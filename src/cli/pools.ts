@@ -6,7 +6,7 @@ import { createPool, deletePool, listPools, updatePool, type Pool, type PoolInpu
 import { listWorkers } from "../modules/workers/workers.service";
 import { warmCounts } from "../modules/pools/warm.store";
 
-const NUMERIC = ["maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec", "warmMaxAgeSec"] as const;
+const NUMERIC = ["maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec", "warmMaxAgeSec", "storageMb"] as const;
 
 function inputFrom(flags: Record<string, string | true>): PoolInput {
   const input: PoolInput = {};
@@ -15,6 +15,10 @@ function inputFrom(flags: Record<string, string | true>): PoolInput {
     if (v === undefined) continue;
     if (typeof v !== "string" || !/^\d{1,9}$/.test(v)) throw new Error(`--${k} needs a whole number`);
     input[k] = Number(v);
+  }
+  if (flags.cpus !== undefined) {
+    if (typeof flags.cpus !== "string" || !/^\d{1,2}(\.\d{1,3})?$/.test(flags.cpus)) throw new Error("--cpus needs a number of CPUs like 1 or 1.5");
+    input.cpus = Number(flags.cpus);
   }
   if (typeof flags.flavour === "string") {
     if (flags.flavour !== "headless-shell" && flags.flavour !== "chromium") throw new Error("--flavour is headless-shell or chromium");
@@ -47,6 +51,7 @@ browsergrid pools delete <name>
 Options: --maxSessions N  --minWarm N  --maxDurationSec N  --idleTimeoutSec N  --queueTimeoutSec N
          --warmMaxAgeSec N  --flavour headless-shell|chromium  --viewport 1280x720
          --placement spread|pack  --state active|paused|draining
+         --cpus N (CPUs per browser, default 1)  --storageMb N (downloads/uploads cap per browser, MiB, default 256)
 
 Works on the database in BROWSERGRID_DATA_DIR directly; a running server applies changes to
 new sessions at once and tops up warm browsers within 15 seconds.`,

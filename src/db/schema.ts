@@ -93,6 +93,10 @@ export const pools = sqliteTable("pools", {
   egressAllow: text("egress_allow", { mode: "json" }).$type<string[]>().notNull().default([]),
   /** The proxy sessions of this pool use unless they name one (proxies.id). */
   proxyId: text("proxy_id"),
+  /** CPU limit of each browser container, in thousandths of a CPU (HostConfig.NanoCpus). */
+  cpuMillis: integer("cpu_millis").notNull().default(1000),
+  /** Size cap of each writable place of a browser (downloads, uploads), MiB; in memory, charged to the container's memory limit. */
+  storageMb: integer("storage_mb").notNull().default(256),
 });
 
 export const workers = sqliteTable("workers", {

@@ -35,6 +35,7 @@ import { ruleSetRoutes, sessionRuleSetRoutes } from "../modules/rule-sets/rule-s
 import { ruleSetPages } from "../modules/rule-sets/rule-sets.pages";
 import { proxyRoutes } from "../modules/proxies/proxies.routes";
 import { proxyPages } from "../modules/proxies/proxies.pages";
+import { uploadRoutes } from "../modules/uploads/uploads.routes";
 
 export function createApp(deps: AppDeps) {
   const app: any = new Elysia({ name: "browsergrid" })
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps) {
     .use(liveRoutes(deps))
     .use(profileRoutes(deps))
     .use(artifactRoutes(deps))
+    .use(uploadRoutes(deps))
     .use(ruleSetRoutes(deps))
     .use(sessionRuleSetRoutes(deps))
     .use(proxyRoutes(deps))

@@ -23,6 +23,14 @@ const MIN_MEMORY_BYTES = 128 * MiB;
 const SHM_BYTES = 256 * MiB;
 /** Counts threads, not processes: idle headless-shell ≈ 60, full Chromium ≈ 105, each tab ≈ 20 more. */
 const PIDS_LIMIT = 1024;
+/** One core: a session cannot take every core of its worker (a pool may set more or less). */
+export const DEFAULT_NANO_CPUS = 1_000_000_000;
+const MIN_NANO_CPUS = 100_000_000;
+const MAX_NANO_CPUS = 64_000_000_000;
+/** Default cap of each writable place a session fills (downloads, uploads). */
+export const DEFAULT_STORAGE_BYTES = 256 * MiB;
+const MIN_STORAGE_BYTES = 16 * MiB;
+const TMP_BYTES = 64 * MiB;
 
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$/;
 const LOCALE = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/;
@@ -52,11 +60,33 @@ export function containerEnv(spec: BrowserSpec): string[] {
     }
     env.push(`TZ=${spec.timezone}`);
   }
+  // The profile is handed over through the archive API once the container runs (docker-archive.ts handOverProfile).
+  if (spec.profile) env.push("BG_PROFILE_HANDOFF=1");
   if (spec.proxyServer !== undefined) {
     if (!PROXY_SERVER.test(spec.proxyServer)) throw new BadRequest(`proxyServer must look like http://<ip>:<port>, got "${spec.proxyServer}"`);
     env.push(`BG_PROXY_SERVER=${spec.proxyServer}`);
   }
   return env;
+}
+
+/**
+ * A size-capped place in memory that the Docker archive API still reaches while the container
+ * runs: an anonymous volume of the local driver mounted as tmpfs. Anonymous, so it goes with the
+ * container (remove v=true). Measured on Docker 20.10: putArchive and getArchive work on it while
+ * the container runs; before start and after exit they see a fresh, empty tmpfs (each mount is a
+ * new one), so only places filled and read while the browser runs can live here.
+ */
+function cappedVolume(target: string, bytes: number): Docker.MountSettings {
+  return {
+    Type: "volume",
+    Source: "", // anonymous
+    Target: target,
+    VolumeOptions: {
+      NoCopy: true,
+      Labels: {},
+      DriverConfig: { Name: "local", Options: { type: "tmpfs", device: "tmpfs", o: `size=${bytes},uid=1000,gid=1000,mode=0700,nosuid,nodev,noexec` } },
+    },
+  };
 }
 
 export function browserContainerConfig(
@@ -67,14 +97,17 @@ export function browserContainerConfig(
   const env = containerEnv(spec);
   const memory = spec.memoryBytes ?? DEFAULT_MEMORY_BYTES;
   if (!Number.isInteger(memory) || memory < MIN_MEMORY_BYTES) throw new BadRequest("memoryBytes must be an integer of at least 128 MiB");
+  const nanoCpus = spec.limits?.nanoCpus ?? DEFAULT_NANO_CPUS;
+  if (!Number.isInteger(nanoCpus) || nanoCpus < MIN_NANO_CPUS || nanoCpus > MAX_NANO_CPUS) throw new BadRequest("the CPU limit must be 0.1 to 64 CPUs");
+  const storage = spec.limits?.storageBytes ?? DEFAULT_STORAGE_BYTES;
+  // tmpfs pages are charged to the container's memory cgroup: a cap at or above the memory limit would end in an OOM kill instead of a full disk.
+  if (!Number.isInteger(storage) || storage < MIN_STORAGE_BYTES || storage > memory * 0.75) {
+    throw new BadRequest(`the storage cap must be 16 MiB to ${Math.floor((memory * 0.75) / MiB)} MiB (three quarters of the memory limit)`);
+  }
   return {
     name: `bg-${spec.sessionId}`,
     Image: at.image,
     Env: env,
-    // Anonymous volumes (removed with the container, v=true) for what the grid reads back
-    // through the Docker archive API, which cannot see tmpfs: downloads always, the profile
-    // when the session has one. See docker-archive.ts.
-    Volumes: { [BROWSER_PATHS.downloads]: {}, ...(spec.profile ? { [BROWSER_PATHS.profile]: {} } : {}) },
     Labels: {
       [LABELS.install]: at.installId,
       [LABELS.worker]: at.workerId,
@@ -84,6 +117,7 @@ export function browserContainerConfig(
     },
     HostConfig: {
       NetworkMode: at.network, // no published ports: the grid reaches the container's address
+      NanoCpus: nanoCpus,
       ...(at.dns?.length ? { Dns: at.dns } : {}), // the egress guard lets port 53 through to exactly these
       Memory: memory,
       MemorySwap: memory,
@@ -92,11 +126,21 @@ export function browserContainerConfig(
       CapDrop: ["ALL"], // Chromium runs as uid 1000 and needs none (its own sandbox is off, see the entrypoint)
       SecurityOpt: ["no-new-privileges"],
       ReadonlyRootfs: true,
-      // The only writable places, in memory and charged to the container's memory limit.
+      // Every other writable place is in memory, size-capped and charged to the container's
+      // memory limit, so no session can fill the worker's disk, however many run at once.
+      // Downloads and uploads travel through the archive API while the browser runs, hence
+      // tmpfs volumes (cappedVolume) rather than plain tmpfs mounts, which that API cannot see.
       Tmpfs: {
-        "/tmp": "rw,nosuid,nodev,size=64m",
+        "/tmp": `rw,nosuid,nodev,size=${TMP_BYTES}`,
         "/home/browser": `rw,nosuid,nodev,size=${memory},uid=1000,gid=1000,mode=0700`,
       },
+      // A session's profile too, capped like /home/browser below it: filled after start, before
+      // Chromium runs, and read after Chromium exited while the entrypoint holds the container.
+      Mounts: [
+        cappedVolume(BROWSER_PATHS.downloads, storage),
+        cappedVolume(BROWSER_PATHS.uploads, storage),
+        ...(spec.profile ? [cappedVolume(BROWSER_PATHS.profile, Math.floor(memory * 0.75))] : []),
+      ],
       IpcMode: "private",
       RestartPolicy: { Name: "no" },
       LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },

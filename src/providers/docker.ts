@@ -2,17 +2,18 @@
 // and the list of this install's containers through Bun's fetch, engine.ts) or a remote one.
 //
 // Threats this file answers for: a page escaping into the host (non-root uid, all capabilities
-// dropped, no-new-privileges, read-only root, memory and pids limits); one session reaching
+// dropped, no-new-privileges, read-only root, memory, CPU and pids limits, every writable place
+// size-capped in memory so the worker's disk cannot fill); one session reaching
 // another (own bridge network with inter-container traffic off, no published ports); a grid
 // that loses track of containers (every container carries install/worker/session labels, and
 // stop/inspect refuse containers of another install). The container itself is defined in
 // docker-container.ts, its network in docker-network.ts, death events in docker-events.ts.
 import type Docker from "dockerode";
 import { browserContainerConfig, CDP_PORT, LABELS } from "./docker-container";
-import { copyIntoContainer, copyOutOfContainer, putArchive, waitContainerExited } from "./docker-archive";
+import { copyFileIntoContainer, copyIntoContainer, copyOutOfContainer, handOverProfile, waitChromiumExited } from "./docker-archive";
 import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
 import { ensureBrowserNetwork } from "./docker-network";
-import { BROWSER_PATHS, type BrowserProvider, type BrowserSpec, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
+import { BROWSER_PATHS, type BrowserLimits, type BrowserProvider, type BrowserSpec, type IncomingFile, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
 import { statusOf } from "./docker-status";
 import { dockerClient, dockerodeReads, socketReads, type EngineReads } from "./engine";
 import { rememberBrowserPath } from "../cdp/upstream";
@@ -42,6 +43,8 @@ export interface DockerProviderOptions {
   egressGuard: { assertReady(): Promise<void> };
   /** DNS servers of browser containers (HostConfig.Dns); absent: the engine's defaults. */
   dns?: string[];
+  /** The limits of a pool's browsers (CPU, storage caps); a spec's own `limits` win, absent: defaults. */
+  poolLimits?: (poolId: string) => BrowserLimits | undefined;
 }
 
 const POLL_MS = 5;
@@ -82,7 +85,8 @@ export class DockerProvider implements BrowserProvider {
 
   async start(spec: BrowserSpec, signal?: AbortSignal): Promise<StartedBrowser> {
     const image = `${this.imagePrefix}:${spec.flavour}`;
-    const config = browserContainerConfig(spec, { image, installId: this.installId, workerId: this.workerId, network: this.network, dns: this.options.dns });
+    const limits = { ...this.options.poolLimits?.(spec.poolId), ...spec.limits };
+    const config = browserContainerConfig({ ...spec, limits }, { image, installId: this.installId, workerId: this.workerId, network: this.network, dns: this.options.dns });
     const deadline = Date.now() + this.readyTimeoutMs;
     signal?.throwIfAborted();
     // Checked alongside creating the container (no added latency), awaited before it starts.
@@ -102,10 +106,10 @@ export class DockerProvider implements BrowserProvider {
       id = container.id;
       this.starting.add(id);
       signal?.throwIfAborted();
-      if (spec.profile?.archive) await putArchive(container, BROWSER_PATHS.profile, spec.profile.archive); // before Chromium starts
       const refused = await guard;
       if (refused) throw refused;
       await container.start();
+      if (spec.profile) await handOverProfile(container, BROWSER_PATHS.profile, spec.profile.archive); // Chromium starts after this
       const info = await container.inspect();
       const host = info.NetworkSettings.Networks[this.network]?.IPAddress;
       if (!host) throw new Error(`container ${id.slice(0, 12)} has no address on network ${this.network}`);
@@ -195,12 +199,16 @@ export class DockerProvider implements BrowserProvider {
     return copyIntoContainer(this.docker, this.installId, handle, path, archive);
   }
 
+  copyFileIn(handle: string, dir: string, file: IncomingFile): Promise<void> {
+    return copyFileIntoContainer(this.docker, this.installId, handle, dir, file);
+  }
+
   copyOut(handle: string, path: string): Promise<NodeJS.ReadableStream> {
     return copyOutOfContainer(this.docker, this.installId, handle, path);
   }
 
   waitExited(handle: string, timeoutMs: number): Promise<boolean> {
-    return waitContainerExited(this.docker, handle, timeoutMs);
+    return waitChromiumExited(this.docker, handle, timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,8 @@ export interface BrowserSpec {
   timezone?: string;
   /** Memory limit for the whole container, bytes. */
   memoryBytes?: number;
+  /** CPU and storage limits; providers given a pool's limits resolver fill what is absent from it. */
+  limits?: BrowserLimits;
   /** A warm browser, started ahead of any request: `sessionId` is then the warm browser's id. */
   warm?: boolean;
   /**
@@ -28,13 +30,31 @@ export interface BrowserSpec {
   proxyServer?: string;
 }
 
-/** Paths inside a browser, as the browser image defines them (browser-image/). */
-export const BROWSER_PATHS = {
-  profile: "/home/browser/profile",
-  downloads: "/home/browser/downloads",
-  /** Files a session may hand to file inputs (DOM.setFileInputFiles); BrowserGrid fills it. */
-  uploads: "/home/browser/uploads",
-} as const;
+/**
+ * Resource limits of one browser, from its pool (pools.service browserLimitsOf). Absent fields
+ * take the provider's defaults; providers that cannot enforce a limit say so in their header.
+ */
+export interface BrowserLimits {
+  /** CPU time, in billionths of a CPU (Docker's NanoCpus): 1e9 = one core. */
+  nanoCpus?: number;
+  /** Size cap of each writable place a session fills (downloads, uploads), bytes. */
+  storageBytes?: number;
+}
+
+/**
+ * Paths inside a browser, as the browser image defines them (browser-image/). `uploads` holds
+ * only files BrowserGrid put there (POST /api/v1/sessions/:id/uploads): the one place a client's
+ * DOM.setFileInputFiles may name.
+ */
+export const BROWSER_PATHS = { profile: "/home/browser/profile", downloads: "/home/browser/downloads", uploads: "/home/browser/uploads" } as const;
+
+/** One file on its way into a browser, streamed: exactly `size` bytes, or the copy fails. */
+export interface IncomingFile {
+  /** A plain file name (tar-entry.ts isPlainFileName). */
+  name: string;
+  size: number;
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
 
 export interface StartedBrowser {
   /** Provider-specific handle (a container id for Docker). */
@@ -80,6 +100,11 @@ export interface BrowserProvider {
   close(): Promise<void>;
   /** Puts a tar archive into a directory of the browser (a BROWSER_PATHS entry). */
   copyIn?(handle: string, path: string, archive: Uint8Array): Promise<void>;
+  /**
+   * Writes one regular file (mode 0644, owned by the browser user) into a directory of a running
+   * browser (BROWSER_PATHS.uploads); rejects when it does not fit the directory's cap.
+   */
+  copyFileIn?(handle: string, dir: string, file: IncomingFile): Promise<void>;
   /** A tar archive of a browser's directory, entries named "<basename>/…"; also after the browser exited. */
   copyOut?(handle: string, path: string): Promise<NodeJS.ReadableStream>;
   /** Resolves true once the browser exited by itself (e.g. after CDP Browser.close), false on timeout. */

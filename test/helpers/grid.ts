@@ -39,6 +39,8 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
       BROWSERGRID_LOG_LEVEL: process.env.BROWSERGRID_TEST_LOG_LEVEL ?? "info",
       // The egress guard is on; test pages are served from the Docker host (startPageServer).
       BROWSERGRID_EGRESS_ALLOW: "docker-host",
+      // Browser images built from a branch under another name (scripts/build-images.sh builds browsergrid/browser).
+      ...(process.env.BROWSERGRID_TEST_BROWSER_IMAGE ? { BROWSERGRID_BROWSER_IMAGE: process.env.BROWSERGRID_TEST_BROWSER_IMAGE } : {}),
       ...opts.env,
     },
   });

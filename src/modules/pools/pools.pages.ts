@@ -9,7 +9,7 @@ import { DomainError } from "../../lib/errors";
 import { html, type SafeHtml } from "../../../views/html";
 import { badge, empty, input, notice, page, seeOther, select, type FieldErrors } from "../../../views/ui";
 import { audit } from "../audit/audit.service";
-import { createPool, listPools, updatePool, POOL_LIMITS, type Pool, type PoolInput } from "./pools.service";
+import { createPool, listPools, updatePool, POOL_CPU_LIMITS, POOL_LIMITS, type Pool, type PoolInput } from "./pools.service";
 import { poolView } from "./pools.routes";
 import { ALLOW_FORMS } from "../../security/egress/allow-list";
 import { listProxies, proxyName } from "../proxies/proxies.service";
@@ -26,20 +26,22 @@ interface State {
   message?: string;
 }
 
-const NUMERIC = ["maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec"] as const;
+const NUMERIC = ["maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec", "storageMb"] as const;
 const LABELS: Record<(typeof NUMERIC)[number], string> = {
   maxSessions: "Capacity (max sessions)",
   minWarm: "Warm browsers",
   maxDurationSec: "Max duration (s)",
   idleTimeoutSec: "Idle timeout (s)",
   queueTimeoutSec: "Queue timeout (s)",
+  storageMb: "Downloads/uploads cap (MiB)",
 };
 
 function numberFields(prefix: string, values: Record<string, string | undefined>, errors: FieldErrors, p?: Pool): SafeHtml {
   return html`${NUMERIC.map((k) => {
     const [min, max] = POOL_LIMITS[k];
     return input({ name: k, label: LABELS[k], type: "number", value: values[k] ?? (p ? String(p[k]) : undefined), error: errors[k], attrs: html` min="${min}" max="${max}" inputmode="numeric" form="${prefix}"` });
-  })}`;
+  })}
+${input({ name: "cpus", label: "CPUs per browser", type: "number", value: values.cpus ?? (p ? String(p.cpuMillis / 1000) : undefined), error: errors.cpus, attrs: html` min="${POOL_CPU_LIMITS.min}" max="${POOL_CPU_LIMITS.max}" step="0.001" inputmode="decimal" form="${prefix}"` })}`;
 }
 
 /** The egress allow-list: one entry per line. */
@@ -73,6 +75,7 @@ ${
 <dt>Workers</dt><dd>${v.stats.onlineWorkers} of ${v.stats.workers} online, capacity ${v.stats.onlineCapacity}</dd>
 <dt>Browser</dt><dd>${p.flavour}, ${p.viewportWidth} × ${p.viewportHeight}</dd>
 <dt>Limits</dt><dd>max ${p.maxDurationSec} s per session · idle ${p.idleTimeoutSec} s · queue ${p.queueTimeoutSec} s</dd>
+<dt>Per browser</dt><dd>${p.cpuMillis / 1000} CPU · downloads and uploads up to ${p.storageMb} MiB each</dd>
 <dt>Default proxy</dt><dd>${v.proxy ? html`<a href="/proxies/${v.proxy}">${v.proxy}</a>` : html`<span class="muted">none</span>`}</dd></dl>
 ${
   admin
@@ -112,6 +115,12 @@ function parseNumbers(body: Record<string, string | undefined>, errors: FieldErr
     if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) errors[k] = `Enter a whole number from ${min} to ${max}.`;
     else out[k] = Number(raw);
   }
+  const cpus = (body.cpus ?? "").trim();
+  if (cpus !== "") {
+    if (!/^\d{1,2}(\.\d{1,3})?$/.test(cpus) || Number(cpus) < POOL_CPU_LIMITS.min || Number(cpus) > POOL_CPU_LIMITS.max) {
+      errors.cpus = `Enter a number of CPUs from ${POOL_CPU_LIMITS.min} to ${POOL_CPU_LIMITS.max}, e.g. 1 or 1.5.`;
+    } else out.cpus = Number(cpus);
+  }
   return out;
 }
 
@@ -122,7 +131,7 @@ function fieldOf(e: DomainError, fallback: string): string {
 }
 
 // Values are short numbers and names, except the allow-list textarea (256 lines of up to 255 characters).
-const Form = t.Record(t.String({ maxLength: 32 }), t.String({ maxLength: 66_000 }), { maxProperties: 12 });
+const Form = t.Record(t.String({ maxLength: 32 }), t.String({ maxLength: 66_000 }), { maxProperties: 16 });
 const allowLines = (raw: string | undefined) => (raw ?? "").split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 
 export function poolPages(deps: AppDeps) {

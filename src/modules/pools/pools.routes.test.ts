@@ -1,7 +1,7 @@
 // The pools API through the real app: CRUD, limits, bad input that stores nothing.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { makeTestApp, type TestApp } from "../../../test/helpers/app";
-import { listPools } from "./pools.service";
+import { browserLimitsOf, listPools } from "./pools.service";
 
 describe("pools API", () => {
   test("default pool exists; create, read, update, delete; viewers read, members cannot change", async () => {
@@ -112,5 +112,66 @@ describe("pool egressAllow", () => {
       expect(res.status).toBeLessThan(500);
       expect(listPools(t.deps.db)[0]!.egressAllow).toEqual([]);
     }
+  });
+});
+
+describe("pool browser limits (cpus, storageMb)", () => {
+  test("defaults of one CPU and 256 MiB; set on create, changed by PATCH, read back as the provider gets them", async () => {
+    const t = await makeTestApp();
+    const def = await t.call("GET", "/api/v1/pools/default", { auth: t.viewerKey });
+    expect(def.body).toMatchObject({ cpus: 1, storageMb: 256 });
+    const created = await t.call("POST", "/api/v1/pools", { auth: t.adminKey, body: { name: "heavy", cpus: 1.5, storageMb: 512 } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ cpus: 1.5, storageMb: 512 });
+    const upd = await t.call("PATCH", "/api/v1/pools/heavy", { auth: t.adminKey, body: { cpus: 0.25 } });
+    expect(upd.body).toMatchObject({ cpus: 0.25, storageMb: 512 });
+    const row = listPools(t.deps.db).find((p) => p.name === "heavy")!;
+    expect(browserLimitsOf(row)).toEqual({ nanoCpus: 250_000_000, storageBytes: 512 * 1024 * 1024 });
+  });
+
+  const badLimits: [string, Record<string, unknown>][] = [
+    ["no CPU", { cpus: 0 }],
+    ["negative CPUs", { cpus: -1 }],
+    ["more CPUs than any host", { cpus: 65 }],
+    ["CPUs finer than a thousandth", { cpus: 1.0001 }],
+    ["CPUs as text", { cpus: "2" }],
+    ["storage too small", { storageMb: 8 }],
+    ["storage past the memory limit", { storageMb: 4096 }],
+    ["fractional storage", { storageMb: 100.5 }],
+  ];
+  let shared: TestApp;
+  beforeAll(async () => {
+    shared = await makeTestApp();
+  });
+  for (const [what, limits] of badLimits)
+    test(`400, nothing stored or changed: ${what}`, async () => {
+      const t = shared;
+      const res = await t.call("POST", "/api/v1/pools", { auth: t.adminKey, body: { name: "bad-limits", ...limits } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/cpus|storageMb/);
+      expect(listPools(t.deps.db).map((p) => p.name)).toEqual(["default"]);
+      expect((await t.call("PATCH", "/api/v1/pools/default", { auth: t.adminKey, body: limits })).status).toBe(400);
+      expect(listPools(t.deps.db)[0]).toMatchObject({ cpuMillis: 1000, storageMb: 256 });
+    });
+});
+
+describe("pools page: browser limits", () => {
+  test("shows and takes CPUs and the storage cap; a bad value is shown at its field and changes nothing", async () => {
+    const t = await makeTestApp();
+    const form = (fields: Record<string, string>) => ({ body: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const page = await t.call("GET", "/pools", { auth: t.cookie });
+    expect(page.body).toContain('name="cpus"');
+    expect(page.body).toContain('name="storageMb"');
+    expect(page.body).toContain("1 CPU · downloads and uploads up to 256 MiB each");
+
+    const bad = await t.call("POST", "/pools/default", { auth: t.cookie, ...form({ cpus: "lots", storageMb: "99999" }) });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain("Enter a number of CPUs from 0.1 to 64");
+    expect(bad.body).toContain("Enter a whole number from 16 to 768.");
+    expect(listPools(t.deps.db)[0]).toMatchObject({ cpuMillis: 1000, storageMb: 256 });
+
+    const ok = await t.call("POST", "/pools/default", { auth: t.cookie, ...form({ cpus: "2.5", storageMb: "64" }) });
+    expect(ok.status).toBe(303);
+    expect(listPools(t.deps.db)[0]).toMatchObject({ cpuMillis: 2500, storageMb: 64 });
   });
 });

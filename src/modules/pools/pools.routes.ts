@@ -32,6 +32,8 @@ export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
     warmMaxAgeSec: p.warmMaxAgeSec,
     placement: p.placement,
     state: p.state,
+    cpus: p.cpuMillis / 1000,
+    storageMb: p.storageMb,
     egressAllow: p.egressAllow,
     proxy: p.proxyId ? proxyName(deps.db, p.proxyId) : null,
     createdAt: new Date(p.createdAt).toISOString(),

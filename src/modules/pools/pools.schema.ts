@@ -1,7 +1,7 @@
 // Request and response schemas of the pools API, with limits; unknown fields are refused.
 import { t } from "elysia";
 import { strictObject } from "../../http/strict-object";
-import { POOL_LIMITS } from "./pools.service";
+import { POOL_CPU_LIMITS, POOL_LIMITS } from "./pools.service";
 import { ALLOW_FORMS, MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../security/egress/allow-list";
 
 const lim = (k: keyof typeof POOL_LIMITS, description: string) => t.Integer({ minimum: POOL_LIMITS[k][0], maximum: POOL_LIMITS[k][1], description });
@@ -18,6 +18,19 @@ const fields = {
   placement: t.Optional(t.Union([t.Literal("spread"), t.Literal("pack")], { description: "spread: least-loaded worker; pack: fill one worker first" })),
   state: t.Optional(t.Union([t.Literal("active"), t.Literal("paused"), t.Literal("draining")], { description: "paused/draining: no new sessions" })),
   proxy: t.Optional(t.Nullable(t.String({ minLength: 1, maxLength: 64, description: "Default proxy (name or id, GET /api/v1/proxies) of sessions that name none; null: no default" }))),
+  cpus: t.Optional(
+    t.Number({
+      minimum: POOL_CPU_LIMITS.min,
+      maximum: POOL_CPU_LIMITS.max,
+      description: "CPU limit of each browser container, in CPUs (up to three decimals; default 1): one session cannot take every core",
+    }),
+  ),
+  storageMb: t.Optional(
+    lim(
+      "storageMb",
+      "Size cap, MiB, of each writable place of a browser (downloads, uploads; default 256). In memory, counted against the container's 1 GiB memory limit: a download or upload past it fails.",
+    ),
+  ),
   egressAllow: t.Optional(
     t.Array(t.String({ maxLength: MAX_ALLOW_ENTRY_LENGTH }), {
       maxItems: MAX_ALLOW_ENTRIES,
@@ -49,6 +62,8 @@ export const PoolResponse = t.Object({
   placement: t.String(),
   state: t.String(),
   proxy: t.Nullable(t.String({ description: "Name of the default proxy of this pool's sessions" })),
+  cpus: t.Number({ description: "CPU limit of each browser container, in CPUs" }),
+  storageMb: t.Number({ description: "Size cap, MiB, of each writable place of a browser (downloads, uploads)" }),
   egressAllow: t.Array(t.String(), { description: "The pool's egress allow-list (BROWSERGRID_EGRESS_ALLOW applies too)" }),
   createdAt: t.String(),
   stats: t.Object({

@@ -8,6 +8,7 @@ import { BadRequest, Conflict, NotFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { normalizeAllowList } from "../../security/egress/allow-list";
 import { resolveProxyId } from "../proxies/proxies.service";
+import type { BrowserLimits } from "../../providers/provider";
 
 export type Pool = typeof pools.$inferSelect;
 
@@ -27,6 +28,10 @@ export interface PoolInput {
   egressAllow?: string[];
   /** Default proxy of the pool's sessions (name or id); null: none. */
   proxy?: string | null;
+  /** CPU limit of each browser, in CPUs (0.1 … 64, up to three decimals). */
+  cpus?: number;
+  /** Size cap of each writable place of a browser (downloads, uploads), MiB. */
+  storageMb?: number;
 }
 
 export const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -37,7 +42,25 @@ export const POOL_LIMITS = {
   idleTimeoutSec: [1, 24 * 3600],
   queueTimeoutSec: [0, 600],
   warmMaxAgeSec: [60, 7 * 24 * 3600],
+  // Each writable place is tmpfs inside the container's memory limit (1 GiB): kept well below it.
+  storageMb: [16, 768],
 } as const;
+
+/** CPUs one browser container may use: a tenth of a core up to a large host's cores. */
+export const POOL_CPU_LIMITS = { min: 0.1, max: 64 } as const;
+
+/** What a pool's row means for its browser containers (the provider applies it, docker-container.ts). */
+export function browserLimitsOf(pool: Pick<Pool, "cpuMillis" | "storageMb">): BrowserLimits {
+  return { nanoCpus: pool.cpuMillis * 1_000_000, storageBytes: pool.storageMb * 1024 * 1024 };
+}
+
+function cpuMillisOf(cpus: number): number {
+  const millis = Math.round(cpus * 1000);
+  if (!Number.isFinite(cpus) || cpus < POOL_CPU_LIMITS.min || cpus > POOL_CPU_LIMITS.max || Math.abs(millis - cpus * 1000) > 1e-6) {
+    throw new BadRequest(`"cpus" must be a number of CPUs from ${POOL_CPU_LIMITS.min} to ${POOL_CPU_LIMITS.max} with at most three decimals, e.g. 1 or 1.5.`);
+  }
+  return millis;
+}
 
 export function ensureDefaultPool(db: Db): Pool {
   const existing = db.select().from(pools).where(eq(pools.name, "default")).get();
@@ -71,8 +94,9 @@ function columns(input: PoolInput): Partial<typeof pools.$inferInsert> {
     if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new BadRequest(`"${k}" must be a whole number from ${min} to ${max}.`);
   }
   const out: Partial<typeof pools.$inferInsert> = {};
-  for (const k of ["flavour", "maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec", "warmMaxAgeSec", "placement", "state"] as const)
+  for (const k of ["flavour", "maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec", "warmMaxAgeSec", "placement", "state", "storageMb"] as const)
     if (input[k] !== undefined) (out as Record<string, unknown>)[k] = input[k];
+  if (input.cpus !== undefined) out.cpuMillis = cpuMillisOf(input.cpus);
   if (input.egressAllow !== undefined) out.egressAllow = normalizeAllowList(input.egressAllow, '"egressAllow"');
   if (input.viewport) {
     out.viewportWidth = input.viewport.width;

@@ -210,3 +210,20 @@ test("a claim skips the fsync only in a pool whose workers are all on this machi
   registerWorker(db, { name: "there", poolId: pool.id, endpoint: "ssh://bg@10.0.0.9:22", kind: "docker", capacity: 10 });
   expect(claimOne()).toEqual([]);
 });
+
+describe("warm browsers and the pool's limits", () => {
+  test("a warm browser started under other CPU or storage limits is replaced by one with the pool's new limits", async () => {
+    const s = setup({ minWarm: 1 });
+    const limitsSeen: unknown[] = [];
+    const start = s.fakes[0]!.start.bind(s.fakes[0]!);
+    s.fakes[0]!.start = (spec) => (limitsSeen.push(s.db.select().from(pools).get()!.cpuMillis), start(spec));
+    s.warm.fill();
+    await until("1 warm ready", () => warmCounts(s.db, s.pool.id).ready === 1);
+    const [before] = listWarm(s.db, s.pool.id);
+    s.db.update(pools).set({ cpuMillis: 2000 }).where(eq(pools.id, s.pool.id)).run();
+    await s.warm.maintain();
+    await until("replaced", () => listWarm(s.db, s.pool.id).some((w) => w.status === "ready" && w.id !== before!.id));
+    expect(listWarm(s.db, s.pool.id).map((w) => w.id)).not.toContain(before!.id);
+    expect(limitsSeen).toEqual([1000, 2000]);
+  });
+});

@@ -32,6 +32,11 @@ export function poolDefaults(pool: Pool) {
   return { browser: pool.flavour, viewport: { width: pool.viewportWidth, height: pool.viewportHeight } };
 }
 
+/** A warm browser started under other CPU or storage limits than its pool's now is replaced. */
+function limitsKey(pool: Pool): string {
+  return `${pool.cpuMillis}:${pool.storageMb}`;
+}
+
 export class WarmPool {
   private inFlight = new Map<string, number>();
   private backoffUntil = new Map<string, number>();
@@ -84,7 +89,7 @@ export class WarmPool {
 
   private async startOne(pool: Pool, workerId: string, key: string): Promise<void> {
     const id = newId("wrm");
-    insertWarm(this.deps.db, { id, poolId: pool.id, workerId, key });
+    insertWarm(this.deps.db, { id, poolId: pool.id, workerId, key, limits: limitsKey(pool) });
     const provider = this.deps.providers.get(workerId);
     try {
       if (!provider) throw new Error(`worker ${workerId} has no provider`);
@@ -137,7 +142,8 @@ export class WarmPool {
       let keep = pool.state === "active" ? pool.minWarm : 0;
       for (const w of ready.sort((a, b) => (b.readyAt ?? 0) - (a.readyAt ?? 0))) {
         const old = (w.readyAt ?? w.createdAt) + pool.warmMaxAgeSec * 1000 < now;
-        const mismatch = (w.config as { key?: string }).key !== key;
+        const config = w.config as { key?: string; limits?: string };
+        const mismatch = config.key !== key || config.limits !== limitsKey(pool);
         if (old || mismatch || keep <= 0) await this.discard(w, old ? "max age" : mismatch ? "pool settings changed" : "above minWarm");
         else keep--;
       }

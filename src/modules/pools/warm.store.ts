@@ -17,8 +17,10 @@ export function warmKey(c: { browser: string; viewport: { width: number; height:
   return `${c.browser}:${c.viewport.width}x${c.viewport.height}`;
 }
 
-export function insertWarm(db: Db, row: { id: string; poolId: string; workerId: string; key: string }): WarmRow {
-  return db.insert(warmBrowsers).values({ id: row.id, poolId: row.poolId, workerId: row.workerId, status: "starting", config: { key: row.key } }).returning().get();
+/** `limits`: the pool's browser limits the warm browser was started with (warm-pool.ts limitsKey). */
+export function insertWarm(db: Db, row: { id: string; poolId: string; workerId: string; key: string; limits?: string }): WarmRow {
+  const config = { key: row.key, ...(row.limits ? { limits: row.limits } : {}) };
+  return db.insert(warmBrowsers).values({ id: row.id, poolId: row.poolId, workerId: row.workerId, status: "starting", config }).returning().get();
 }
 
 export function markWarmReady(db: Db, id: string, containerId: string, cdpEndpoint: string): boolean {

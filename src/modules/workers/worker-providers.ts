@@ -15,9 +15,13 @@ import { open } from "../../security/secret-box";
 import { SSH_KEY_PURPOSE, type Worker } from "./workers.service";
 import type { EgressGuard } from "../../security/egress/guard";
 import { join } from "node:path";
+import type { Db } from "../../db/client";
+import { browserLimitsOf, findPoolById } from "../pools/pools.service";
 
 export interface ProviderContext {
   config: Readonly<Config>;
+  /** Read when a browser starts: its pool's CPU and storage limits. */
+  db: Db;
   installId: string;
   installKey: Buffer;
   log: Logger;
@@ -34,6 +38,10 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
     network: ctx.config.dockerNetwork,
     dns: ctx.config.browserDns,
     egressGuard: ctx.egress.forWorker(worker.id),
+    poolLimits: (poolId: string) => {
+      const pool = findPoolById(ctx.db, poolId);
+      return pool ? browserLimitsOf(pool) : undefined;
+    },
   };
   switch (endpoint.kind) {
     case "docker": {
