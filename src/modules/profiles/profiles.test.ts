@@ -1,7 +1,7 @@
 // Profiles API and the lock rules, on the full app with a fake provider (fast). The real
 // transfer through Docker and Chromium is in test/e2e/profiles.e2e.test.ts.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { extract } from "tar-stream";
 import { makeTestApp } from "../../../test/helpers/app";
@@ -86,6 +86,19 @@ describe("import and export stream", () => {
     }
     await feeding;
     expect(got).toEqual(files);
+  });
+
+  test("an export whose stored blob was damaged fails instead of passing as complete", async () => {
+    const t = await setup();
+    const { tarGz } = await smallProfile();
+    const created = await (await importing(t, "damaged", tarGz)).json();
+    const file = join(t.deps.config.dataDir, "storage", "profiles", created.id, "1.tar.gz");
+    const stored = readFileSync(file);
+    stored[stored.length - 1] = stored[stored.length - 1]! ^ 0xff;
+    writeFileSync(file, stored);
+    const exported = await t.app.handle(new Request("http://localhost/api/v1/profiles/damaged/export", { headers: { authorization: `Bearer ${t.memberKey}` } }));
+    expect(exported.status).toBe(200); // the headers go out before the end of the blob is read
+    await expect(exported.arrayBuffer()).rejects.toThrow(/damaged/);
   });
 
   test("a gzip bomb over the profile cap: 400, memory bounded, no row and no file", async () => {
