@@ -15,8 +15,12 @@ export const DEFAULT_BODY_BYTES = 64 * 1024;
 export const ANONYMOUS_BODY_BYTES = DEFAULT_BODY_BYTES;
 /** Nesting of a JSON body (arrays and objects); deeper bodies get 400 before JSON.parse. */
 export const MAX_JSON_DEPTH = 32;
-/** One file a client puts into a session's uploads directory (POST /api/v1/sessions/:id/uploads). */
-export const SESSION_UPLOAD_MAX_BYTES = 256 * 1024 * 1024;
+/**
+ * One file a client puts into a session's uploads directory (POST /api/v1/sessions/:id/uploads):
+ * the outer wall, the largest a pool's `storageMb` may be (768 MiB). The route itself holds each
+ * upload to its own pool's `storageMb` while it copies.
+ */
+export const SESSION_UPLOAD_MAX_BYTES = 768 * 1024 * 1024;
 
 /** Caps that come from the configuration rather than from code. */
 export interface ConfiguredCaps {
