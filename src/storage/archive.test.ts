@@ -150,6 +150,15 @@ describe("sanitizeArchive: memory stays bounded", () => {
     expect(growth).toBeLessThan(150 * MiB);
   }, 120_000);
 
+  test("a sink that fails (a full disk) is the caller's error as it is, not a refused archive", async () => {
+    const input = await tarOf([{ name: "a", body: "1" }, { name: "b", body: "2" }]);
+    const full = Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+    const err = await sanitizeTo(input, { mode: "import", limits: LIMITS }, async () => {
+      throw full;
+    }).catch((e) => e);
+    expect(err).toBe(full);
+  });
+
   test("the source's own refusal (a body over its cap) reaches the caller as it is", async () => {
     class TooLarge extends BadRequest {}
     const failing = (async function* () {

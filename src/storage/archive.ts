@@ -152,28 +152,45 @@ export async function sanitizeArchive<R>(input: ArchiveSource, opts: SanitizeOpt
   // Failures are carried by the promises below; an 'error' event nobody listens to would crash.
   for (const s of [ex, packer, gzip]) s.on("error", () => {});
   const stored = sink(packer.pipe(gzip) as unknown as AsyncIterable<Uint8Array>);
-  // A sink that fails (a full disk) stops reading: end the reading too, or it waits forever.
-  stored.catch((err) => ex.destroy(err));
-  let feeding: Promise<void> | undefined;
-  const stats: SanitizeStats = { files: 0, bytes: 0, dropped: 0 };
-  try {
-    const { raw, gzip: isGzip } = await opened(input);
-    const stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = isGzip ? [raw, createGunzip(), capped(rawCap, "the unpacked archive")] : [raw, capped(rawCap, "the archive")];
-    feeding = (pipeline as (...s: unknown[]) => Promise<void>)(...stages, ex).catch((err: Error) => {
+  // A sink that fails (a full disk) stops reading, and the reading would wait for it forever:
+  // its failure ends the whole call. It is the server's error, not the archive's: it reaches
+  // the caller as it is (a 500), not as a refused archive.
+  let sinkFailure: unknown;
+  const sinkFailed = new Promise<never>((_, reject) =>
+    stored.catch((err) => {
+      sinkFailure = err;
+      reject(err);
+    }),
+  );
+  sinkFailed.catch(() => {});
+  let raw: Readable | undefined;
+  const work = async () => {
+    const source = await opened(input);
+    raw = source.raw;
+    const stages = source.gzip ? [raw, createGunzip(), capped(rawCap, "the unpacked archive")] : [raw, capped(rawCap, "the archive")];
+    const feeding = (pipeline as (...s: unknown[]) => Promise<void>)(...stages, ex).catch((err: Error) => {
       ex.destroy(err);
       throw err;
     });
     feeding.catch(() => {});
+    const stats: SanitizeStats = { files: 0, bytes: 0, dropped: 0 };
     await rebuild(ex, packer, opts, stats);
     await feeding;
     packer.finalize();
     return { ...stats, stored: await stored };
+  };
+  const working = work();
+  working.catch(() => {});
+  try {
+    return await Promise.race([working, sinkFailed]);
   } catch (err) {
-    const refusal = asRefusal(err);
+    const failure = sinkFailure !== undefined && err === sinkFailure ? err : asRefusal(err);
+    gzip.destroy(failure as Error); // first: the sink must see a failure, never a clean end
+    packer.destroy();
     ex.destroy();
-    gzip.destroy(refusal);
+    raw?.destroy();
     await stored.catch(() => {});
-    throw refusal;
+    throw failure;
   }
 }
 
