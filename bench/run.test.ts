@@ -23,7 +23,7 @@ test("bench/run.ts --quick --only api writes a summary report", async () => {
   expect(files.some((f) => f.startsWith("api-") && f.endsWith(".json"))).toBe(true);
   const s = JSON.parse(readFileSync(join(dir, summary!), "utf8"));
   expect(s.benches.api.ok).toBe(true);
-  expect(s.targets).toHaveLength(11);
+  expect(s.targets).toHaveLength(12);
   const list = s.targets.find((t: { target: string }) => t.target === "api-list");
   expect(typeof list.met).toBe("boolean");
   expect(list.measured).toContain("req/s");

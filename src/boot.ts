@@ -11,6 +11,7 @@ import { log, setLogLevel } from "./lib/logger";
 import { randomId } from "./lib/ids";
 import type { AppDeps } from "./http/context";
 import { createApp } from "./http/app";
+import { bodyGateFor } from "./http/body-gate";
 import { listen } from "./http/server";
 import { fastReads } from "./http/fast-reads";
 import { sessionFastReads } from "./modules/sessions/sessions.routes";
@@ -99,7 +100,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   await reconciled;
   sessions.adoptLiveSessions();
   wireFleet(fleet, { db, log, sessions, warm, egress });
-  const server = listen({ host: config.host, port: config.port, app, upgrade: gateway, fastRead: fastReads(deps, sessionFastReads(deps)) });
+  const server = listen({ host: config.host, port: config.port, app, upgrade: gateway, fastRead: fastReads(deps, sessionFastReads(deps)), bodyGate: bodyGateFor(deps) });
   listening.resolve();
   warm.fill(); // each start waits for the guard
   void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));

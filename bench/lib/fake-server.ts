@@ -1,4 +1,4 @@
-// The real HTTP server (createApp + listen with the fast reads, exactly as boot.ts wires them) on a real on-disk
+// The real HTTP server (createApp + listen with the fast reads and the body gate, exactly as boot.ts wires them) on a real on-disk
 // SQLite database, with one worker whose provider is the FakeProvider of the tests: starting a
 // browser is a no-op, so what is measured is the control plane alone (routing, auth, schema
 // validation, SQLite, JSON). Used by bench/api.ts and bench/density.ts (server RSS).
@@ -15,6 +15,7 @@ import { log, setLogLevel } from "../../src/lib/logger";
 import type { AppDeps } from "../../src/http/context";
 import { createApp } from "../../src/http/app";
 import { listen } from "../../src/http/server";
+import { bodyGateFor } from "../../src/http/body-gate";
 import { fastReads } from "../../src/http/fast-reads";
 import { sessionFastReads } from "../../src/modules/sessions/sessions.routes";
 import { SessionService } from "../../src/modules/sessions/sessions.service";
@@ -60,7 +61,7 @@ export async function startFakeServer(env: Record<string, string> = {}): Promise
   const deps: AppDeps = { config, db, log, readinessProbes: [], startedAt: Date.now(), version: "bench", sessions, installKey };
   await loadAssets();
   const app = createApp(deps);
-  const server = listen({ host: "127.0.0.1", port, app, fastRead: fastReads(deps, sessionFastReads(deps)) });
+  const server = listen({ host: "127.0.0.1", port, app, fastRead: fastReads(deps, sessionFastReads(deps)), bodyGate: bodyGateFor(deps) });
   return {
     url: `http://127.0.0.1:${server.port}`,
     deps,

@@ -37,12 +37,12 @@ leave nothing behind. "delete" refuses a profile that a persisting session holds
         if (!p) throw new Error(`no profile "${positional[1] ?? ""}" (see profiles list)`);
         const version = typeof flags.version === "string" ? Number(flags.version) : undefined;
         if (version !== undefined && !(Number.isInteger(version) && version > 0)) throw new Error("--version must be a version number");
-        const { bytes, version: n } = await profiles.exportArchive(p, version);
+        const { stream, version: n, size } = profiles.exportArchive(p, version);
         const out = typeof flags.out === "string" ? flags.out : `${p.name}-v${n}.tar.gz`;
-        if (out === "-") process.stdout.write(bytes);
-        else await Bun.write(out, bytes);
+        if (out === "-") for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
+        else await Bun.write(out, new Response(stream));
         audit(deps, { type: "cli" }, "profile.exported", p.id, { name: p.name, version: n }, null);
-        console.error(`exported ${p.name} version ${n} (${bytes.byteLength} bytes)${out === "-" ? "" : ` to ${out}`}`);
+        console.error(`exported ${p.name} version ${n} (${size} bytes)${out === "-" ? "" : ` to ${out}`}`);
       } else if (action === "import") {
         const file = positional[1];
         const name = typeof flags.name === "string" ? flags.name : "";
@@ -50,7 +50,7 @@ leave nothing behind. "delete" refuses a profile that a persisting session holds
         const f = Bun.file(file);
         if (!(await f.exists())) throw new Error(`${file} does not exist`);
         if (f.size > profiles.limits.maxTotalBytes) throw new Error(`${file} is larger than ${profiles.limits.maxTotalBytes} bytes`);
-        const p = await profiles.importArchive({ type: "cli", id: null }, { name, description: typeof flags.description === "string" ? flags.description : undefined }, new Uint8Array(await f.arrayBuffer()));
+        const p = await profiles.importArchive({ type: "cli", id: null }, { name, description: typeof flags.description === "string" ? flags.description : undefined }, f.stream());
         audit(deps, { type: "cli" }, "profile.imported", p.id, { name: p.name }, null);
         console.log(`imported ${p.name} (${p.id}) as version ${p.currentVersion}`);
       } else {

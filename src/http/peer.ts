@@ -13,3 +13,9 @@ export function rememberPeer(req: Request, server: Pick<Server<unknown>, "reques
 export function peerOf(req: Request): string | undefined {
   return peers.get(req);
 }
+
+/** The same peer for a request rebuilt from another (a body re-wrapped by the body gate). */
+export function carryPeer(from: Request, to: Request): void {
+  const addr = peers.get(from);
+  if (addr) peers.set(to, addr);
+}

@@ -1,10 +1,12 @@
 // The listening socket: Bun.serve with the Elysia app behind it. WebSocket upgrades for the
 // CDP gateway are taken here, before Elysia, so CDP messages never pass through a framework;
-// so are the plain API reads of fast-reads.ts.
+// so are the plain API reads of fast-reads.ts. Every request body passes the body gate here
+// (body-gate.ts), capped while it streams and before anything parses it.
 import type { Server } from "bun";
 import type { App } from "./app";
 import type { FastRead } from "./fast-reads";
 import { rememberPeer } from "./peer";
+import { anonymousOnlyBodyGate, type BodyGate } from "./body-gate";
 
 export interface UpgradeHandler {
   /** Returns a Response when it handled (or refused) the request, undefined to fall through. */
@@ -12,21 +14,27 @@ export interface UpgradeHandler {
   websocket: Bun.WebSocketHandler<any>;
 }
 
-export function listen(opts: { host: string; port: number; app: App; upgrade?: UpgradeHandler; fastRead?: FastRead }): Server<unknown> {
+/** `bodyGate`: bodyGateFor(deps) in a server; without one, no body may exceed the anonymous cap. */
+export function listen(opts: { host: string; port: number; app: App; upgrade?: UpgradeHandler; fastRead?: FastRead; bodyGate?: BodyGate }): Server<unknown> {
   const { app, upgrade, fastRead } = opts;
+  const gate = opts.bodyGate ?? anonymousOnlyBodyGate;
   const appFetch: AppFetch = app.fetch;
+  const onward = (req: Request, server: Server<unknown>) => (upgrade ? upgradeOrApp(upgrade, req, server, appFetch) : appFetch(req));
   return Bun.serve({
     hostname: opts.host,
     port: opts.port,
-    // JSON bodies are capped at 1 MiB by the request-context plugin; this is the outer cap.
-    maxRequestBodySize: 256 * 1024 * 1024,
+    // The outer wall; each route's own cap is applied by the body gate.
+    maxRequestBodySize: gate.maxBytes,
     idleTimeout: 120,
     // Not async: a fast read's Response goes back as it is, with no promise to settle.
     fetch(req, server) {
       const fast = fastRead?.(req);
       if (fast !== undefined) return fast;
       rememberPeer(req, server);
-      return upgrade ? upgradeOrApp(upgrade, req, server, appFetch) : appFetch(req);
+      const admitted = gate.admit(req);
+      if (admitted instanceof Request) return onward(admitted, server);
+      if (admitted instanceof Response) return admitted;
+      return admitted.then((r) => (r instanceof Response ? r : onward(r, server)));
     },
     websocket: upgrade?.websocket ?? { message() {} },
   });

@@ -1,7 +1,9 @@
 // Archive validation: what must be refused (and leave nothing behind) and what must pass.
 import { describe, expect, test } from "bun:test";
 import { extract, pack } from "tar-stream";
-import { ArchiveRejected, normaliseEntryName, sanitizeArchive, type ArchiveLimits } from "./archive";
+import { BadRequest } from "../lib/errors";
+import { peakRssGrowth, zeroBomb } from "../../test/helpers/archives";
+import { ArchiveRejected, normaliseEntryName, sanitizeArchive as sanitizeTo, type ArchiveLimits, type ArchiveSource, type SanitizeOptions } from "./archive";
 
 const LIMITS: ArchiveLimits = { maxFileBytes: 1024, maxTotalBytes: 4096, maxEntries: 50 };
 
@@ -25,6 +27,16 @@ async function tarOf(entries: E[], gzip = false): Promise<Uint8Array> {
   await done;
   const tar = Buffer.concat(chunks);
   return gzip ? Bun.gzipSync(tar) : new Uint8Array(tar);
+}
+
+/** The rebuilt archive collected in memory (small test archives only). */
+async function sanitizeArchive(input: ArchiveSource, opts: SanitizeOptions) {
+  const r = await sanitizeTo(input, opts, async (out) => {
+    const chunks: Uint8Array[] = [];
+    for await (const c of out) chunks.push(c);
+    return new Uint8Array(Buffer.concat(chunks));
+  });
+  return { ...r, tarGz: r.stored };
 }
 
 async function entriesOf(tarGz: Uint8Array): Promise<{ name: string; type: string; mode: number; uid: number; body: string }[]> {
@@ -110,6 +122,53 @@ describe("sanitizeArchive: accepted archives", () => {
   test("browser mode still refuses names outside the directory", async () => {
     const input = await tarOf([{ name: "other/x", body: "1" }]);
     await expect(sanitizeArchive(input, { mode: "browser", limits: LIMITS, stripPrefix: "profile" })).rejects.toThrow(/outside/);
+  });
+});
+
+describe("sanitizeArchive: memory stays bounded", () => {
+  const MiB = 1024 * 1024;
+  const BIG: ArchiveLimits = { maxFileBytes: 128 * MiB, maxTotalBytes: 512 * MiB, maxEntries: 1000 };
+  /** Counts the rebuilt archive's bytes without keeping them. */
+  const discard = async (out: AsyncIterable<Uint8Array>) => {
+    let n = 0;
+    for await (const c of out) n += c.byteLength;
+    return n;
+  };
+
+  test("a 370 KB archive of 384 MiB of zeros streams through without being held", async () => {
+    const bomb = await zeroBomb(3, 128 * MiB);
+    const { growth, result } = await peakRssGrowth(() => sanitizeTo(bomb, { mode: "import", limits: BIG }, discard));
+    expect(result).toMatchObject({ files: 3, bytes: 384 * MiB });
+    expect(growth).toBeLessThan(150 * MiB);
+  }, 120_000);
+
+  test("a bomb over the total cap is refused, its bytes never held", async () => {
+    const bomb = await zeroBomb(3, 128 * MiB);
+    const { growth, result } = await peakRssGrowth(() => sanitizeTo(bomb, { mode: "import", limits: { ...BIG, maxTotalBytes: 300 * MiB } }, discard));
+    expect(result).toBeInstanceOf(ArchiveRejected);
+    expect((result as Error).message).toMatch(/add up/);
+    expect(growth).toBeLessThan(150 * MiB);
+  }, 120_000);
+
+  test("a sink that fails (a full disk) is the caller's error as it is, not a refused archive", async () => {
+    const input = await tarOf([{ name: "a", body: "1" }, { name: "b", body: "2" }]);
+    const full = Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+    const err = await sanitizeTo(input, { mode: "import", limits: LIMITS }, async () => {
+      throw full;
+    }).catch((e) => e);
+    expect(err).toBe(full);
+  });
+
+  test("the source's own refusal (a body over its cap) reaches the caller as it is", async () => {
+    class TooLarge extends BadRequest {}
+    const failing = (async function* () {
+      yield new Uint8Array(1024);
+      throw new TooLarge("the body is over its cap", "payload_too_large");
+    })();
+    const sinkSaw: unknown[] = [];
+    const err = await sanitizeTo(failing, { mode: "import", limits: LIMITS }, (out) => discard(out).catch((e) => (sinkSaw.push(e), Promise.reject(e)))).catch((e) => e);
+    expect(err).toBeInstanceOf(TooLarge);
+    expect(sinkSaw).toHaveLength(1); // the sink saw the failure too, so it can remove what it wrote
   });
 });
 

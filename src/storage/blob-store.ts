@@ -12,7 +12,7 @@ export interface BlobInfo {
 
 export interface BlobStore {
   /** Writes a blob atomically: readers see the old blob or the whole new one, never a part. */
-  put(key: string, data: Uint8Array | ReadableStream<Uint8Array>, opts?: { maxBytes?: number }): Promise<BlobInfo>;
+  put(key: string, data: Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, opts?: { maxBytes?: number }): Promise<BlobInfo>;
   /** The blob's bytes; with `sha256` they are verified first (a mismatch throws CorruptBlob). */
   read(key: string, opts?: { sha256?: string }): Promise<Uint8Array>;
   /** A stream of the blob for HTTP downloads; null when it does not exist. */

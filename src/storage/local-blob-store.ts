@@ -32,7 +32,7 @@ export class LocalBlobStore implements BlobStore {
     return join(this.root, ...checkKey(key));
   }
 
-  async put(key: string, data: Uint8Array | ReadableStream<Uint8Array>, opts: { maxBytes?: number } = {}): Promise<BlobInfo> {
+  async put(key: string, data: Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, opts: { maxBytes?: number } = {}): Promise<BlobInfo> {
     const target = this.path(key);
     mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
     const temp = join(dirname(target), `${TEMP_PREFIX}${crypto.randomUUID()}`);

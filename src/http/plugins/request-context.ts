@@ -1,14 +1,10 @@
 // Per-request plumbing: a request id (echoed as X-Request-Id), security headers with a
-// strict Content-Security-Policy, a cap on JSON body size, and one access-log line per
-// request with credentials redacted from the URL.
+// strict Content-Security-Policy, and one access-log line per request with credentials
+// redacted from the URL. Body sizes are capped before Elysia, in src/http/body-gate.ts.
 import { Elysia } from "elysia";
 import type { Logger } from "../../lib/logger";
 import { randomId } from "../../lib/ids";
-import { errorResponse, JSON_TYPE, mapError } from "../errors";
-
-export const MAX_JSON_BODY_BYTES = 1024 * 1024;
-/** Rule sets carry mock response bodies (up to 1 MiB each, 8 MiB a set). */
-const LARGER_JSON_BODIES: [prefix: string, bytes: number][] = [["/api/v1/rule-sets", 9 * 1024 * 1024]];
+import { JSON_TYPE, mapError } from "../errors";
 
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -38,13 +34,6 @@ export function requestIdFor(request: Request): string {
 export function requestContext(log: Logger) {
   return new Elysia({ name: "request-context" })
     .derive({ as: "global" }, ({ request }) => ({ requestId: requestIdFor(request), requestStart: performance.now() }))
-    .onRequest(({ request }) => {
-      const len = Number(request.headers.get("content-length") ?? 0);
-      if (len <= MAX_JSON_BODY_BYTES || !(request.headers.get("content-type") ?? "").includes("json")) return;
-      const path = new URL(request.url).pathname;
-      const max = LARGER_JSON_BODIES.find(([prefix]) => path.startsWith(prefix))?.[1] ?? MAX_JSON_BODY_BYTES;
-      if (len > max) return errorResponse(413, "payload_too_large", `JSON bodies are limited to ${max} bytes.`);
-    })
     .onAfterHandle({ as: "global" }, (ctx) => {
       const { set, requestId } = ctx;
       (ctx as { handledAt?: number }).handledAt = performance.now();

@@ -111,7 +111,7 @@ export class ArtifactService {
     return s;
   }
 
-  async add(sessionId: string, kind: ArtifactKind, name: string, data: Uint8Array | ReadableStream<Uint8Array>, opts: { contentType?: string; maxBytes?: number } = {}): Promise<ArtifactRow> {
+  async add(sessionId: string, kind: ArtifactKind, name: string, data: Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, opts: { contentType?: string; maxBytes?: number } = {}): Promise<ArtifactRow> {
     const id = newId("art");
     const file = safeName(name);
     const key = `artifacts/${sessionId}/${id}-${file}`;
@@ -150,9 +150,8 @@ export class ArtifactService {
         entry.resume();
         continue;
       }
-      const chunks: Buffer[] = [];
-      for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
-      await this.add(sessionId, "download", name.split("/").pop()!, new Uint8Array(Buffer.concat(chunks)));
+      // Streamed into the store, never held whole (a download may be hundreds of MiB).
+      await this.add(sessionId, "download", name.split("/").pop()!, entry as unknown as AsyncIterable<Uint8Array>, { maxBytes: MAX_DOWNLOAD_FILE_BYTES });
       stored++;
     }
     await feeding;

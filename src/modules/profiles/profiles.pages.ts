@@ -186,9 +186,8 @@ export function profilePages(deps: AppDeps) {
         else if (file.size > max) errors.archive = `The archive is larger than ${formatBytes(max)}.`;
         if (Object.values(errors).some(Boolean)) return renderList(actor, { import: { values, errors } }, 400);
         try {
-          const bytes = new Uint8Array(await file!.arrayBuffer());
-          const p = await profiles.importArchive(ownerOf(actor), values, bytes);
-          audit(deps, actor, "profile.imported", p.id, { name: p.name, bytes: bytes.byteLength }, requestIp(ctx));
+          const p = await profiles.importArchive(ownerOf(actor), values, file!.stream());
+          audit(deps, actor, "profile.imported", p.id, { name: p.name, bytes: file!.size }, requestIp(ctx));
           return seeOther(`/profiles/${p.id}`);
         } catch (e) {
           if (!refused(e)) throw e;

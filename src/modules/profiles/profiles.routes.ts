@@ -74,13 +74,21 @@ export function profileRoutes(deps: AppDeps) {
       "/import",
       async (ctx) => {
         const { query, request, actor } = ctx;
-        const max = profiles.limits.maxTotalBytes;
-        if (Number(request.headers.get("content-length") ?? 0) > max) throw new BadRequest(`The archive is larger than ${max} bytes.`, "archive_too_large");
-        const body = new Uint8Array(await request.arrayBuffer());
-        if (body.byteLength > max) throw new BadRequest(`The archive is larger than ${max} bytes.`, "archive_too_large");
-        if (body.byteLength === 0) throw new BadRequest("Send the archive (tar or tar.gz of a user-data-dir) as the request body.", "archive_missing");
-        const p = await profiles.importArchive(ownerOf(actor), { name: query.name, description: query.description }, body);
-        audit(deps, actor, "profile.imported", p.id, { name: p.name, bytes: body.byteLength }, requestIp(ctx));
+        // The body arrives as a stream capped by the body gate (src/http/body-limits.ts: the
+        // profile size cap, 413 past it) and is checked and stored as it streams.
+        if (request.body === null || request.headers.get("content-length") === "0")
+          throw new BadRequest("Send the archive (tar or tar.gz of a user-data-dir) as the request body.", "archive_missing");
+        let received = 0;
+        const counted = request.body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              received += chunk.byteLength;
+              controller.enqueue(chunk);
+            },
+          }),
+        );
+        const p = await profiles.importArchive(ownerOf(actor), { name: query.name, description: query.description }, counted);
+        audit(deps, actor, "profile.imported", p.id, { name: p.name, bytes: received }, requestIp(ctx));
         ctx.set.status = 201;
         return profiles.toPublic(p);
       },
@@ -93,7 +101,7 @@ export function profileRoutes(deps: AppDeps) {
           tags: ["profiles"],
           summary: "Import a profile from a tar or tar.gz archive (the body)",
           description:
-            "The archive holds the contents of a Chromium user-data-dir (as exported). Entries that leave the directory, links, devices, fifos and files over the size limits are refused with 400; nothing is kept of a refused archive.",
+            "The archive holds the contents of a Chromium user-data-dir (as exported). It is streamed, never held whole: a body over the profile size cap (BROWSERGRID_PROFILE_MAX_MB) gets 413, and only after the API key or cookie was checked is any of it read. Entries that leave the directory, links, devices, fifos, more than 100,000 entries and files over the size limits (also once unpacked) are refused with 400; nothing is kept of a refused archive.",
         },
       },
     )
@@ -158,9 +166,9 @@ export function profileRoutes(deps: AppDeps) {
       "/:id/export",
       async (ctx) => {
         const p = forWrite(ctx.actor, ctx.params.id);
-        const { bytes, version } = await profiles.exportArchive(p, ctx.query.version);
+        const { stream, version } = profiles.exportArchive(p, ctx.query.version);
         audit(deps, ctx.actor, "profile.exported", p.id, { name: p.name, version }, requestIp(ctx));
-        return new Response(Buffer.from(bytes), {
+        return new Response(stream, {
           headers: {
             "content-type": "application/gzip",
             "content-disposition": `attachment; filename="${p.name}-v${version}.tar.gz"`,

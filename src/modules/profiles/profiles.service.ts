@@ -8,8 +8,9 @@ import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import { BadRequest, Conflict, NotFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import type { BlobStore } from "../../storage/blob-store";
-import { readCapped, sanitizeArchive, type ArchiveLimits } from "../../storage/archive";
+import { CorruptBlob, type BlobInfo, type BlobStore } from "../../storage/blob-store";
+import { sanitizeArchive, type ArchiveLimits, type ArchiveSource } from "../../storage/archive";
+import { createHash } from "node:crypto";
 import { users } from "../../db/schema";
 import { eq } from "drizzle-orm";
 import * as store from "./profiles.store";
@@ -147,10 +148,10 @@ export class ProfileService {
 
   // ---- writes --------------------------------------------------------------------------
 
-  create(owner: Owner, input: { name: string; description?: string }): ProfileRow {
+  create(owner: Owner, input: { name: string; description?: string }, id = newId("prf")): ProfileRow {
     this.checkName(input.name);
     try {
-      return store.insertProfile(this.deps.db, { id: newId("prf"), name: input.name, description: input.description ?? "", ownerType: owner.type, ownerId: owner.id });
+      return store.insertProfile(this.deps.db, { id, name: input.name, description: input.description ?? "", ownerType: owner.type, ownerId: owner.id });
     } catch (err) {
       if (/UNIQUE/i.test((err as Error).message)) throw new Conflict(`A profile named "${input.name}" already exists.`, "profile_exists");
       throw err;
@@ -178,37 +179,64 @@ export class ProfileService {
     this.refuseWhenHeld(p, "restored");
     const v = store.getVersion(this.deps.db, p.id, version);
     if (!v) throw new NotFound(`Version ${version} of profile ${p.name}`);
-    const bytes = await this.deps.blobs.read(v.storageKey, { sha256: v.sha256 });
-    return this.storeVersion(p.id, bytes, { contentBytes: v.contentBytes, files: v.files }, "restore", null);
+    const content = { contentBytes: v.contentBytes, files: v.files };
+    return this.storeVersion(p.id, "restore", null, async (key) => ({ info: await this.deps.blobs.put(key, this.verifiedStream(v)), content }));
   }
 
-  /** The archive of a version (default: current) for download, checked against its SHA-256. */
-  async exportArchive(p: ProfileRow, version?: number): Promise<{ bytes: Uint8Array; version: number }> {
+  /**
+   * The archive of a version (default: current) as a stream for download, never held whole. It
+   * is checked against its SHA-256 as it goes: a damaged blob errors the stream at its end, so
+   * the download fails instead of handing over a damaged archive as complete.
+   */
+  exportArchive(p: ProfileRow, version?: number): { stream: ReadableStream<Uint8Array>; version: number; size: number } {
     const n = version ?? p.currentVersion;
     if (n === null) throw new Conflict(`Profile "${p.name}" has no saved version yet: use it in a session with persist: true first.`, "profile_empty");
     const v = store.getVersion(this.deps.db, p.id, n);
     if (!v) throw new NotFound(`Version ${n} of profile ${p.name}`);
-    return { bytes: await this.deps.blobs.read(v.storageKey, { sha256: v.sha256 }), version: n };
+    return { stream: this.verifiedStream(v), version: n, size: v.size };
+  }
+
+  private verifiedStream(v: ProfileVersionRow): ReadableStream<Uint8Array> {
+    const source = this.deps.blobs.stream(v.storageKey);
+    if (!source) throw new CorruptBlob(v.storageKey, v.sha256, "missing");
+    const hash = createHash("sha256");
+    return source.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          hash.update(chunk);
+          controller.enqueue(chunk);
+        },
+        flush(controller) {
+          const actual = hash.digest("hex");
+          if (actual !== v.sha256) controller.error(new CorruptBlob(v.storageKey, v.sha256, actual));
+        },
+      }),
+    );
   }
 
   /**
-   * A new profile from a tar or tar.gz of a user-data-dir's contents. The archive is checked
-   * entry by entry and rebuilt (storage/archive.ts) before anything is written; a rejected
-   * archive leaves no row and no file.
+   * A new profile from a tar or tar.gz of a user-data-dir's contents, streamed: the archive is
+   * checked entry by entry and rebuilt (storage/archive.ts) straight into the blob store, and
+   * the profile's row is written only once the whole archive was accepted. A refused archive
+   * (400), one over its size cap (413) or a failed write leaves no row and no file.
    */
-  async importArchive(owner: Owner, input: { name: string; description?: string }, archive: Uint8Array): Promise<ProfileRow> {
+  async importArchive(owner: Owner, input: { name: string; description?: string }, archive: ArchiveSource): Promise<ProfileRow> {
     this.checkName(input.name);
     if (this.find(input.name)) throw new Conflict(`A profile named "${input.name}" already exists.`, "profile_exists");
-    const clean = await sanitizeArchive(archive, { mode: "import", limits: this.limits, skip: isProfileCache });
-    const p = this.create(owner, input);
+    const id = newId("prf");
+    const key = `profiles/${id}/1.tar.gz`;
+    const dir = `profiles/${id}/`;
     try {
-      await this.storeVersion(p.id, clean.tarGz, { contentBytes: clean.bytes, files: clean.files }, "import", null);
+      const clean = await sanitizeArchive(archive, { mode: "import", limits: this.limits, skip: isProfileCache }, (out) => this.deps.blobs.put(key, out));
+      const p = this.create(owner, input, id);
+      const version = store.reserveVersion(this.deps.db, p.id);
+      store.commitVersion(this.deps.db, versionRow(p.id, version, clean.stored, { contentBytes: clean.bytes, files: clean.files }, "import", null), this.deps.versionsKept);
+      return store.getProfile(this.deps.db, p.id)!;
     } catch (err) {
-      store.deleteProfile(this.deps.db, p.id);
-      await this.deps.blobs.deletePrefix(`profiles/${p.id}/`);
+      store.deleteProfile(this.deps.db, id);
+      await this.deps.blobs.deletePrefix(dir);
       throw err;
     }
-    return store.getProfile(this.deps.db, p.id)!;
   }
 
   // ---- sessions ------------------------------------------------------------------------
@@ -271,7 +299,8 @@ export class ProfileService {
   /**
    * Saves a user-data-dir read out of a browser as the profile's new version. The archive came
    * from a container a page may have controlled: it is rebuilt by sanitizeArchive like an
-   * import (links and devices dropped, caches skipped, sizes capped).
+   * import (links and devices dropped, caches skipped, sizes capped), streamed from Docker
+   * into the blob store without being held whole.
    */
   async saveFromBrowser(profileId: string, sessionId: string, source: "session" | "save", read: () => Promise<NodeJS.ReadableStream>): Promise<ProfileVersionRow> {
     const previous = this.saving.get(profileId) ?? Promise.resolve();
@@ -279,9 +308,11 @@ export class ProfileService {
       .catch(() => {})
       .then(async () => {
         if (!this.holds(profileId, sessionId)) throw new Conflict("This session does not hold the profile's lock (it was attached with persist: false).", "profile_not_persisting");
-        const raw = await readCapped(await read(), this.limits.maxTotalBytes + 64 * 1024 * 1024, "the profile directory");
-        const clean = await sanitizeArchive(raw, { mode: "browser", limits: this.limits, stripPrefix: "profile", skip: isProfileCache });
-        return this.storeVersion(profileId, clean.tarGz, { contentBytes: clean.bytes, files: clean.files }, source, sessionId);
+        const raw = await read();
+        return this.storeVersion(profileId, source, sessionId, async (key) => {
+          const clean = await sanitizeArchive(raw, { mode: "browser", limits: this.limits, stripPrefix: "profile", skip: isProfileCache }, (out) => this.deps.blobs.put(key, out));
+          return { info: clean.stored, content: { contentBytes: clean.bytes, files: clean.files } };
+        });
       });
     this.saving.set(profileId, run);
     try {
@@ -291,12 +322,20 @@ export class ProfileService {
     }
   }
 
-  /** Writes the archive, then records it as current; versions past the newest N are deleted. */
-  private async storeVersion(profileId: string, tarGz: Uint8Array, content: { contentBytes: number; files: number }, source: ProfileVersionRow["source"], sessionId: string | null) {
+  /**
+   * Writes a version's archive (`write` streams it to the key it is given), then records it as
+   * current; versions past the newest N are deleted. A failed write leaves no blob.
+   */
+  private async storeVersion(
+    profileId: string,
+    source: ProfileVersionRow["source"],
+    sessionId: string | null,
+    write: (key: string) => Promise<{ info: BlobInfo; content: { contentBytes: number; files: number } }>,
+  ): Promise<ProfileVersionRow> {
     const version = store.reserveVersion(this.deps.db, profileId);
     const key = `profiles/${profileId}/${version}.tar.gz`;
-    const info = await this.deps.blobs.put(key, tarGz);
-    const row = { profileId, version, storageKey: key, sha256: info.sha256, size: info.size, contentBytes: content.contentBytes, files: content.files, source, sessionId, createdAt: Date.now() };
+    const { info, content } = await write(key);
+    const row = versionRow(profileId, version, info, content, source, sessionId);
     let pruned: ProfileVersionRow[];
     try {
       pruned = store.commitVersion(this.deps.db, row, this.deps.versionsKept);
@@ -305,7 +344,7 @@ export class ProfileService {
       throw err;
     }
     for (const old of pruned) await this.deps.blobs.delete(old.storageKey).catch((err) => this.deps.log.warn("old profile version not deleted", { key: old.storageKey, err }));
-    return row as ProfileVersionRow;
+    return row;
   }
 
   private refuseWhenHeld(p: ProfileRow, what: string): void {
@@ -324,3 +363,13 @@ export class ProfileService {
   }
 }
 
+function versionRow(
+  profileId: string,
+  version: number,
+  info: BlobInfo,
+  content: { contentBytes: number; files: number },
+  source: ProfileVersionRow["source"],
+  sessionId: string | null,
+): ProfileVersionRow {
+  return { profileId, version, storageKey: info.key, sha256: info.sha256, size: info.size, contentBytes: content.contentBytes, files: content.files, source, sessionId, createdAt: Date.now() };
+}

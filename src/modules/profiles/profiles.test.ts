@@ -1,9 +1,11 @@
 // Profiles API and the lock rules, on the full app with a fake provider (fast). The real
 // transfer through Docker and Chromium is in test/e2e/profiles.e2e.test.ts.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { extract } from "tar-stream";
 import { makeTestApp } from "../../../test/helpers/app";
+import { chunked, peakRssGrowth, smallProfile, zeroBomb } from "../../../test/helpers/archives";
 import { FakeProvider } from "../../../test/helpers/fake-provider";
 import { ProviderRegistryImpl } from "../../providers/registry";
 import { registerWorker, setWorkerStatus } from "../workers/workers.service";
@@ -60,6 +62,57 @@ describe("profiles API", () => {
     const dir = join(t.deps.config.dataDir, "storage", "profiles");
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
   });
+});
+
+describe("import and export stream", () => {
+  const importing = (t: Awaited<ReturnType<typeof setup>>, name: string, body: Uint8Array) =>
+    t.app.handle(new Request(`http://localhost/api/v1/profiles/import?name=${name}`, { method: "POST", headers: { authorization: `Bearer ${t.memberKey}` }, body: chunked(body), duplex: "half" } as RequestInit));
+
+  test("a profile imported in chunks exports with the same files", async () => {
+    const t = await setup();
+    const { tarGz, files } = await smallProfile();
+    const res = await importing(t, "round", tarGz);
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ name: "round", currentVersion: 1, contentBytes: Object.values(files).join("").length });
+    const exported = await t.app.handle(new Request("http://localhost/api/v1/profiles/round/export", { headers: { authorization: `Bearer ${t.memberKey}` } }));
+    expect(exported.status).toBe(200);
+    const got: Record<string, string> = {};
+    const ex = extract();
+    const feeding = (async () => ex.end(Buffer.from(Bun.gunzipSync(new Uint8Array(await exported.arrayBuffer())))))();
+    for await (const e of ex) {
+      let body = "";
+      for await (const c of e as AsyncIterable<Buffer>) body += c.toString();
+      if (e.header.type === "file") got[e.header.name] = body;
+    }
+    await feeding;
+    expect(got).toEqual(files);
+  });
+
+  test("an export whose stored blob was damaged fails instead of passing as complete", async () => {
+    const t = await setup();
+    const { tarGz } = await smallProfile();
+    const created = await (await importing(t, "damaged", tarGz)).json();
+    const file = join(t.deps.config.dataDir, "storage", "profiles", created.id, "1.tar.gz");
+    const stored = readFileSync(file);
+    stored[stored.length - 1] = stored[stored.length - 1]! ^ 0xff;
+    writeFileSync(file, stored);
+    const exported = await t.app.handle(new Request("http://localhost/api/v1/profiles/damaged/export", { headers: { authorization: `Bearer ${t.memberKey}` } }));
+    expect(exported.status).toBe(200); // the headers go out before the end of the blob is read
+    await expect(exported.arrayBuffer()).rejects.toThrow(/damaged/);
+  });
+
+  test("a gzip bomb over the profile cap: 400, memory bounded, no row and no file", async () => {
+    const t = await setup(); // BROWSERGRID_PROFILE_MAX_MB: 512 by default; the bomb unpacks to 640 MiB
+    const bomb = await zeroBomb(5, 128 * 1024 * 1024);
+    const { growth, result } = await peakRssGrowth(() => importing(t, "bomb", bomb));
+    const res = result as Response;
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toMatch(/add up to more than/);
+    expect(growth).toBeLessThan(150 * 1024 * 1024);
+    expect((await t.call("GET", "/api/v1/profiles/bomb", { auth: t.memberKey })).status).toBe(404);
+    const dir = join(t.deps.config.dataDir, "storage", "profiles");
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+  }, 120_000);
 });
 
 describe("the one-writer lock", () => {
