@@ -20,7 +20,7 @@ import { requireRole, resolveActor } from "./plugins/auth";
 
 export class PayloadTooLarge extends DomainError {
   constructor(readonly maxBytes: number) {
-    super("payload_too_large", `The request body is larger than ${describeBytes(maxBytes)} (${maxBytes} bytes), the limit of this route.`, 413);
+    super("payload_too_large", `The request body is too large: this route takes at most ${describeBytes(maxBytes)} (${maxBytes} bytes).`, 413);
   }
 }
 

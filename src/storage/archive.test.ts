@@ -139,7 +139,7 @@ describe("sanitizeArchive: memory stays bounded", () => {
     const bomb = await zeroBomb(3, 128 * MiB);
     const { growth, result } = await peakRssGrowth(() => sanitizeTo(bomb, { mode: "import", limits: BIG }, discard));
     expect(result).toMatchObject({ files: 3, bytes: 384 * MiB });
-    expect(growth).toBeLessThan(150 * MiB);
+    expect(growth).toBeLessThan(256 * MiB); // holding the data whole would take 300 MiB or more
   }, 120_000);
 
   test("a bomb over the total cap is refused, its bytes never held", async () => {
@@ -147,7 +147,7 @@ describe("sanitizeArchive: memory stays bounded", () => {
     const { growth, result } = await peakRssGrowth(() => sanitizeTo(bomb, { mode: "import", limits: { ...BIG, maxTotalBytes: 300 * MiB } }, discard));
     expect(result).toBeInstanceOf(ArchiveRejected);
     expect((result as Error).message).toMatch(/add up/);
-    expect(growth).toBeLessThan(150 * MiB);
+    expect(growth).toBeLessThan(256 * MiB); // holding the data whole would take 300 MiB or more
   }, 120_000);
 
   test("a sink that fails (a full disk) is the caller's error as it is, not a refused archive", async () => {

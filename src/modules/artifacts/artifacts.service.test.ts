@@ -59,5 +59,5 @@ test("a 300 MiB download streams into storage: the server does not grow by its s
   const { sessionId, artifacts } = await sessionOf();
   const { growth, result } = await peakRssGrowth(() => artifacts.collectDownloads(sessionId, downloadsTar([{ name: "downloads/big.bin", size: 300 * MiB }])));
   expect(result).toBe(1);
-  expect(growth).toBeLessThan(150 * MiB);
+  expect(growth).toBeLessThan(256 * MiB); // holding the data whole would take 300 MiB or more
 }, 120_000);
