@@ -4,7 +4,7 @@ import { log } from "../lib/logger";
 
 export const serveCommand: Command = {
   name: "serve",
-  summary: "Run the appliance (API, UI, CDP gateway, scheduler) — the default",
+  summary: "Run the appliance (API, UI, CDP gateway, background loops) — the default",
   usage: `browsergrid serve
 
 Runs BrowserGrid: the REST API under /api/v1, the admin UI, the CDP gateway and the
