@@ -58,11 +58,11 @@ export function createSessionGateway(deps: AppDeps) {
       async authorize(sessionId, token) {
         return sessions.authorizeConnect(sessionId, token);
       },
-      async quickConnect(apiKey, params) {
+      async quickConnect(apiKey, params, req) {
         const actor = await authenticateApiKey(deps, apiKey);
         if (!actor) throw new Unauthorized("Invalid, revoked or expired API key.");
         requireRole(actor, "member");
-        const row = await sessions.create(ownerOf(actor), quickConnectInput(params), { ephemeral: true });
+        const row = await sessions.create(ownerOf(actor), quickConnectInput(params), { ephemeral: true, signal: req.signal });
         const target = sessions.authorizeConnect(row.id, connectToken(installKey, row.id));
         if (!target) throw new NotFound(`Session ${row.id}`);
         return target;

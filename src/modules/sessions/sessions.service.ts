@@ -106,6 +106,8 @@ export class SessionService {
   private gateway: ClientCloser | null = null;
   private clients = new Map<string, { count: number; hadClient: boolean }>();
   private ending = new Map<string, Promise<SessionRow | null>>();
+  /** Queued creates by session id: aborting one takes it out of its pool's queue (see create). */
+  private waiting = new Map<string, AbortController>();
   private unsubscribers: (() => void)[] = [];
   private warm: WarmPool | null = null;
   private storage: SessionStorage | null = null;
@@ -160,8 +162,14 @@ export class SessionService {
     this.gateway = gateway;
   }
 
-  /** Starts a browser and resolves with the session once its CDP endpoint answers. */
-  async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean } = {}): Promise<SessionRow> {
+  /**
+   * Starts a browser and resolves with the session once its CDP endpoint answers. `signal` is
+   * the client's request (aborts when it closes its connection): a request no longer wanted
+   * leaves the queue at once, its session ends failed, and no browser is started for it. The
+   * same holds for a queued session ended by anyone (DELETE, its owner disabled): nothing waits
+   * for a slot on behalf of a session that is over.
+   */
+  async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean; signal?: AbortSignal } = {}): Promise<SessionRow> {
     if (input.profile !== undefined && !this.storage) throw new BadRequest('"profile" is not available in this process; remove the field.', "feature_unavailable");
     if (!this.network)
       for (const feature of ["proxy", "ruleSets"] as const)
@@ -193,20 +201,44 @@ export class SessionService {
       if (claimed) return this.claimed(claimed, pool.id, net);
     }
     let queuedRow: SessionRow | null = null;
-    const workerId = await this.capacity.acquire(pool.id, pool.queueTimeoutSec * 1000, () => {
-      this.warm?.evictFor(pool.id);
-      queuedRow = store.insertSession(
-        this.deps.db,
-        this.newRow(id, owner, pool, null, "queued", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral),
-        { type: "queued", detail: { pool: pool.name } },
-      );
-    }).catch((err) => {
-      profile?.release();
-      if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: "queue timeout" }, { type: "failed", detail: { reason: "queue timeout" } });
-      throw err;
-    });
+    const leave = new AbortController();
+    const clientGone = () => leave.abort(new Unavailable("The client closed its connection before a slot was free; nothing was started.", "request_cancelled"));
+    if (opts.signal?.aborted) clientGone();
+    opts.signal?.addEventListener("abort", clientGone, { once: true });
+    this.waiting.set(id, leave);
+    const workerId = await this.capacity
+      .acquire(pool.id, pool.queueTimeoutSec * 1000, {
+        leave: leave.signal,
+        onQueued: () => {
+          this.warm?.evictFor(pool.id);
+          queuedRow = store.insertSession(
+            this.deps.db,
+            this.newRow(id, owner, pool, null, "queued", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral),
+            { type: "queued", detail: { pool: pool.name } },
+          );
+        },
+      })
+      .catch((err) => {
+        profile?.release();
+        // A session ended while queued already has its end state (end()); the others end failed here.
+        const code = err instanceof DomainError ? err.code : "";
+        const reason = code === "session_stopped" ? null : code === "request_cancelled" ? QUEUE_LEFT_REASON : code === "capacity_exhausted" ? "queue timeout" : (err as Error).message;
+        if (queuedRow && reason) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } });
+        throw err;
+      })
+      .finally(() => {
+        this.waiting.delete(id);
+        opts.signal?.removeEventListener("abort", clientGone);
+      });
 
     const startedAtMs = performance.now();
+    if (opts.signal?.aborted) {
+      // The client left between being handed the slot and now: start nothing, pass the slot on.
+      this.capacity.release(workerId);
+      profile?.release();
+      if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: QUEUE_LEFT_REASON }, { type: "failed", detail: { reason: QUEUE_LEFT_REASON } });
+      throw new Unavailable("The client closed its connection before a slot was free; nothing was started.", "request_cancelled");
+    }
     if (queuedRow && !store.transition(this.deps.db, id, ["queued"], "starting", { workerId }, { type: "starting", detail: { worker: workerId } })) {
       // Ended while it waited (DELETE, or its owner lost the right to hold sessions): start nothing.
       this.capacity.release(workerId);
@@ -314,6 +346,7 @@ export class SessionService {
     // end state below is durable (it carries this commit to the disk too).
     const stopping = withoutFsync(this.deps.db, () => store.transition(this.deps.db, id, ["queued", "starting", "running", "paused"], "stopping", {}, { type: "stopping", detail: { reason } }));
     if (!stopping) return Promise.resolve(null);
+    this.waiting.get(id)?.abort(new Unavailable("The session was stopped while it waited in the queue.", "session_stopped"));
     const done = this.finishEnd(stopping, status, reason).finally(() => this.ending.delete(id));
     this.ending.set(id, done);
     return done;
@@ -495,6 +528,9 @@ export class SessionService {
     };
   }
 }
+
+/** The end reason of a queued session whose client gave up. */
+const QUEUE_LEFT_REASON = "cancelled: the client gave up (closed its connection) while queued";
 
 /** Compared against when a session id has no row, so an unknown id costs what a wrong token does. */
 const NO_SESSION_DIGEST = sha256Hex("no such session");
