@@ -2,9 +2,12 @@
 // BrowserGrid, real Chromium containers, real clients through the gateway.
 // - A queued create whose client gave up (closed its connection while waiting for a slot) leaves
 //   the queue at once: no container is ever created for it and it never takes the slot.
+// - Connecting to an ended session with its own token answers 410 with the end reason; a wrong
+//   token on that session still gets the one 401 that an unknown id gets.
 //
 // Isolation: this grid uses its own Docker network and nftables table.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chromium } from "playwright-core";
 import { ADMIN_KEY, containersOfSession, docker, startGrid, waitFor, type Grid } from "../helpers/grid";
 
 const TABLE = "bgendings_e2e";
@@ -12,6 +15,8 @@ const NETWORK = "browsergrid-endings-e2e";
 
 let grid: Grid;
 const created: string[] = [];
+
+const WS_HEADERS = { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" };
 
 async function createSession(body: Record<string, unknown> = {}) {
   const res = await grid.api("POST", "/api/v1/sessions", body);
@@ -32,6 +37,12 @@ async function containersEverCreated(sessionId: string, since: number): Promise<
     .map((l) => (JSON.parse(l) as { id: string }).id);
 }
 
+/** The gateway's answer to a WebSocket upgrade (what a WebSocket client shows for a refused one). */
+async function upgradeAnswer(wsUrl: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(wsUrl.replace(/^ws/, "http"), { headers: WS_HEADERS });
+  return { status: res.status, body: await res.json() };
+}
+
 beforeAll(async () => {
   grid = await startGrid({ env: { BROWSERGRID_DOCKER_NETWORK: NETWORK, BROWSERGRID_EGRESS_TABLE: TABLE } });
 }, 60_000);
@@ -42,6 +53,44 @@ afterAll(async () => {
   Bun.spawnSync(["nft", "delete", "table", "inet", TABLE]);
   await docker.getNetwork(NETWORK).remove().catch(() => {});
 }, 60_000);
+
+describe("connecting to an ended session", () => {
+  test("its own token: 410 session_ended with the end reason (WebSocket upgrade and discovery); a wrong token: the uniform 401", async () => {
+    const s = await createSession({ keepAlive: true });
+    const browser = await chromium.connectOverCDP(s.cdpUrl);
+    expect(browser.contexts()).toHaveLength(1);
+    await browser.close();
+    expect((await grid.api("DELETE", `/api/v1/sessions/${s.id}`)).status).toBe(200);
+
+    const gone = await upgradeAnswer(s.cdpUrl);
+    expect(gone.status).toBe(410);
+    expect(gone.body.error.code).toBe("session_ended");
+    expect(gone.body.error.message).toContain(s.id);
+    expect(gone.body.error.message).toContain("completed: stopped by user");
+
+    const u = new URL(s.cdpUrl.replace(/^ws/, "http"));
+    const discovery = await fetch(`${u.origin}${u.pathname}/json/version${u.search}`);
+    expect(discovery.status).toBe(410);
+    expect((await discovery.json()).error.code).toBe("session_ended");
+
+    // What a real client shows: the status and the reason, not a bare 401.
+    const err = await chromium.connectOverCDP(s.cdpUrl, { timeout: 10_000 }).then(
+      () => new Error("connected to an ended session"),
+      (e: Error) => e,
+    );
+    expect(err.message).toContain("410");
+    expect(err.message).toContain(`Session ${s.id} ended (completed: stopped by user)`);
+
+    // A wrong token on the ended session answers exactly as a wrong token on an unknown id.
+    const wrong = new URL(s.cdpUrl);
+    wrong.searchParams.set("token", "x".repeat(43));
+    const unknown = new URL(wrong);
+    unknown.pathname = "/cdp/ses_doesnotexist";
+    const [a, b] = [await upgradeAnswer(wrong.href), await upgradeAnswer(unknown.href)];
+    expect(a.status).toBe(401);
+    expect(a).toEqual(b);
+  }, 60_000);
+});
 
 describe("a queued create whose client gave up", () => {
   test("leaves the queue at once, ends failed with a reason, never creates a container; the next create gets the slot", async () => {

@@ -219,6 +219,36 @@ describe("requests no longer wanted leave the queue at once", () => {
   });
 });
 
+describe("connecting to an ended session", () => {
+  test("its own token learns how it ended (410); a wrong token, an unknown id or a disabled owner get the uniform refusal", async () => {
+    const s = setup();
+    const row = await s.sessions.create(owner, {});
+    const token = connectToken(key, row.id);
+    await s.sessions.stop(row.id, "stopped by DELETE");
+    expect(s.sessions.authorizeConnect(row.id, token)).toBeNull();
+    const err = (() => {
+      try {
+        s.sessions.authorizeConnectForClient(row.id, token);
+      } catch (e) {
+        return e as { status: number; code: string; message: string };
+      }
+    })();
+    expect(err).toMatchObject({ status: 410, code: "session_ended" });
+    expect(err!.message).toContain(`Session ${row.id} ended (completed: stopped by DELETE) at `);
+    expect(s.sessions.authorizeConnectForClient(row.id, token + "x")).toBeNull();
+    expect(s.sessions.authorizeConnectForClient("ses_doesnotexist", token)).toBeNull();
+    s.db.$client.query("UPDATE users SET disabled_at = 1 WHERE id = ?").run(owner.id);
+    expect(s.sessions.authorizeConnectForClient(row.id, token)).toBeNull();
+  });
+
+  test("a running session: the same target as authorizeConnect", async () => {
+    const s = setup();
+    const row = await s.sessions.create(owner, {});
+    const token = connectToken(key, row.id);
+    expect(s.sessions.authorizeConnectForClient(row.id, token)).toEqual(s.sessions.authorizeConnect(row.id, token)!);
+  });
+});
+
 describe("reconciliation", () => {
   test("removes orphans, crashes sessions whose browser is gone, and is a no-op the second time", async () => {
     const s = setup();

@@ -5,7 +5,7 @@
 import type { Logger } from "../../lib/logger";
 import { withoutFsync, type Db } from "../../db/client";
 import type { BrowserFlavour, BrowserProvider, BrowserSpec } from "../../providers/provider";
-import { BadRequest, DomainError, NotFound, Unavailable } from "../../lib/errors";
+import { BadRequest, DomainError, Gone, NotFound, Unavailable } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { safeEqual, sha256Hex } from "../../lib/ids";
 import { findPoolById, findPoolByName, type Pool } from "../pools/pools.service";
@@ -94,6 +94,12 @@ export interface PreparedNetwork {
   cold: boolean;
   /** The browser answers CDP: register it (relay, rules) before the client gets the URL. Throws to fail the session. */
   started(row: SessionRow, provider: BrowserProvider): Promise<void>;
+}
+
+/** Where the gateway connects a client of a running session. */
+export interface ConnectTarget {
+  sessionId: string;
+  cdp: { host: string; port: number };
 }
 
 export const CLOSE_CODES = { completed: 4001, timed_out: 4002, crashed: 4003, failed: 4004 } as const;
@@ -396,15 +402,43 @@ export class SessionService {
    * these, an unknown id included, reached by the same work (the digest is compared even when
    * there is no row), so a caller without the token cannot tell which session ids exist.
    */
-  authorizeConnect(sessionId: string, token: string): { sessionId: string; cdp: { host: string; port: number } } | null {
+  authorizeConnect(sessionId: string, token: string): ConnectTarget | null {
+    const check = this.checkConnect(sessionId, token);
+    return "target" in check ? check.target : null;
+  }
+
+  /**
+   * authorizeConnect for a CDP client, who is told what happened to a session that is over:
+   * throws Gone (410 session_ended, with the end status, reason and time) when the token is the
+   * session's own, the session has ended or is ending, and its owner may still hold sessions.
+   * Only a holder of the session's token learns this, and it learns nothing the owner could not
+   * read with GET /api/v1/sessions/:id; everyone else gets the uniform null (401).
+   */
+  authorizeConnectForClient(sessionId: string, token: string): ConnectTarget | null {
+    const check = this.checkConnect(sessionId, token);
+    if ("ended" in check) {
+      const row = check.ended;
+      throw new Gone(
+        store.isTerminal(row.status)
+          ? `Session ${row.id} ended (${row.status}: ${row.endReason ?? "no reason recorded"}) at ${new Date(row.endedAt ?? Date.now()).toISOString()}; create a new session.`
+          : `Session ${row.id} is being stopped; create a new session.`,
+        "session_ended",
+      );
+    }
+    return "target" in check ? check.target : null;
+  }
+
+  /** The one connect rule behind both answers above. */
+  private checkConnect(sessionId: string, token: string): { target: ConnectTarget } | { ended: SessionRow } | { refused: true } {
     const row = store.getSession(this.deps.db, sessionId);
     const tokenMatches = safeEqual(sha256Hex(token), row?.connectTokenHash ?? NO_SESSION_DIGEST);
-    if (!row || !tokenMatches || row.status !== "running" || !row.cdpEndpoint) return null;
-    if (!ownerMayHoldSessions(this.deps.db, row)) return null;
+    if (!row || !tokenMatches || !ownerMayHoldSessions(this.deps.db, row)) return { refused: true };
+    if (row.status === "stopping" || store.isTerminal(row.status)) return { ended: row };
+    if (row.status !== "running" || !row.cdpEndpoint) return { refused: true };
     const i = row.cdpEndpoint.lastIndexOf(":");
     const cdp = { host: row.cdpEndpoint.slice(0, i), port: Number(row.cdpEndpoint.slice(i + 1)) };
     const provider = row.workerId ? this.deps.providers.get(row.workerId) : undefined;
-    return { sessionId, cdp: provider?.reach ? provider.reach(cdp) : cdp };
+    return { target: { sessionId, cdp: provider?.reach ? provider.reach(cdp) : cdp } };
   }
 
   onClientsChanged(sessionId: string, count: number): void {
