@@ -205,6 +205,22 @@ describe("requests no longer wanted leave the queue at once", () => {
     expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
   });
 
+  test("a create whose client gives up while its browser starts: the browser is stopped once started, the session ends failed, the slot is freed", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 30 });
+    s.provider.startDelayMs = 50;
+    const client = new AbortController();
+    const creating = s.sessions.create(owner, {}, { signal: client.signal }).catch((e) => e);
+    await Bun.sleep(10);
+    client.abort();
+    expect((await creating).code).toBe("request_cancelled");
+    const [row] = store.listSessions(s.db, { limit: 10 });
+    expect(row!.status).toBe("failed");
+    expect(row!.endReason).toContain("client gave up");
+    await Bun.sleep(5);
+    expect(s.provider.browsers.size).toBe(0);
+    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+  });
+
   test("a queued session that is ended (DELETE, owner disabled) leaves the queue at once, not when a slot frees", async () => {
     const s = setup({ capacity: 1, queueTimeoutSec: 30 });
     await s.sessions.create(owner, {});

@@ -228,7 +228,7 @@ export class SessionService {
         profile?.release();
         // A session ended while queued already has its end state (end()); the others end failed here.
         const code = err instanceof DomainError ? err.code : "";
-        const reason = code === "session_stopped" ? null : code === "request_cancelled" ? QUEUE_LEFT_REASON : code === "capacity_exhausted" ? "queue timeout" : (err as Error).message;
+        const reason = code === "session_stopped" ? null : code === "request_cancelled" ? CLIENT_LEFT_REASON : code === "capacity_exhausted" ? "queue timeout" : (err as Error).message;
         if (queuedRow && reason) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } });
         throw err;
       })
@@ -242,7 +242,7 @@ export class SessionService {
       // The client left between being handed the slot and now: start nothing, pass the slot on.
       this.capacity.release(workerId);
       profile?.release();
-      if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: QUEUE_LEFT_REASON }, { type: "failed", detail: { reason: QUEUE_LEFT_REASON } });
+      if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: CLIENT_LEFT_REASON }, { type: "failed", detail: { reason: CLIENT_LEFT_REASON } });
       throw new Unavailable("The client closed its connection before a slot was free; nothing was started.", "request_cancelled");
     }
     if (queuedRow && !store.transition(this.deps.db, id, ["queued"], "starting", { workerId }, { type: "starting", detail: { worker: workerId } })) {
@@ -292,6 +292,11 @@ export class SessionService {
         throw new Unavailable("The session was stopped while its browser was starting.", "session_stopped");
       }
       if (net) await this.startNetwork(net, row, provider);
+      if (opts.signal?.aborted) {
+        // The client left while its browser started: nobody will connect, so it must not hold the slot.
+        await this.end(id, "failed", CLIENT_LEFT_REASON);
+        throw new Unavailable("The client closed its connection before the session was ready; it was ended.", "request_cancelled");
+      }
       this.clients.set(id, { count: 0, hadClient: false });
       this.timers.arm(row);
       return row;
@@ -300,7 +305,7 @@ export class SessionService {
       const reason = err instanceof DomainError ? err.message : `browser failed to start: ${(err as Error).message}`;
       if (store.transition(this.deps.db, id, ["starting"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } }))
         this.capacity.release(workerId);
-      this.deps.log.error("session start failed", { sessionId: id, err });
+      if (!(err instanceof DomainError && err.code === "request_cancelled")) this.deps.log.error("session start failed", { sessionId: id, err });
       if (err instanceof DomainError) throw err;
       throw new Unavailable("The browser could not be started; the server log has the details.", "browser_start_failed");
     }
@@ -563,8 +568,8 @@ export class SessionService {
   }
 }
 
-/** The end reason of a queued session whose client gave up. */
-const QUEUE_LEFT_REASON = "cancelled: the client gave up (closed its connection) while queued";
+/** The end reason of a session whose client gave up before it was ready (queued or starting). */
+const CLIENT_LEFT_REASON = "cancelled: the client gave up (closed its connection) before the session was ready";
 
 /** Compared against when a session id has no row, so an unknown id costs what a wrong token does. */
 const NO_SESSION_DIGEST = sha256Hex("no such session");
