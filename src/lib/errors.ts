@@ -51,3 +51,8 @@ export class Unavailable extends DomainError {
     super(code, message, 503);
   }
 }
+export class Gone extends DomainError {
+  constructor(message: string, code = "gone") {
+    super(code, message, 410);
+  }
+}

@@ -68,27 +68,47 @@ export class Capacity {
     return best.id;
   }
 
-  /** Reserves a slot now, or waits in the pool's FIFO queue up to `timeoutMs`. */
-  acquire(poolId: string, timeoutMs: number, onQueued?: () => void): Promise<string> {
+  /**
+   * Reserves a slot now, or waits in the pool's FIFO queue up to `timeoutMs`. `leave` takes the
+   * waiter out of the queue at once (its request is no longer wanted): the promise rejects with
+   * the signal's reason and no slot is reserved for it, then or later.
+   */
+  acquire(poolId: string, timeoutMs: number, opts: { onQueued?: () => void; leave?: AbortSignal } = {}): Promise<string> {
+    if (opts.leave?.aborted) return Promise.reject(opts.leave.reason);
     if (this.queueDepth(poolId) === 0) {
       const w = this.tryReserve(poolId);
       if (w) return Promise.resolve(w);
     }
-    onQueued?.();
+    opts.onQueued?.();
     return new Promise<string>((resolve, reject) => {
+      const leave = opts.leave;
+      const onLeave = () => {
+        this.removeWaiter(waiter);
+        clearTimeout(waiter.timer);
+        reject(leave!.reason);
+      };
       const waiter: Waiter = {
         poolId,
         since: Date.now(),
-        resolve,
-        reject,
+        resolve: (workerId) => {
+          leave?.removeEventListener("abort", onLeave);
+          resolve(workerId);
+        },
+        reject: (err) => {
+          leave?.removeEventListener("abort", onLeave);
+          reject(err);
+        },
         timer: setTimeout(() => {
           this.removeWaiter(waiter);
-          reject(new CapacityExhausted(`The pool is full and no slot freed within ${Math.round(timeoutMs / 1000)} s; try again later.`, Math.max(1, timeoutMs / 2000)));
+          waiter.reject(new CapacityExhausted(`The pool is full and no slot freed within ${Math.round(timeoutMs / 1000)} s; try again later.`, Math.max(1, timeoutMs / 2000)));
         }, timeoutMs),
       };
       const q = this.queues.get(poolId) ?? [];
       q.push(waiter);
       this.queues.set(poolId, q);
+      leave?.addEventListener("abort", onLeave, { once: true });
+      // The request may have gone while onQueued ran.
+      if (leave?.aborted) onLeave();
     });
   }
 

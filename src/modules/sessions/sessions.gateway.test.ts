@@ -85,6 +85,26 @@ describe("gateway paths without the right credential", () => {
   });
 });
 
+describe("an ended session", () => {
+  test("its own token: 410 session_ended with the end reason on every path, HTTP and WebSocket; another token: the uniform 401", async () => {
+    const owner = { type: "user", id: t.users.admin.id };
+    const ended = (await t.deps.sessions.create(owner, { keepAlive: true })).id;
+    await t.deps.sessions.stop(ended, "stopped by DELETE");
+    const own = connectToken(t.deps.installKey, ended);
+    for (const path of gatewayPathSamples(ended)) {
+      if (path.startsWith("/connect")) continue;
+      for (const ws of [false, true]) {
+        const gone = await fetch(`${base}${path}?token=${own}`, { headers: ws ? WS_HEADERS : {} });
+        const body = await gone.json();
+        expect({ path, ws, status: gone.status, code: body.error.code }).toEqual({ path, ws, status: 410, code: "session_ended" });
+        expect(body.error.message).toContain(`Session ${ended} ended (completed: stopped by DELETE) at `);
+        const wrong = await fetch(`${base}${path}?token=${otherToken}`, { headers: ws ? WS_HEADERS : {} });
+        expect({ path, ws, status: wrong.status, body: await wrong.json() }).toEqual({ path, ws, status: 401, body: { error: { code: "unauthorized", message: expect.any(String) } } });
+      }
+    }
+  });
+});
+
 describe("quick connect parameters", () => {
   test("are validated like the REST body", () => {
     expect(quickConnectInput(new URLSearchParams("pool=default&keepAlive=true&timeout=60&width=800&height=600"))).toMatchObject({

@@ -53,16 +53,18 @@ export function createSessionGateway(deps: AppDeps) {
     publicUrl: deps.config.publicUrl,
     logger: deps.log,
     hooks: {
-      // An unknown id, a wrong token, an ended session and an owner who lost the right to hold
-      // sessions all get the gateway's one 401: session ids cannot be probed (authorizeConnect).
+      // An unknown id, a wrong token, a session not yet running and an owner who lost the right
+      // to hold sessions all get the gateway's one 401: session ids cannot be probed. The
+      // session's own token on an ended session gets 410 with how it ended
+      // (authorizeConnectForClient).
       async authorize(sessionId, token) {
-        return sessions.authorizeConnect(sessionId, token);
+        return sessions.authorizeConnectForClient(sessionId, token);
       },
-      async quickConnect(apiKey, params) {
+      async quickConnect(apiKey, params, req) {
         const actor = await authenticateApiKey(deps, apiKey);
         if (!actor) throw new Unauthorized("Invalid, revoked or expired API key.");
         requireRole(actor, "member");
-        const row = await sessions.create(ownerOf(actor), quickConnectInput(params), { ephemeral: true });
+        const row = await sessions.create(ownerOf(actor), quickConnectInput(params), { ephemeral: true, signal: req.signal });
         const target = sessions.authorizeConnect(row.id, connectToken(installKey, row.id));
         if (!target) throw new NotFound(`Session ${row.id}`);
         return target;

@@ -92,10 +92,11 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
     .use(authMacro)
     .post(
       "/",
-      async ({ body, actor, set }) => {
+      async ({ body, actor, set, request }) => {
         if (body.metadata && JSON.stringify(body.metadata).length > MAX_METADATA_BYTES)
           throw new BadRequest(`Field "metadata" is larger than ${MAX_METADATA_BYTES} bytes as JSON; store less.`);
-        const row = await sessions.create(ownerOf(actor), body);
+        // The request's signal aborts when the client closes its connection: a queued create then leaves the queue.
+        const row = await sessions.create(ownerOf(actor), body, { signal: request.signal });
         set.status = 201;
         return sessions.toPublicFor(actor, row);
       },
@@ -107,7 +108,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
           tags: ["sessions"],
           summary: "Start a browser session",
           description:
-            "Answers 201 once the browser accepts CDP. When the pool is full the request waits in the pool's FIFO queue up to its queue timeout, then gets 429 with Retry-After.",
+            "Answers 201 once the browser accepts CDP. When the pool is full the request waits in the pool's FIFO queue up to its queue timeout, then gets 429 with Retry-After. A client that closes its connection while waiting leaves the queue: its session ends failed and no browser is started.",
         },
       },
     )

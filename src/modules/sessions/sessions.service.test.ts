@@ -175,6 +175,96 @@ describe("capacity and queue", () => {
   });
 });
 
+describe("requests no longer wanted leave the queue at once", () => {
+  test("a queued create whose client gave up (its signal aborts): failed with a reason, out of the queue, no browser, the slot never taken", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 30 });
+    const first = await s.sessions.create(owner, {});
+    const client = new AbortController();
+    const waiting = s.sessions.create(owner, {}, { signal: client.signal }).catch((e) => e);
+    await Bun.sleep(10);
+    const [queued] = store.listSessions(s.db, { limit: 10, status: "queued" });
+    client.abort();
+    expect((await waiting).code).toBe("request_cancelled");
+    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(0);
+    const ended = store.getSession(s.db, queued!.id)!;
+    expect(ended.status).toBe("failed");
+    expect(ended.endReason).toContain("client gave up");
+    expect(events(s.db, queued!.id)).toEqual(["queued", "failed"]);
+    await s.sessions.stop(first.id);
+    expect(s.provider.starts).toBe(1);
+    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect((await s.sessions.create(owner, {})).status).toBe("running");
+  });
+
+  test("a create whose client is already gone when a slot is handed to it starts nothing", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 30 });
+    const client = new AbortController();
+    client.abort();
+    await expect(s.sessions.create(owner, {}, { signal: client.signal })).rejects.toMatchObject({ code: "request_cancelled" });
+    expect(s.provider.starts).toBe(0);
+    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+  });
+
+  test("a create whose client gives up while its browser starts: the browser is stopped once started, the session ends failed, the slot is freed", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 30 });
+    s.provider.startDelayMs = 50;
+    const client = new AbortController();
+    const creating = s.sessions.create(owner, {}, { signal: client.signal }).catch((e) => e);
+    await Bun.sleep(10);
+    client.abort();
+    expect((await creating).code).toBe("request_cancelled");
+    const [row] = store.listSessions(s.db, { limit: 10 });
+    expect(row!.status).toBe("failed");
+    expect(row!.endReason).toContain("client gave up");
+    await Bun.sleep(5);
+    expect(s.provider.browsers.size).toBe(0);
+    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+  });
+
+  test("a queued session that is ended (DELETE, owner disabled) leaves the queue at once, not when a slot frees", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 30 });
+    await s.sessions.create(owner, {});
+    const waiting = s.sessions.create(owner, {}).catch((e) => e);
+    await Bun.sleep(10);
+    const [queued] = store.listSessions(s.db, { limit: 10, status: "queued" });
+    await s.sessions.stop(queued!.id);
+    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(0);
+    expect((await waiting).code).toBe("session_stopped");
+    expect(store.getSession(s.db, queued!.id)!.status).toBe("completed");
+    expect(s.provider.starts).toBe(1);
+  });
+});
+
+describe("connecting to an ended session", () => {
+  test("its own token learns how it ended (410); a wrong token, an unknown id or a disabled owner get the uniform refusal", async () => {
+    const s = setup();
+    const row = await s.sessions.create(owner, {});
+    const token = connectToken(key, row.id);
+    await s.sessions.stop(row.id, "stopped by DELETE");
+    expect(s.sessions.authorizeConnect(row.id, token)).toBeNull();
+    const err = (() => {
+      try {
+        s.sessions.authorizeConnectForClient(row.id, token);
+      } catch (e) {
+        return e as { status: number; code: string; message: string };
+      }
+    })();
+    expect(err).toMatchObject({ status: 410, code: "session_ended" });
+    expect(err!.message).toContain(`Session ${row.id} ended (completed: stopped by DELETE) at `);
+    expect(s.sessions.authorizeConnectForClient(row.id, token + "x")).toBeNull();
+    expect(s.sessions.authorizeConnectForClient("ses_doesnotexist", token)).toBeNull();
+    s.db.$client.query("UPDATE users SET disabled_at = 1 WHERE id = ?").run(owner.id);
+    expect(s.sessions.authorizeConnectForClient(row.id, token)).toBeNull();
+  });
+
+  test("a running session: the same target as authorizeConnect", async () => {
+    const s = setup();
+    const row = await s.sessions.create(owner, {});
+    const token = connectToken(key, row.id);
+    expect(s.sessions.authorizeConnectForClient(row.id, token)).toEqual(s.sessions.authorizeConnect(row.id, token)!);
+  });
+});
+
 describe("reconciliation", () => {
   test("removes orphans, crashes sessions whose browser is gone, and is a no-op the second time", async () => {
     const s = setup();

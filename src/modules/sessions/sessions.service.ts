@@ -5,7 +5,7 @@
 import type { Logger } from "../../lib/logger";
 import { withoutFsync, type Db } from "../../db/client";
 import type { BrowserFlavour, BrowserProvider, BrowserSpec } from "../../providers/provider";
-import { BadRequest, DomainError, NotFound, Unavailable } from "../../lib/errors";
+import { BadRequest, DomainError, Gone, NotFound, Unavailable } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { safeEqual, sha256Hex } from "../../lib/ids";
 import { findPoolById, findPoolByName, type Pool } from "../pools/pools.service";
@@ -96,6 +96,12 @@ export interface PreparedNetwork {
   started(row: SessionRow, provider: BrowserProvider): Promise<void>;
 }
 
+/** Where the gateway connects a client of a running session. */
+export interface ConnectTarget {
+  sessionId: string;
+  cdp: { host: string; port: number };
+}
+
 export const CLOSE_CODES = { completed: 4001, timed_out: 4002, crashed: 4003, failed: 4004 } as const;
 
 type EndStatus = "completed" | "failed" | "timed_out" | "crashed";
@@ -106,6 +112,8 @@ export class SessionService {
   private gateway: ClientCloser | null = null;
   private clients = new Map<string, { count: number; hadClient: boolean }>();
   private ending = new Map<string, Promise<SessionRow | null>>();
+  /** Queued creates by session id: aborting one takes it out of its pool's queue (see create). */
+  private waiting = new Map<string, AbortController>();
   private unsubscribers: (() => void)[] = [];
   private warm: WarmPool | null = null;
   private storage: SessionStorage | null = null;
@@ -160,8 +168,14 @@ export class SessionService {
     this.gateway = gateway;
   }
 
-  /** Starts a browser and resolves with the session once its CDP endpoint answers. */
-  async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean } = {}): Promise<SessionRow> {
+  /**
+   * Starts a browser and resolves with the session once its CDP endpoint answers. `signal` is
+   * the client's request (aborts when it closes its connection): a request no longer wanted
+   * leaves the queue at once, its session ends failed, and no browser is started for it. The
+   * same holds for a queued session ended by anyone (DELETE, its owner disabled): nothing waits
+   * for a slot on behalf of a session that is over.
+   */
+  async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean; signal?: AbortSignal } = {}): Promise<SessionRow> {
     if (input.profile !== undefined && !this.storage) throw new BadRequest('"profile" is not available in this process; remove the field.', "feature_unavailable");
     if (!this.network)
       for (const feature of ["proxy", "ruleSets"] as const)
@@ -193,20 +207,44 @@ export class SessionService {
       if (claimed) return this.claimed(claimed, pool.id, net);
     }
     let queuedRow: SessionRow | null = null;
-    const workerId = await this.capacity.acquire(pool.id, pool.queueTimeoutSec * 1000, () => {
-      this.warm?.evictFor(pool.id);
-      queuedRow = store.insertSession(
-        this.deps.db,
-        this.newRow(id, owner, pool, null, "queued", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral),
-        { type: "queued", detail: { pool: pool.name } },
-      );
-    }).catch((err) => {
-      profile?.release();
-      if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: "queue timeout" }, { type: "failed", detail: { reason: "queue timeout" } });
-      throw err;
-    });
+    const leave = new AbortController();
+    const clientGone = () => leave.abort(new Unavailable("The client closed its connection before a slot was free; nothing was started.", "request_cancelled"));
+    if (opts.signal?.aborted) clientGone();
+    opts.signal?.addEventListener("abort", clientGone, { once: true });
+    this.waiting.set(id, leave);
+    const workerId = await this.capacity
+      .acquire(pool.id, pool.queueTimeoutSec * 1000, {
+        leave: leave.signal,
+        onQueued: () => {
+          this.warm?.evictFor(pool.id);
+          queuedRow = store.insertSession(
+            this.deps.db,
+            this.newRow(id, owner, pool, null, "queued", config, input, timeoutSec, idleTimeoutSec, opts.ephemeral),
+            { type: "queued", detail: { pool: pool.name } },
+          );
+        },
+      })
+      .catch((err) => {
+        profile?.release();
+        // A session ended while queued already has its end state (end()); the others end failed here.
+        const code = err instanceof DomainError ? err.code : "";
+        const reason = code === "session_stopped" ? null : code === "request_cancelled" ? CLIENT_LEFT_REASON : code === "capacity_exhausted" ? "queue timeout" : (err as Error).message;
+        if (queuedRow && reason) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } });
+        throw err;
+      })
+      .finally(() => {
+        this.waiting.delete(id);
+        opts.signal?.removeEventListener("abort", clientGone);
+      });
 
     const startedAtMs = performance.now();
+    if (opts.signal?.aborted) {
+      // The client left between being handed the slot and now: start nothing, pass the slot on.
+      this.capacity.release(workerId);
+      profile?.release();
+      if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: CLIENT_LEFT_REASON }, { type: "failed", detail: { reason: CLIENT_LEFT_REASON } });
+      throw new Unavailable("The client closed its connection before a slot was free; nothing was started.", "request_cancelled");
+    }
     if (queuedRow && !store.transition(this.deps.db, id, ["queued"], "starting", { workerId }, { type: "starting", detail: { worker: workerId } })) {
       // Ended while it waited (DELETE, or its owner lost the right to hold sessions): start nothing.
       this.capacity.release(workerId);
@@ -254,6 +292,11 @@ export class SessionService {
         throw new Unavailable("The session was stopped while its browser was starting.", "session_stopped");
       }
       if (net) await this.startNetwork(net, row, provider);
+      if (opts.signal?.aborted) {
+        // The client left while its browser started: nobody will connect, so it must not hold the slot.
+        await this.end(id, "failed", CLIENT_LEFT_REASON);
+        throw new Unavailable("The client closed its connection before the session was ready; it was ended.", "request_cancelled");
+      }
       this.clients.set(id, { count: 0, hadClient: false });
       this.timers.arm(row);
       return row;
@@ -262,7 +305,7 @@ export class SessionService {
       const reason = err instanceof DomainError ? err.message : `browser failed to start: ${(err as Error).message}`;
       if (store.transition(this.deps.db, id, ["starting"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } }))
         this.capacity.release(workerId);
-      this.deps.log.error("session start failed", { sessionId: id, err });
+      if (!(err instanceof DomainError && err.code === "request_cancelled")) this.deps.log.error("session start failed", { sessionId: id, err });
       if (err instanceof DomainError) throw err;
       throw new Unavailable("The browser could not be started; the server log has the details.", "browser_start_failed");
     }
@@ -314,6 +357,7 @@ export class SessionService {
     // end state below is durable (it carries this commit to the disk too).
     const stopping = withoutFsync(this.deps.db, () => store.transition(this.deps.db, id, ["queued", "starting", "running", "paused"], "stopping", {}, { type: "stopping", detail: { reason } }));
     if (!stopping) return Promise.resolve(null);
+    this.waiting.get(id)?.abort(new Unavailable("The session was stopped while it waited in the queue.", "session_stopped"));
     const done = this.finishEnd(stopping, status, reason).finally(() => this.ending.delete(id));
     this.ending.set(id, done);
     return done;
@@ -363,15 +407,43 @@ export class SessionService {
    * these, an unknown id included, reached by the same work (the digest is compared even when
    * there is no row), so a caller without the token cannot tell which session ids exist.
    */
-  authorizeConnect(sessionId: string, token: string): { sessionId: string; cdp: { host: string; port: number } } | null {
+  authorizeConnect(sessionId: string, token: string): ConnectTarget | null {
+    const check = this.checkConnect(sessionId, token);
+    return "target" in check ? check.target : null;
+  }
+
+  /**
+   * authorizeConnect for a CDP client, who is told what happened to a session that is over:
+   * throws Gone (410 session_ended, with the end status, reason and time) when the token is the
+   * session's own, the session has ended or is ending, and its owner may still hold sessions.
+   * Only a holder of the session's token learns this, and it learns nothing the owner could not
+   * read with GET /api/v1/sessions/:id; everyone else gets the uniform null (401).
+   */
+  authorizeConnectForClient(sessionId: string, token: string): ConnectTarget | null {
+    const check = this.checkConnect(sessionId, token);
+    if ("ended" in check) {
+      const row = check.ended;
+      throw new Gone(
+        store.isTerminal(row.status)
+          ? `Session ${row.id} ended (${row.status}: ${row.endReason ?? "no reason recorded"}) at ${new Date(row.endedAt ?? Date.now()).toISOString()}; create a new session.`
+          : `Session ${row.id} is being stopped; create a new session.`,
+        "session_ended",
+      );
+    }
+    return "target" in check ? check.target : null;
+  }
+
+  /** The one connect rule behind both answers above. */
+  private checkConnect(sessionId: string, token: string): { target: ConnectTarget } | { ended: SessionRow } | { refused: true } {
     const row = store.getSession(this.deps.db, sessionId);
     const tokenMatches = safeEqual(sha256Hex(token), row?.connectTokenHash ?? NO_SESSION_DIGEST);
-    if (!row || !tokenMatches || row.status !== "running" || !row.cdpEndpoint) return null;
-    if (!ownerMayHoldSessions(this.deps.db, row)) return null;
+    if (!row || !tokenMatches || !ownerMayHoldSessions(this.deps.db, row)) return { refused: true };
+    if (row.status === "stopping" || store.isTerminal(row.status)) return { ended: row };
+    if (row.status !== "running" || !row.cdpEndpoint) return { refused: true };
     const i = row.cdpEndpoint.lastIndexOf(":");
     const cdp = { host: row.cdpEndpoint.slice(0, i), port: Number(row.cdpEndpoint.slice(i + 1)) };
     const provider = row.workerId ? this.deps.providers.get(row.workerId) : undefined;
-    return { sessionId, cdp: provider?.reach ? provider.reach(cdp) : cdp };
+    return { target: { sessionId, cdp: provider?.reach ? provider.reach(cdp) : cdp } };
   }
 
   onClientsChanged(sessionId: string, count: number): void {
@@ -495,6 +567,9 @@ export class SessionService {
     };
   }
 }
+
+/** The end reason of a session whose client gave up before it was ready (queued or starting). */
+const CLIENT_LEFT_REASON = "cancelled: the client gave up (closed its connection) before the session was ready";
 
 /** Compared against when a session id has no row, so an unknown id costs what a wrong token does. */
 const NO_SESSION_DIGEST = sha256Hex("no such session");
