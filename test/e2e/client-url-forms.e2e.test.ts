@@ -1,13 +1,13 @@
 // The URL forms third-party CDP clients derive from a session's cdpUrl, each driving a real
 // Chromium started by BrowserGrid through the gateway: older Playwright versions that append
 // `/json/version/` after the query string, Puppeteer 21, the token carried in the path, and
-// today's ws and http forms with the current Playwright.
+// today's ws and http forms with the current Playwright, and a Go chromedp client.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chromium as playwright165 } from "playwright-core";
 import { chromium as playwright140 } from "playwright-core-1.40";
 import { chromium as playwright150 } from "playwright-core-1.50";
 import puppeteer21 from "puppeteer-core-21";
-import { startGrid, type Grid } from "../helpers/grid";
+import { ADMIN_KEY, startGrid, type Grid } from "../helpers/grid";
 
 let grid: Grid;
 const created: string[] = [];
@@ -94,4 +94,27 @@ describe("client URL forms, each driving a real browser", () => {
     expect(res.status).toBe(401);
     expect((await res.json()).error.message).toContain("browserWSEndpoint");
   });
+});
+
+/** Runs test/clients/chromedp (remote.NewAllocator with its defaults) against a URL; its stdout is the page title. */
+async function runChromedp(browserUrl: string): Promise<{ code: number; out: string; err: string }> {
+  const proc = Bun.spawn(["go", "run", ".", browserUrl, PAGE], { cwd: `${import.meta.dir}/../clients/chromedp`, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, out: out.trim(), err };
+}
+
+describe("chromedp's default remote allocator", () => {
+  test("with a quick connect URL (it asks /json/version at the root, keeping the query)", async () => {
+    const base = grid.url.replace(/^http/, "ws");
+    const r = await runChromedp(`${base}/connect?token=${ADMIN_KEY}`);
+    expect(r).toMatchObject({ code: 0, out: "url forms" });
+  }, 180_000);
+
+  test("with a session URL holding /devtools/browser/ (used as given), token in the path or the query", async () => {
+    const s = await createSession();
+    for (const url of [`${pathTokenForm(s.cdpUrl, "ws")}/devtools/browser/`, s.cdpUrl.replace("?", "/devtools/browser/?")]) {
+      const r = await runChromedp(url);
+      expect({ url, ...r }).toMatchObject({ url, code: 0, out: "url forms" });
+    }
+  }, 180_000);
 });
