@@ -7,6 +7,7 @@ import { chromium as playwright165 } from "playwright-core";
 import { chromium as playwright140 } from "playwright-core-1.40";
 import { chromium as playwright150 } from "playwright-core-1.50";
 import puppeteer21 from "puppeteer-core-21";
+import puppeteer25 from "puppeteer-core";
 import { ADMIN_KEY, startGrid, type Grid } from "../helpers/grid";
 
 let grid: Grid;
@@ -83,6 +84,18 @@ describe("client URL forms, each driving a real browser", () => {
       expect(await page.title()).toBe("url forms");
       await page.close();
       browser.disconnect();
+    }
+  });
+
+  test("Puppeteer 25 browserURL with the http form of the cdpUrl and with the token in the path", async () => {
+    const s = await createSession();
+    for (const browserURL of [s.cdpUrl.replace(/^ws/, "http"), pathTokenForm(s.cdpUrl, "http")]) {
+      const browser = await puppeteer25.connect({ browserURL, defaultViewport: null });
+      const page = await browser.newPage();
+      await page.goto(PAGE);
+      expect(await page.title()).toBe("url forms");
+      await page.close();
+      await browser.disconnect();
     }
   });
 
