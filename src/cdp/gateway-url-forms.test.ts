@@ -2,6 +2,7 @@
 // root /json/version (quick connect only), the appended discovery suffix on quick connect, and
 // the refusals of half-understood URLs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { gatewayUrlFormSamples } from "./routes";
 import { startFixture, type Fixture } from "./test-fixture";
 
 let fx: Fixture;
@@ -61,4 +62,14 @@ test("a wrong token in the path is the same 401 as a wrong ?token=", async () =>
     expect(inPath).toEqual(inQuery);
     expect(inPath.status).toBe(401);
   }
+});
+
+test("every URL form with a wrong token gets the one 401, over HTTP and as a WebSocket", async () => {
+  const forms = gatewayUrlFormSamples("s1", "wrong-token");
+  expect(forms.length).toBeGreaterThan(30);
+  for (const path of forms)
+    for (const ws of [false, true]) {
+      const r = await get(path, ws);
+      expect({ path, ws, status: r.status, code: r.body.error.code }).toEqual({ path, ws, status: 401, code: "unauthorized" });
+    }
 });
