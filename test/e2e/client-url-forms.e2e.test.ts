@@ -2,7 +2,7 @@
 // Chromium started by BrowserGrid through the gateway: older Playwright versions that append
 // `/json/version/` after the query string, Puppeteer 21, the token carried in the path, and
 // today's ws and http forms with the current Playwright, and a Go chromedp client.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chromium as playwright165 } from "playwright-core";
 import { chromium as playwright140 } from "playwright-core-1.40";
 import { chromium as playwright150 } from "playwright-core-1.50";
@@ -45,8 +45,13 @@ beforeAll(async () => {
   grid = await startGrid();
 }, 60_000);
 
+// Each test ends its sessions: the pool's capacity is small on a test machine, and a later
+// test (quick connect creates a session) would otherwise wait in the queue.
+afterEach(async () => {
+  for (const id of created.splice(0)) await grid.api("DELETE", `/api/v1/sessions/${id}`).catch(() => {});
+});
+
 afterAll(async () => {
-  for (const id of created) await grid.api("DELETE", `/api/v1/sessions/${id}`).catch(() => {});
   await grid?.dispose();
 });
 
