@@ -24,11 +24,26 @@ import { DomainError } from "../lib/errors";
 import { log as rootLog } from "../lib/logger";
 import { ClientConn, UpstreamConnectError, type ConnHost, type Counters, type SessionEntry } from "./connection";
 import { answerDiscovery, answerQuickConnectVersion, publicBase } from "./discovery";
-import { parseRoute, type Route } from "./routes";
+import { parseGatewayRequest, type GatewayRequest } from "./routes";
 import { browserPath, forgetBrowserPath, UpstreamHttpError } from "./upstream";
 import type { CdpTarget, GatewayOptions, GatewayStats } from "./types";
 
 const MiB = 1024 * 1024;
+
+/**
+ * /json/version at the root names no session: only an API key (quick connect) is answered there.
+ * Clients that ask it without a credential (Puppeteer before 22 drops browserURL's path and
+ * query) or with a session token (chromedp keeps only the query) are told what works instead.
+ */
+const ROOT_DISCOVERY_REFUSAL =
+  "/json/version at the root opens quick connect only (?token=<api key>). For a session, pass its cdpUrl as a WebSocket endpoint " +
+  "(Puppeteer browserWSEndpoint; chromedp: ws://…/cdp/<id>/devtools/browser/?token=…), or ask /cdp/<id>/json/version?token=….";
+
+/** The quick connect URL's query as the client gave it: the key first, then the session options. */
+function quickConnectQuery(token: string, params: URLSearchParams): string {
+  const query = new URLSearchParams([["token", token], ...params]);
+  return `?${query}`;
+}
 
 export interface Gateway extends UpgradeHandler {
   websocket: Bun.WebSocketHandler<ClientConn>;
@@ -155,7 +170,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   }
 
   async function authorized(sessionId: string, token: string | null): Promise<CdpTarget | Response> {
-    if (!token) return errorResponse(401, "unauthorized", "Missing session token: use the cdpUrl of the session (…?token=…).");
+    if (!token) return errorResponse(401, "unauthorized", "Missing session token: use the cdpUrl of the session (…?token=…, or /cdp/<id>~<token>).");
     try {
       const target = await hooks.authorize(sessionId, token);
       return target ?? errorResponse(401, "unauthorized", "Invalid session token, or the session is not running.");
@@ -171,30 +186,29 @@ export function createGateway(opts: GatewayOptions): Gateway {
     return errorResponse(500, "internal", "Internal error; the server log has the details.");
   }
 
-  async function handleRoute(route: Route, url: URL, req: Request, server: Server<unknown>): Promise<Response | undefined> {
+  async function handleRoute(request: GatewayRequest, req: Request, server: Server<unknown>): Promise<Response | undefined> {
+    const { route, token, params } = request;
     if (route.kind === "not-found") return errorResponse(404, "not_found", "No such CDP route.");
+    if (route.kind === "bad-request") return errorResponse(400, "bad_cdp_url", route.message);
     if (req.method !== "GET") return errorResponse(405, "method_not_allowed", "Use GET.", { allow: "GET" });
     const isWebSocket = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
-    const token = url.searchParams.get("token");
 
-    if (route.kind === "connect-json" || (route.kind === "connect" && !isWebSocket)) {
+    if (route.kind === "root-json" || route.kind === "connect-json" || (route.kind === "connect" && !isWebSocket)) {
       // Credentials first: a caller without a valid key learns nothing else about the route.
-      if (!token) return errorResponse(401, "unauthorized", "Missing API key: add ?token=<api key>.");
+      if (!token) return errorResponse(401, "unauthorized", route.kind === "root-json" ? ROOT_DISCOVERY_REFUSAL : "Missing API key: add ?token=<api key>.");
       if (hooks.verifyApiKey) {
         try {
-          if (!(await hooks.verifyApiKey(token))) return errorResponse(401, "unauthorized", "Invalid, revoked or expired API key.");
+          if (!(await hooks.verifyApiKey(token))) return errorResponse(401, "unauthorized", route.kind === "root-json" ? ROOT_DISCOVERY_REFUSAL : "Invalid, revoked or expired API key.");
         } catch (err) {
           return refusal(err);
         }
       }
-      if (route.kind === "connect-json") return answerQuickConnectVersion(publicBase(opts.publicUrl, req), url.search);
+      if (route.kind !== "connect") return answerQuickConnectVersion(publicBase(opts.publicUrl, req), quickConnectQuery(token, params));
     }
 
     if (route.kind === "connect") {
       if (!token) return errorResponse(401, "unauthorized", "Missing API key: add ?token=<api key>.");
       if (!isWebSocket) return errorResponse(426, "upgrade_required", "Connect with a WebSocket, or use /connect/json/version.", { upgrade: "websocket" });
-      const params = new URLSearchParams(url.searchParams);
-      params.delete("token");
       let target: CdpTarget;
       try {
         target = await hooks.quickConnect(token, params, req);
@@ -247,12 +261,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
     websocket,
     handle(req: Request, server: Server<unknown>) {
       const raw = req.url;
-      // Cheap pre-check before parsing: only /cdp/… and /connect… are ours.
-      if (!raw.includes("/cdp/") && !raw.includes("/connect")) return undefined;
+      // Cheap pre-check before parsing: only /cdp/…, /connect… and /json/version are ours.
+      if (!raw.includes("/cdp/") && !raw.includes("/connect") && !raw.includes("/json/version")) return undefined;
       const url = new URL(raw);
-      const route = parseRoute(url.pathname);
-      if (route === null) return undefined;
-      return handleRoute(route, url, req, server);
+      const request = parseGatewayRequest(url.pathname, url.search);
+      if (request === null) return undefined;
+      return handleRoute(request, req, server);
     },
     closeSession(sessionId, code, reason) {
       const e = sessions.get(sessionId);

@@ -1,12 +1,27 @@
-// The URL paths the gateway owns. Everything else falls through to the Elysia app.
+// The URLs the gateway owns, and where each carries its credential. Everything else falls
+// through to the Elysia app.
 //   /cdp/<id>                              client WebSocket, browser level
 //   /cdp/<id>/devtools/browser[/<any>]     the same (what clients derive from /json/version)
 //   /cdp/<id>/devtools/page/<targetId>     client WebSocket to one page target
 //   /cdp/<id>/json/version[/] /json[/] /json/list[/] /json/protocol[/]   discovery (GET)
 //   /connect                               quick connect WebSocket (API key → ephemeral session)
 //   /connect/json/version[/]               discovery for the http:// form of quick connect
-// Playwright's connectOverCDP("http://…/cdp/<id>?token=…") requests `<path>/json/version/` and
-// keeps the query, so both trailing-slash forms are accepted.
+//   /json/version[/]                       root discovery, for quick connect only (API key)
+//
+// The credential is `?token=…`, or for /cdp/ the session token in the path: `/cdp/<id>~<token>…`
+// (a URL without a query, which clients that append to or drop the query keep whole).
+// Clients derive these URLs differently from the one they are given:
+// - Playwright before 1.5x appends `/json/version/` to the URL as a string, AFTER the query:
+//   `/cdp/<id>?token=T/json/version/`. Only the exact discovery suffixes are taken off the end
+//   of a query on a bare /cdp/<id> or /connect path; anything else stays part of the query.
+// - chromedp's default allocator keeps the query and replaces the path with `/json/version`,
+//   so a quick connect URL arrives as `/json/version?token=<api key>`. A session token there
+//   names no session and is refused; chromedp uses a URL holding `/devtools/browser/` as given.
+// - Puppeteer before 22 asks `/json/version` at the root with neither path nor query: it carries
+//   no credential, so it can only be refused (with the forms that work).
+// The threat: a lenient parser that passes on what it half understood (a token with a path in
+// it, two tokens that disagree) would let a URL mean one thing to the logger and another to
+// the gateway. What is not exactly one of the forms above is refused.
 import type { DiscoveryKind } from "./discovery";
 
 export type Route =
@@ -14,12 +29,26 @@ export type Route =
   | { kind: "json"; sessionId: string; what: DiscoveryKind }
   | { kind: "connect" }
   | { kind: "connect-json" }
-  | { kind: "not-found" };
+  | { kind: "root-json" }
+  | { kind: "not-found" }
+  | { kind: "bad-request"; message: string };
+
+/** A request the gateway owns: its route, its credential (wherever it came from) and the other query parameters. */
+export interface GatewayRequest {
+  route: Route;
+  token: string | null;
+  /** The query without the token. */
+  params: URLSearchParams;
+}
 
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** Session connect tokens (base64url HMACs) and API keys (`bg_<id>_<secret>`) both fit. */
+const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 const JSON_ROUTES: Record<string, DiscoveryKind> = { "json/version": "version", json: "list", "json/list": "list", "json/protocol": "protocol" };
+/** What a client may have appended to a query string: the discovery paths, with or without a trailing slash. */
+const APPENDED_SUFFIXES = Object.keys(JSON_ROUTES).flatMap((r) => [`/${r}/`, `/${r}`]);
 
-/** One example of every path shape above, for tests that must cover each (auth, routing). */
+/** One example of every path shape above that takes `?token=`, for tests that must cover each (auth, routing). */
 export function gatewayPathSamples(sessionId: string): string[] {
   const cdp = `/cdp/${sessionId}`;
   return [
@@ -34,7 +63,65 @@ export function gatewayPathSamples(sessionId: string): string[] {
   ];
 }
 
+/** Every URL form a client may send for a session, path and query, as clients write them. */
+export function gatewayUrlFormSamples(sessionId: string, token: string): string[] {
+  const inPath = `/cdp/${sessionId}~${token}`;
+  return [
+    ...gatewayPathSamples(sessionId).filter((p) => p.startsWith("/cdp/")).map((p) => `${p}?token=${token}`),
+    ...gatewayPathSamples(sessionId).filter((p) => p.startsWith("/cdp/")).map((p) => p.replace(`/cdp/${sessionId}`, inPath)),
+    ...APPENDED_SUFFIXES.map((s) => `/cdp/${sessionId}?token=${token}${s}`),
+  ];
+}
+
+/**
+ * Classifies a request URL. null: not the gateway's. The route is "not-found" or "bad-request"
+ * for anything under the gateway's prefixes that is not exactly one of the forms above.
+ */
+export function parseGatewayRequest(pathname: string, search: string): GatewayRequest | null {
+  const query = search.startsWith("?") ? search.slice(1) : search;
+  const suffix = APPENDED_SUFFIXES.find((s) => query.endsWith(s));
+  if (suffix !== undefined && isBarePath(pathname)) {
+    const rest = query.slice(0, -suffix.length);
+    if (rest.includes("/")) return refuse("The query string holds a path: give the token as ?token=<token>.");
+    return withCredential(parseRoute(pathname.replace(/\/$/, "") + suffix), pathname, rest);
+  }
+  const route = parseRoute(pathname);
+  return route === null ? null : withCredential(route, pathname, query);
+}
+
+/** /cdp/<id>[~<token>] or /connect, with nothing after: the paths a client appends discovery to. */
+function isBarePath(pathname: string): boolean {
+  const p = pathname.replace(/\/$/, "");
+  return p === "/connect" || (p.startsWith("/cdp/") && !p.slice("/cdp/".length).includes("/"));
+}
+
+function refuse(message: string): GatewayRequest {
+  return { route: { kind: "bad-request", message }, token: null, params: new URLSearchParams() };
+}
+
+function withCredential(route: Route | null, pathname: string, query: string): GatewayRequest | null {
+  if (route === null) return null;
+  const params = new URLSearchParams(query);
+  const inQuery = params.getAll("token");
+  params.delete("token");
+  if (inQuery.length > 1) return refuse("Give the token once.");
+  const inPath = pathToken(pathname);
+  if (inPath !== null && inQuery.length > 0) return refuse("Give the token once: in the path (/cdp/<id>~<token>) or as ?token=, not both.");
+  const token = inPath ?? inQuery[0] ?? null;
+  if (token !== null && !TOKEN.test(token)) return refuse("Malformed token: use the cdpUrl of the session as given.");
+  return { route, token, params };
+}
+
+/** The token of `/cdp/<id>~<token>…`, or null. */
+function pathToken(pathname: string): string | null {
+  if (!pathname.startsWith("/cdp/")) return null;
+  const segment = pathname.slice("/cdp/".length).split("/", 1)[0]!;
+  const tilde = segment.indexOf("~");
+  return tilde < 0 ? null : segment.slice(tilde + 1);
+}
+
 export function parseRoute(pathname: string): Route | null {
+  if (pathname === "/json/version" || pathname === "/json/version/") return { kind: "root-json" };
   if (pathname === "/connect" || pathname === "/connect/") return { kind: "connect" };
   if (pathname.startsWith("/connect/")) {
     const rest = pathname.slice("/connect/".length).replace(/\/$/, "");
@@ -43,7 +130,9 @@ export function parseRoute(pathname: string): Route | null {
   if (!pathname.startsWith("/cdp/")) return null;
   const rest = pathname.slice("/cdp/".length);
   const slash = rest.indexOf("/");
-  const sessionId = slash < 0 ? rest : rest.slice(0, slash);
+  const segment = slash < 0 ? rest : rest.slice(0, slash);
+  const tilde = segment.indexOf("~");
+  const sessionId = tilde < 0 ? segment : segment.slice(0, tilde);
   if (!ID.test(sessionId)) return { kind: "not-found" };
   const sub = slash < 0 ? "" : rest.slice(slash + 1).replace(/\/$/, "");
   if (sub === "" || sub === "devtools/browser" || sub.startsWith("devtools/browser/")) return { kind: "ws", sessionId, pageId: null };

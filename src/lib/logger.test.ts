@@ -21,6 +21,11 @@ describe("redact sees decoded forms", () => {
     ["access_token and api_key", `/x?access_token=sekrit-one-123&api_key=sekrit-two-456`, "sekrit-"],
     ["an encoded bearer header", `authorization%3A%20Bearer%20sekrit-bearer-789`, "sekrit-bearer-789"],
     ["encoded credentials in a proxy URL", `http%3A%2F%2Fuser%3Apa55word%40proxy%3A8080`, "pa55word"],
+    ["a session token in the path", `/cdp/ses_1~supersecretvalue123/json/version/`, "supersecretvalue123"],
+    ["a session token in the path, bare", `/cdp/ses_1~supersecretvalue123`, "supersecretvalue123"],
+    ["a session token in a ws URL's path", `connect ws://127.0.0.1:7070/cdp/ses_1~supersecretvalue123/devtools/browser/ failed`, "supersecretvalue123"],
+    ["a session token in the path, ~ encoded", `/cdp/ses_1%7Esupersecretvalue123`, "supersecretvalue123"],
+    ["a token with a discovery path appended after it", `/cdp/ses_1?token=supersecretvalue123/json/version/`, "supersecretvalue123"],
   ];
   for (const [name, text, secret] of cases)
     test(name, () => {

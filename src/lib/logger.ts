@@ -7,15 +7,19 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 const SECRET_KEYS = /^(password|newpassword|currentpassword|token|secret|key|authorization|proxy-authorization|cookie|set-cookie|apikey|privatekey)$/i;
 
 /** Every pattern below needs one of these: most strings (ids, paths, methods) have none. */
-const MAY_HOLD_SECRET = /[?&:;%\s]|bg_/;
+const MAY_HOLD_SECRET = /[?&:;%~\s]|bg_/;
 
 /** Query parameters whose value is a credential: token, key, secret, password and their compounds (api_key, access_token), and a live link's `t`. */
 const SECRET_PARAM = /([?&;](?:[a-z0-9_.-]*(?:token|key|secret|password)|t)=)[^&;\s"']*/gi;
+
+/** A session token carried in a CDP path: `/cdp/<id>~<token>` (src/cdp/routes.ts). */
+const PATH_TOKEN = /(\/cdp\/[^\/?#\s"'~]*~)[^\/?#\s"']+/g;
 
 /** Redaction of the text as written: no decoding. */
 function redactLiteral(text: string): string {
   return text
     .replace(SECRET_PARAM, "$1[redacted]")
+    .replace(PATH_TOKEN, "$1[redacted]")
     .replace(/((?:Bearer|Basic)\s+)[^\s"']+/gi, "$1[redacted]")
     .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@\/"']*):[^\s@\/"']*@/gi, "$1:[redacted]@")
     .replace(/\b(bg_[A-Za-z0-9]+_)[A-Za-z0-9]+/g, "$1[redacted]");
@@ -45,7 +49,7 @@ function percentDecodeFully(text: string): string {
 
 /**
  * Removes credentials from free text: `?token=…` (and `api_key=`, `access_token=`, a live link's
- * `?t=…`), `Bearer …`/`Basic …`, `bg_<id>_<secret>`, `scheme://user:password@`. The threat: a
+ * `?t=…`), a session token in a CDP path (`/cdp/<id>~…`), `Bearer …`/`Basic …`, `bg_<id>_<secret>`, `scheme://user:password@`. The threat: a
  * credential written URL-encoded (`bg%5F…`, `%74oken=`, a `next=` holding an encoded URL) slips
  * past patterns that only see the literal text. So the text is also read percent-decoded (to any
  * nesting depth); when the decoded form holds a credential, the decoded form is logged, redacted.
