@@ -334,10 +334,13 @@ export class SessionService {
     if (stopping.containerId) {
       const containerId = stopping.containerId;
       const files = this.storage?.collectFiles(stopping, provider);
-      if (provider)
-        void Promise.resolve(files)
+      if (provider) {
+        const removal = Promise.resolve(files)
           .then(() => provider.stop(containerId))
-          .catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }));
+          .catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }))
+          .finally(() => this.removals.delete(removal));
+        this.removals.add(removal);
+      }
     }
     const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
     this.storage?.afterEnd(id);
@@ -459,6 +462,13 @@ export class SessionService {
     for (const w of listWarm(this.deps.db)) counts.set(w.workerId, (counts.get(w.workerId) ?? 0) + 1);
     this.capacity.reset(counts);
   }
+
+  /** Resolves once every container removal started by an end so far has finished (or failed). */
+  async removalsSettled(): Promise<void> {
+    await Promise.all([...this.removals]);
+  }
+
+  private readonly removals = new Set<Promise<void>>();
 
   async shutdown(): Promise<void> {
     this.timers.clearAll();

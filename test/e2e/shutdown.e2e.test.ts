@@ -1,0 +1,82 @@
+// Stopping the appliance leaves nothing of the sessions it ended: SIGTERM ends every session
+// that is not keep-alive (its client is told why) and removes its container and the warm
+// browsers' containers; keep-alive sessions keep running for the next start to adopt. And
+// `browsergrid cleanup` removes everything an install started after its server was killed.
+//
+// Isolation: each grid has its own Docker network and nftables table, because the cleanup
+// removes the install's network and table. Each grid is cleaned up with `browsergrid cleanup`.
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { docker, installIdOf, startGrid, waitFor, type Grid } from "../helpers/grid";
+import { spawnCollecting } from "../helpers/process";
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+const tag = crypto.randomUUID().slice(0, 6);
+const grids: { grid: Grid; env: Record<string, string> }[] = [];
+
+afterAll(async () => {
+  for (const { grid, env } of grids) {
+    await grid.dispose().catch(() => {});
+    await runCleanup(grid.dataDir, env);
+  }
+});
+
+function isolatedEnv(name: string) {
+  const network = `browsergrid-sd${name}${tag}`;
+  return { BROWSERGRID_DOCKER_NETWORK: network, BROWSERGRID_EGRESS_TABLE: `bgsd${name}${tag}` };
+}
+
+async function installContainers(installId: string) {
+  return docker.listContainers({ all: true, filters: { label: [`browsergrid.install=${installId}`] } });
+}
+
+async function runCleanup(dataDir: string, env: Record<string, string>) {
+  const { proc, output } = spawnCollecting([process.execPath, "run", MAIN, "cleanup"], {
+    env: { PATH: process.env.PATH!, HOME: dataDir, BROWSERGRID_DATA_DIR: dataDir, ...env },
+  });
+  const code = await proc.exited;
+  return { code, output: output() };
+}
+
+test("SIGTERM: the running session ends (its client is told), its container and the warm browsers' are removed; a keep-alive session is kept", async () => {
+  const env = isolatedEnv("t");
+  const grid = await startGrid({ env });
+  grids.push({ grid, env });
+  const installId = installIdOf(grid.dataDir)!;
+  expect((await grid.api("PATCH", "/api/v1/pools/default", { minWarm: 1 })).status).toBe(200);
+  await waitFor("a warm browser", async () => (await grid.api("GET", "/api/v1/pools/default")).body.stats.warm.ready === 1, 60_000, 100);
+
+  const ending = await grid.api("POST", "/api/v1/sessions", {});
+  expect(ending.status).toBe(201);
+  const idle = await grid.api("POST", "/api/v1/sessions", {}); // no client yet: nothing else would end it
+  expect(idle.status).toBe(201);
+  const kept = await grid.api("POST", "/api/v1/sessions", { keepAlive: true });
+  expect(kept.status).toBe(201);
+  const browser = await chromium.connectOverCDP(ending.body.cdpUrl);
+  const disconnected = new Promise<void>((resolve) => browser.on("disconnected", () => resolve()));
+  const page = await browser.contexts()[0]!.newPage();
+  await page.goto("about:blank");
+
+  // A session that claimed a warm browser runs in a container labelled with the warm id.
+  const keptEvents = (await grid.api("GET", `/api/v1/sessions/${kept.body.id}/events`)).body.events;
+  const keptLabel = (keptEvents[0].detail.warm as string | undefined) ?? kept.body.id;
+
+  await grid.stop("SIGTERM");
+  await disconnected;
+
+  const left = await installContainers(installId);
+  expect(left.map((c) => c.Labels["browsergrid.session"])).toEqual([keptLabel]);
+  expect(left[0]!.State).toBe("running");
+  expect(grid.output()).toContain("server shut down");
+
+  // The next start adopts the keep-alive session; the ended one stays ended.
+  const again = await startGrid({ dataDir: grid.dataDir, env });
+  grids.push({ grid: again, env });
+  expect((await again.api("GET", `/api/v1/sessions/${kept.body.id}`)).body.status).toBe("running");
+  for (const s of [ending, idle]) {
+    const ended = (await again.api("GET", `/api/v1/sessions/${s.body.id}`)).body;
+    expect(ended.status).toBe("completed");
+    expect(ended.endReason).toBe("server shut down");
+  }
+}, 180_000);
