@@ -31,6 +31,10 @@ async function installContainers(installId: string) {
   return docker.listContainers({ all: true, filters: { label: [`browsergrid.install=${installId}`] } });
 }
 
+async function tableExists(table: string) {
+  return (await Bun.spawn(["nft", "list", "table", "inet", table], { stdout: "ignore", stderr: "ignore" }).exited) === 0;
+}
+
 async function runCleanup(dataDir: string, env: Record<string, string>) {
   const { proc, output } = spawnCollecting([process.execPath, "run", MAIN, "cleanup"], {
     env: { PATH: process.env.PATH!, HOME: dataDir, BROWSERGRID_DATA_DIR: dataDir, ...env },
@@ -79,4 +83,29 @@ test("SIGTERM: the running session ends (its client is told), its container and 
     expect(ended.status).toBe("completed");
     expect(ended.endReason).toBe("server shut down");
   }
+}, 180_000);
+
+test("cleanup: refuses while the server runs; after SIGKILL it removes the install's containers and network; running it twice is fine", async () => {
+  const env = isolatedEnv("c");
+  const grid = await startGrid({ env });
+  grids.push({ grid, env });
+  const installId = installIdOf(grid.dataDir)!;
+  expect((await grid.api("POST", "/api/v1/sessions", { keepAlive: true })).status).toBe(201);
+  expect((await installContainers(installId)).length).toBe(1);
+
+  const refused = await runCleanup(grid.dataDir, env);
+  expect(refused.code).toBe(1);
+  expect(refused.output).toContain("is running");
+  expect((await installContainers(installId)).length).toBe(1);
+
+  await waitFor("the egress table", () => tableExists(env.BROWSERGRID_EGRESS_TABLE));
+  await grid.stop("SIGKILL");
+  const first = await runCleanup(grid.dataDir, env);
+  expect(first.code).toBe(0);
+  expect(await installContainers(installId)).toEqual([]);
+  expect(await docker.listNetworks({ filters: { label: [`browsergrid.install=${installId}`] } })).toEqual([]);
+  expect(await tableExists(env.BROWSERGRID_EGRESS_TABLE)).toBe(false);
+  const second = await runCleanup(grid.dataDir, env);
+  expect(second.code).toBe(0);
+  expect(second.output).toContain("nothing");
 }, 180_000);
