@@ -43,7 +43,7 @@ async function runCleanup(dataDir: string, env: Record<string, string>) {
   return { code, output: output() };
 }
 
-test("SIGTERM: the running session ends (its client is told), its container and the warm browsers' are removed; a keep-alive session is kept", async () => {
+test("SIGTERM: the running sessions end (clients told, persisting profile saved), their containers and the warm browsers' are removed; a keep-alive session is kept", async () => {
   const env = isolatedEnv("t");
   const grid = await startGrid({ env });
   grids.push({ grid, env });
@@ -53,12 +53,17 @@ test("SIGTERM: the running session ends (its client is told), its container and 
 
   const ending = await grid.api("POST", "/api/v1/sessions", {});
   expect(ending.status).toBe(201);
-  const idle = await grid.api("POST", "/api/v1/sessions", {}); // no client yet: nothing else would end it
+  expect((await grid.api("POST", "/api/v1/profiles", { name: "saved-on-stop" })).status).toBe(201);
+  // No client yet, so nothing else would end it; its persisting profile is saved as it ends.
+  const idle = await grid.api("POST", "/api/v1/sessions", { profile: { name: "saved-on-stop", persist: true } });
   expect(idle.status).toBe(201);
   const kept = await grid.api("POST", "/api/v1/sessions", { keepAlive: true });
   expect(kept.status).toBe(201);
   const browser = await chromium.connectOverCDP(ending.body.cdpUrl);
   const disconnected = new Promise<void>((resolve) => browser.on("disconnected", () => resolve()));
+  const raw = new WebSocket(ending.body.cdpUrl);
+  await new Promise((resolve, reject) => ((raw.onopen = resolve), (raw.onerror = reject)));
+  const closed = new Promise<string>((resolve) => (raw.onclose = (e) => resolve(e.reason)));
   const page = await browser.contexts()[0]!.newPage();
   await page.goto("about:blank");
 
@@ -68,6 +73,7 @@ test("SIGTERM: the running session ends (its client is told), its container and 
 
   await grid.stop("SIGTERM");
   await disconnected;
+  expect(await closed).toContain("server shut down");
 
   const left = await installContainers(installId);
   expect(left.map((c) => c.Labels["browsergrid.session"])).toEqual([keptLabel]);
@@ -83,6 +89,9 @@ test("SIGTERM: the running session ends (its client is told), its container and 
     expect(ended.status).toBe("completed");
     expect(ended.endReason).toBe("server shut down");
   }
+  const events = (await again.api("GET", `/api/v1/sessions/${idle.body.id}/events`)).body.events;
+  expect(events.find((e: { type: string }) => e.type === "profile_saved")?.detail).toMatchObject({ profile: "saved-on-stop", version: 1 });
+  expect((await again.api("GET", "/api/v1/profiles/saved-on-stop")).body).toMatchObject({ currentVersion: 1, lockedBy: null });
 }, 180_000);
 
 test("cleanup: refuses while the server runs; after SIGKILL it removes the install's containers and network; running it twice is fine", async () => {
