@@ -162,6 +162,7 @@ export class SessionService {
 
   /** Starts a browser and resolves with the session once its CDP endpoint answers. */
   async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean } = {}): Promise<SessionRow> {
+    if (this.shuttingDown) throw new Unavailable("BrowserGrid is shutting down; retry once it is back.", "shutting_down");
     if (input.profile !== undefined && !this.storage) throw new BadRequest('"profile" is not available in this process; remove the field.', "feature_unavailable");
     if (!this.network)
       for (const feature of ["proxy", "ruleSets"] as const)
@@ -470,7 +471,10 @@ export class SessionService {
 
   private readonly removals = new Set<Promise<void>>();
 
+  private shuttingDown = false;
+
   async shutdown(): Promise<void> {
+    this.shuttingDown = true;
     this.timers.clearAll();
     this.warm?.close();
     this.capacity.rejectAll(new Unavailable("BrowserGrid is shutting down.", "shutting_down"));
