@@ -3,8 +3,11 @@
 #
 #   bash scripts/build.sh
 #   docker build -t browsergrid/appliance .            # or --build-arg BASE=browsergrid/debian-base:bookworm
-#   docker run -d --name browsergrid --network host \
+#   docker run -d --name browsergrid --network host --stop-timeout 30 \
 #     -v /var/run/docker.sock:/var/run/docker.sock -v browsergrid-data:/data browsergrid/appliance
+#
+# A stop ends the sessions that are not keep-alive and removes their browsers in up to 20 s
+# (Docker's default stop timeout, 10 s, may cut that short: hence --stop-timeout 30).
 #
 # The compiled binary is self-contained (API, UI, migrations); the base image needs only
 # ca-certificates. No build step runs inside the image, so no registry or toolchain is needed.

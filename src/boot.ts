@@ -2,7 +2,8 @@
 // workers and providers → sessions → HTTP app + CDP gateway (built while Docker answers the
 // first heartbeat and reconciliation) → listen → proxy relay and egress guard install, warm
 // pool fill → background loops.
-// Returns a handle that shuts everything down in the reverse order.
+// Returns a handle that shuts everything down in the reverse order (sessions.shutdown.ts says
+// which browsers a stop removes and which it keeps).
 import type { Server } from "bun";
 import { existsSync } from "node:fs";
 import type { Config } from "./config";
@@ -26,6 +27,7 @@ import { createFleet, wireFleet, workerProbes } from "./modules/workers/workers.
 import { WarmPool } from "./modules/pools/warm-pool";
 import { SessionService } from "./modules/sessions/sessions.service";
 import { reconcileSessions } from "./modules/sessions/sessions.reconcile";
+import { endSessionsForShutdown } from "./modules/sessions/sessions.shutdown";
 import { createSessionGateway } from "./modules/sessions/sessions.gateway";
 import { bootstrapAdminFromEnv } from "./modules/auth/auth.service";
 import { sessionStorageHooks, storageUpkeep } from "./modules/profiles/session-storage";
@@ -120,11 +122,15 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     url,
     async stop() {
       for (const l of loops) clearInterval(l);
+      // No new connection; sessions that are not keep-alive end (clients told why, profiles
+      // saved, downloads copied, containers removed) and warm browsers go, in bounded time.
+      // Keep-alive sessions keep running for the next start to adopt (sessions.shutdown.ts).
+      void server.stop(false);
+      await endSessionsForShutdown({ db, log, providers, sessions, warm });
       proxies.stop();
-      // Clients are told (1001) and browsers keep running: the next start re-adopts them.
+      // The kept sessions' clients are told (1001) and reconnect after the next start.
       gateway.shutdown();
       server.stop(true);
-      await sessions.shutdown();
       await providers.closeAll();
       db.$client.close();
     },

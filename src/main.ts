@@ -9,8 +9,9 @@ import { keysCommand } from "./cli/keys";
 import { poolsCommand } from "./cli/pools";
 import { workersCommand } from "./cli/workers";
 import { profilesCommand } from "./cli/profiles";
+import { cleanupCommand } from "./cli/cleanup";
 
-const commands: Command[] = [serveCommand, versionCommand, doctorCommand, adminCommand, keysCommand, poolsCommand, workersCommand, profilesCommand];
+const commands: Command[] = [serveCommand, versionCommand, doctorCommand, adminCommand, keysCommand, poolsCommand, workersCommand, profilesCommand, cleanupCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -89,7 +89,10 @@ any check fails. Reads the same BROWSERGRID_* environment as "serve".
 
   --json      print the checks as JSON
   --healthz   only ask the running appliance's /healthz (exit 0 when it answers); for
-              container health checks`,
+              container health checks
+
+To remove the browsers, network and egress table an install left behind (after a crash, or
+before deleting its data dir): browsergrid cleanup.`,
   async run(args) {
     let config;
     try {

@@ -1,6 +1,11 @@
 import { loadConfigOrReport, type Command } from "./command";
 import { boot } from "../boot";
 import { log } from "../lib/logger";
+import { SHUTDOWN_TOTAL_MS } from "../modules/sessions/sessions.shutdown";
+import { writeServerPid } from "./server-pid";
+
+/** Past the bounded session shutdown, the rest of the stop (closing connections, the database) gets this long. */
+const SHUTDOWN_BACKSTOP_MS = SHUTDOWN_TOTAL_MS + 5_000;
 
 export const serveCommand: Command = {
   name: "serve",
@@ -36,10 +41,15 @@ background loops. Configuration comes from the environment:
   BROWSERGRID_EGRESS_TABLE    nftables table of the guard (default browsergrid)
 
 Network features (egress guard, proxies, rule sets): docs/network.md.
-SIGTERM or SIGINT stops it gracefully.`,
+
+SIGTERM or SIGINT stops it: sessions without keepAlive end (reason "server shut down") and
+their browsers and the warm browsers are removed, within 20 s; keep-alive sessions keep
+running and the next start adopts them. A second signal exits at once. The data dir holds
+browsergrid.pid while it runs; "browsergrid cleanup" removes what an install left behind.`,
   async run(args) {
     const config = loadConfigOrReport();
     if (!config) return 2;
+    const removePid = writeServerPid(config.dataDir);
     let running;
     try {
       running = await boot(config);
@@ -48,16 +58,35 @@ SIGTERM or SIGINT stops it gracefully.`,
       if (err.code === "EADDRINUSE" || /address.*in use|EADDRINUSE/i.test(String(err.message)))
         console.error(`browsergrid: BROWSERGRID_PORT: ${config.host}:${config.port} is already in use; stop the other process or choose another port`);
       else console.error(`browsergrid: failed to start: ${err.message ?? e}`);
+      removePid();
       return 1;
     }
-    await new Promise<void>((resolve) => {
+    const code = await new Promise<number>((resolve) => {
+      let stopping = false;
       const stop = (signal: string) => {
+        if (stopping) {
+          log.warn("second signal: exiting now; `browsergrid cleanup` removes browsers left behind", { signal });
+          return resolve(1);
+        }
+        stopping = true;
         log.info("shutting down", { signal });
-        running.stop().finally(resolve);
+        // The stop bounds its own work (sessions.shutdown.ts); this is the backstop for a stuck close.
+        const backstop = setTimeout(() => {
+          log.error("shutdown did not finish in time; exiting", { ms: SHUTDOWN_BACKSTOP_MS });
+          resolve(1);
+        }, SHUTDOWN_BACKSTOP_MS);
+        running.stop().then(
+          () => resolve(0),
+          (err) => {
+            log.error("shutdown failed", { err });
+            resolve(1);
+          },
+        ).finally(() => clearTimeout(backstop));
       };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGINT", () => stop("SIGINT"));
     });
-    return 0;
+    removePid();
+    return code;
   },
 };

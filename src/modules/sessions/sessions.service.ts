@@ -176,6 +176,7 @@ export class SessionService {
    * for a slot on behalf of a session that is over.
    */
   async create(owner: Owner, input: CreateSessionInput, opts: { ephemeral?: boolean; signal?: AbortSignal } = {}): Promise<SessionRow> {
+    if (this.shuttingDown) throw new Unavailable("BrowserGrid is shutting down; retry once it is back.", "shutting_down");
     if (input.profile !== undefined && !this.storage) throw new BadRequest('"profile" is not available in this process; remove the field.', "feature_unavailable");
     if (!this.network)
       for (const feature of ["proxy", "ruleSets"] as const)
@@ -378,10 +379,13 @@ export class SessionService {
     if (stopping.containerId) {
       const containerId = stopping.containerId;
       const files = this.storage?.collectFiles(stopping, provider);
-      if (provider)
-        void Promise.resolve(files)
+      if (provider) {
+        const removal = Promise.resolve(files)
           .then(() => provider.stop(containerId))
-          .catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }));
+          .catch((err) => this.deps.log.warn("browser stop failed; reconciliation will retry", { sessionId: id, err }))
+          .finally(() => this.removals.delete(removal));
+        this.removals.add(removal);
+      }
     }
     const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
     this.storage?.afterEnd(id);
@@ -532,7 +536,17 @@ export class SessionService {
     this.capacity.reset(counts);
   }
 
+  /** Resolves once every container removal started by an end so far has finished (or failed). */
+  async removalsSettled(): Promise<void> {
+    await Promise.all([...this.removals]);
+  }
+
+  private readonly removals = new Set<Promise<void>>();
+
+  private shuttingDown = false;
+
   async shutdown(): Promise<void> {
+    this.shuttingDown = true;
     this.timers.clearAll();
     this.warm?.close();
     this.capacity.rejectAll(new Unavailable("BrowserGrid is shutting down.", "shutting_down"));

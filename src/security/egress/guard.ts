@@ -132,6 +132,24 @@ export class EgressGuard {
     return { assertReady: () => this.assertReady(workerId, 0) };
   }
 
+  /**
+   * `browsergrid cleanup`, with the server stopped: deletes the guard's table on every registered
+   * worker host it can reach. Returns where a table was deleted; failures are reported, not thrown.
+   */
+  async removeTables(): Promise<{ removed: string[]; failed: { where: string; error: string }[] }> {
+    const out = { removed: [] as string[], failed: [] as { where: string; error: string }[] };
+    const hosts = new Map<string, NftHost>();
+    for (const e of this.entries.values()) if (e.host) hosts.set(e.host.where, e.host);
+    for (const host of hosts.values()) {
+      try {
+        if (await host.remove(this.table)) out.removed.push(host.where);
+      } catch (err) {
+        out.failed.push({ where: host.where, error: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
   /** A port of BrowserGrid's own services on the Docker host that browsers must reach (e.g. the proxy relay). */
   async allowHostPort(port: number): Promise<void> {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`allowHostPort: invalid port ${port}`);

@@ -18,6 +18,8 @@ export interface NftHost {
   apply(ruleset: string): Promise<void>;
   /** `nft -j list table inet <table>` parsed; null when the table does not exist. */
   list(table: string): Promise<unknown | null>;
+  /** Deletes `table inet <table>`; false when it did not exist (`browsergrid cleanup`). */
+  remove(table: string): Promise<boolean>;
 }
 
 const ABSENT = /No such file or directory|does not exist/i;
@@ -63,6 +65,12 @@ export function localNftHost(engine?: Pick<EngineReads, "info">): NftHost {
       }
       return JSON.parse(r.stdout);
     },
+    async remove(table) {
+      const r = await spawnNft(["delete", "table", "inet", table]);
+      if (r.code === 0) return true;
+      if (ABSENT.test(r.stderr)) return false;
+      throw nftFailure(r.stderr);
+    },
   };
 }
 
@@ -99,6 +107,12 @@ export function remoteNftHost(docker: Docker, opts: { where: string; image: stri
         throw nftFailure(r.stderr);
       }
       return JSON.parse(r.stdout);
+    },
+    async remove(table) {
+      const r = await helper(["nft", "delete", "table", "inet", table]);
+      if (r.code === 0) return true;
+      if (ABSENT.test(r.stderr)) return false;
+      throw nftFailure(r.stderr);
     },
   };
 }
