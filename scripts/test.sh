@@ -16,6 +16,13 @@ command -v /usr/sbin/sshd >/dev/null || apt_install openssh-server
 # The egress e2e tests read and delete nftables tables themselves (the grid needs nft too).
 command -v nft >/dev/null || apt_install nftables
 
+# The chromedp client test (test/clients/chromedp) runs a Go program; its modules come from the
+# Go module proxy. This kind of machine ships Go in /usr/local/go.
+GO=$(command -v go || echo /usr/local/go/bin/go)
+[ -x "$GO" ] || die "Go 1.21 or newer is needed for the chromedp client test (test/clients/chromedp)"
+log "Go modules for the chromedp client test"
+(cd test/clients/chromedp && "$GO" mod download)
+
 log "Docker engine"
 bash scripts/setup-docker.sh
 log "browser images"

@@ -10,6 +10,9 @@ import puppeteer21 from "puppeteer-core-21";
 import puppeteer25 from "puppeteer-core";
 import { ADMIN_KEY, startGrid, type Grid } from "../helpers/grid";
 
+/** The Go toolchain of this kind of machine (it lives outside PATH in some shells). */
+const GO = Bun.which("go") ?? "/usr/local/go/bin/go";
+
 let grid: Grid;
 const created: string[] = [];
 const PAGE = "data:text/html,<title>url forms</title><p>ok</p>";
@@ -116,7 +119,7 @@ describe("client URL forms, each driving a real browser", () => {
 
 /** Runs test/clients/chromedp (remote.NewAllocator with its defaults) against a URL; its stdout is the page title. */
 async function runChromedp(browserUrl: string): Promise<{ code: number; out: string; err: string }> {
-  const proc = Bun.spawn(["go", "run", ".", browserUrl, PAGE], { cwd: `${import.meta.dir}/../clients/chromedp`, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([GO, "run", ".", browserUrl, PAGE], { cwd: `${import.meta.dir}/../clients/chromedp`, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, out: out.trim(), err };
 }
