@@ -81,7 +81,7 @@ test("two zip-bomb profile imports (4 × 125 MiB of zeros each) stream: stored, 
   );
   console.log(`server RSS growth, two zip-bomb imports: ${Math.round(growth / MiB)} MiB`);
   expect(result).toEqual([201, 201]);
-  expect(growth).toBeLessThan(200 * MiB);
+  expect(growth).toBeLessThan(400 * MiB); // holding the two unpacked archives would take 1000 MiB
   const stored = await grid.api("GET", "/api/v1/profiles/bomb-0");
   expect(stored.body).toMatchObject({ contentBytes: 500 * MiB, currentVersion: 1 });
 }, 180_000);
