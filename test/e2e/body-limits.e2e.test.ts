@@ -6,7 +6,7 @@
 // Isolation: its own Docker network and nftables table, removed at the end.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { ADMIN_KEY, docker, startGrid, type Grid } from "../helpers/grid";
+import { ADMIN_KEY, startIsolatedGrid, type Grid } from "../helpers/grid";
 import { zeroBomb } from "../helpers/archives";
 
 const MiB = 1024 * 1024;
@@ -15,13 +15,11 @@ const NETWORK = "browsergrid-limits-e2e";
 let grid: Grid;
 
 beforeAll(async () => {
-  grid = await startGrid({ env: { BROWSERGRID_DOCKER_NETWORK: NETWORK, BROWSERGRID_EGRESS_TABLE: TABLE, BROWSERGRID_LOG_LEVEL: "warn" } });
+  grid = await startIsolatedGrid({ network: NETWORK, table: TABLE }, { env: { BROWSERGRID_LOG_LEVEL: "warn" } });
 }, 90_000);
 
 afterAll(async () => {
   await grid?.dispose();
-  Bun.spawnSync(["nft", "delete", "table", "inet", TABLE], { stderr: "ignore" });
-  await docker.getNetwork(NETWORK).remove().catch(() => {});
 }, 60_000);
 
 function rssOf(pid: number): number {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { ADMIN_KEY, containersOfSession, docker, startGrid, waitFor, type Grid } from "../helpers/grid";
+import { ADMIN_KEY, containersOfSession, startIsolatedGrid, waitFor, type Grid } from "../helpers/grid";
 
 const TABLE = "bgaccess_e2e";
 const NETWORK = "browsergrid-access-e2e";
@@ -73,14 +73,12 @@ async function discoveryStatus(cdpUrl: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  grid = await startGrid({ env: { BROWSERGRID_DOCKER_NETWORK: NETWORK, BROWSERGRID_EGRESS_TABLE: TABLE } });
+  grid = await startIsolatedGrid({ network: NETWORK, table: TABLE });
 }, 60_000);
 
 afterAll(async () => {
   for (const id of created) await grid?.api("DELETE", `/api/v1/sessions/${id}`).catch(() => {});
   await grid?.dispose();
-  Bun.spawnSync(["nft", "delete", "table", "inet", TABLE]);
-  await docker.getNetwork(NETWORK).remove().catch(() => {});
 }, 60_000);
 
 describe("connect secrets", () => {

@@ -8,7 +8,7 @@
 // Isolation: this grid uses its own Docker network and nftables table.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chromium } from "playwright-core";
-import { ADMIN_KEY, containersOfSession, docker, startGrid, waitFor, type Grid } from "../helpers/grid";
+import { ADMIN_KEY, containersOfSession, docker, startIsolatedGrid, waitFor, type Grid } from "../helpers/grid";
 
 const TABLE = "bgendings_e2e";
 const NETWORK = "browsergrid-endings-e2e";
@@ -44,14 +44,12 @@ async function upgradeAnswer(wsUrl: string): Promise<{ status: number; body: any
 }
 
 beforeAll(async () => {
-  grid = await startGrid({ env: { BROWSERGRID_DOCKER_NETWORK: NETWORK, BROWSERGRID_EGRESS_TABLE: TABLE } });
+  grid = await startIsolatedGrid({ network: NETWORK, table: TABLE });
 }, 60_000);
 
 afterAll(async () => {
   for (const id of created) await grid?.api("DELETE", `/api/v1/sessions/${id}`).catch(() => {});
   await grid?.dispose();
-  Bun.spawnSync(["nft", "delete", "table", "inet", TABLE]);
-  await docker.getNetwork(NETWORK).remove().catch(() => {});
 }, 60_000);
 
 describe("connecting to an ended session", () => {

@@ -89,6 +89,21 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
   return grid;
 }
 
+/**
+ * A grid with its own Docker network and nftables table, so its egress guard never rewrites
+ * another grid's on the same host; dispose() also removes both.
+ */
+export async function startIsolatedGrid(isolation: { network: string; table: string }, opts: { env?: Record<string, string> } = {}): Promise<Grid> {
+  const grid = await startGrid({ env: { BROWSERGRID_DOCKER_NETWORK: isolation.network, BROWSERGRID_EGRESS_TABLE: isolation.table, ...opts.env } });
+  const dispose = grid.dispose;
+  grid.dispose = async () => {
+    await dispose();
+    Bun.spawnSync(["nft", "delete", "table", "inet", isolation.table], { stderr: "ignore" });
+    await docker.getNetwork(isolation.network).remove().catch(() => {});
+  };
+  return grid;
+}
+
 /** The install id of a BrowserGrid data dir (the `browsergrid.install` label of its containers). */
 export function installIdOf(dataDir: string): string | undefined {
   try {
