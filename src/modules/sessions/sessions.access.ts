@@ -18,6 +18,9 @@ import { NotFound } from "../../lib/errors";
 import { ownerOf } from "./sessions.model";
 import * as store from "./sessions.store";
 
+/** The roles that may own sessions and hold connect secrets: one list for the API, the gateway and the domain. */
+const SESSION_HOLDER_ROLES: ReadonlySet<string> = new Set(["member", "admin"]);
+
 /** Admins and viewers read every session; members read their own. */
 export function canSeeAll(actor: Actor): boolean {
   return actor.role === "admin" || actor.role === "viewer";
@@ -41,8 +44,8 @@ export function visibleSession(db: Db, actor: Actor, id: string): store.SessionR
  * keys): the sessions they own. Viewers and viewer keys: none, not even their own.
  */
 export function mayControlSession(actor: Actor, row: store.SessionRow): boolean {
-  if (actor.role === "admin") return true;
-  return actor.role === "member" && row.ownerId !== null && row.ownerId === ownerOf(actor).id;
+  if (!SESSION_HOLDER_ROLES.has(actor.role)) return false;
+  return actor.role === "admin" || (row.ownerId !== null && row.ownerId === ownerOf(actor).id);
 }
 
 /**
@@ -67,5 +70,5 @@ export function ownerMayHoldSessions(db: Db, row: Pick<store.SessionRow, "ownerT
   if (row.ownerType === "static_key") return true;
   if (!USER_OWNED.has(row.ownerType) || row.ownerId === null) return false;
   const u = db.$client.query<{ role: string; disabledAt: number | null }, [string]>("SELECT role, disabled_at AS disabledAt FROM users WHERE id = ?").get(row.ownerId);
-  return u !== null && u.disabledAt === null && (u.role === "member" || u.role === "admin");
+  return u !== null && u.disabledAt === null && SESSION_HOLDER_ROLES.has(u.role);
 }
