@@ -21,6 +21,12 @@ const get = async (path: string, ws = false) => {
 };
 
 describe("root /json/version (chromedp keeps only the query)", () => {
+  test("with a session's own token it is that session's discovery (chromedp given a cdpUrl)", async () => {
+    // s1's browser is not there (port 1): reaching for it, not a 401, shows the token named s1.
+    const r = await get(`/json/version/?token=${TOKEN}`);
+    expect(r).toMatchObject({ status: 502, body: { error: { code: "browser_unavailable" } } });
+  });
+
   test("with an API key it answers quick connect, the session options kept", async () => {
     const r = await get("/json/version?token=bg_good_key&keepAlive=true");
     expect(r.status).toBe(200);
@@ -29,7 +35,7 @@ describe("root /json/version (chromedp keeps only the query)", () => {
 
   const refused: [name: string, path: string][] = [
     ["no credential (Puppeteer 21 browserURL)", "/json/version"],
-    ["a session token, which names no session", `/json/version/?token=${TOKEN}`],
+    ["a token that is no session's and no API key", `/json/version/?token=${TOKEN}x`],
     ["a wrong API key", "/json/version?token=bg_bad_key"],
   ];
   for (const [name, path] of refused)

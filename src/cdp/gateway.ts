@@ -23,7 +23,7 @@ import { errorResponse } from "../http/errors";
 import { DomainError } from "../lib/errors";
 import { log as rootLog } from "../lib/logger";
 import { ClientConn, UpstreamConnectError, type ConnHost, type Counters, type SessionEntry } from "./connection";
-import { answerDiscovery, answerQuickConnectVersion, publicBase } from "./discovery";
+import { answerDiscovery, answerQuickConnectVersion, publicBase, type DiscoveryKind } from "./discovery";
 import { parseGatewayRequest, type GatewayRequest } from "./routes";
 import { browserPath, forgetBrowserPath, UpstreamHttpError } from "./upstream";
 import type { CdpTarget, GatewayOptions, GatewayStats } from "./types";
@@ -31,12 +31,13 @@ import type { CdpTarget, GatewayOptions, GatewayStats } from "./types";
 const MiB = 1024 * 1024;
 
 /**
- * /json/version at the root names no session: only an API key (quick connect) is answered there.
- * Clients that ask it without a credential (Puppeteer before 22 drops browserURL's path and
- * query) or with a session token (chromedp keeps only the query) are told what works instead.
+ * /json/version at the root names no session: it answers an API key (quick connect) or a live
+ * session's own connect token (chromedp given a cdpUrl keeps only its query). Clients that ask it
+ * without a credential (Puppeteer before 22 drops browserURL's path and query) are told what
+ * works instead.
  */
 const ROOT_DISCOVERY_REFUSAL =
-  "/json/version at the root opens quick connect only (?token=<api key>). For a session, pass its cdpUrl as a WebSocket endpoint " +
+  "/json/version at the root answers ?token=<api key> (quick connect) or ?token=<a running session's token>. For a session, pass its cdpUrl as a WebSocket endpoint " +
   "(Puppeteer browserWSEndpoint; chromedp: ws://…/cdp/<id>/devtools/browser/?token=…), or ask /cdp/<id>/json/version?token=….";
 
 /** The quick connect URL's query as the client gave it: the key first, then the session options. */
@@ -179,6 +180,17 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   }
 
+  /** A session's discovery answer (`/cdp/<id>/json/…`), behind the same connect rule as its WebSocket. */
+  async function discovery(what: DiscoveryKind, sessionId: string, token: string | null, req: Request): Promise<Response> {
+    const target = await authorized(sessionId, token);
+    if (target instanceof Response) return target;
+    try {
+      return await answerDiscovery(what, target, publicBase(opts.publicUrl, req), sessionId, token!, upstreamTimeoutMs);
+    } catch (err) {
+      return refusal(err);
+    }
+  }
+
   function refusal(err: unknown): Response {
     if (err instanceof DomainError) return errorResponse(err.status, err.code, err.message, err.headers);
     if (err instanceof UpstreamHttpError) return errorResponse(err.status, "browser_unavailable", "The session's browser is not reachable.");
@@ -192,6 +204,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (route.kind === "bad-request") return errorResponse(400, "bad_cdp_url", route.message);
     if (req.method !== "GET") return errorResponse(405, "method_not_allowed", "Use GET.", { allow: "GET" });
     const isWebSocket = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+
+    // chromedp given a cdpUrl asks the root with the session's token: that token names its session.
+    const tokenSession = route.kind === "root-json" && token && hooks.sessionForToken ? hooks.sessionForToken(token) : null;
+    if (tokenSession) return await discovery("version", tokenSession, token!, req);
 
     if (route.kind === "root-json" || route.kind === "connect-json" || (route.kind === "connect" && !isWebSocket)) {
       // Credentials first: a caller without a valid key learns nothing else about the route.
@@ -221,15 +237,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
       return res;
     }
 
+    if (route.kind === "json") return await discovery(route.what, route.sessionId, token, req);
     const target = await authorized(route.sessionId, token);
     if (target instanceof Response) return target;
-    if (route.kind === "json") {
-      try {
-        return await answerDiscovery(route.what, target, publicBase(opts.publicUrl, req), route.sessionId, token!, upstreamTimeoutMs);
-      } catch (err) {
-        return refusal(err);
-      }
-    }
     if (!isWebSocket) return errorResponse(426, "upgrade_required", "Connect with a WebSocket, or use /json/version.", { upgrade: "websocket" });
     return openClient(req, server, route.sessionId, target, route.pageId === null ? null : `/devtools/page/${route.pageId}`);
   }

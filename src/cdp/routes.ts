@@ -6,7 +6,7 @@
 //   /cdp/<id>/json/version[/] /json[/] /json/list[/] /json/protocol[/]   discovery (GET)
 //   /connect                               quick connect WebSocket (API key → ephemeral session)
 //   /connect/json/version[/]               discovery for the http:// form of quick connect
-//   /json/version[/]                       root discovery, for quick connect only (API key)
+//   /json/version[/]                       root discovery: an API key (quick connect) or a session token
 //
 // The credential is `?token=…`, or for /cdp/ the session token in the path: `/cdp/<id>~<token>…`
 // (a URL without a query, which clients that append to or drop the query keep whole).
@@ -15,8 +15,9 @@
 //   `/cdp/<id>?token=T/json/version/`. Only the exact discovery suffixes are taken off the end
 //   of a query on a bare /cdp/<id> or /connect path; anything else stays part of the query.
 // - chromedp's default allocator keeps the query and replaces the path with `/json/version`,
-//   so a quick connect URL arrives as `/json/version?token=<api key>`. A session token there
-//   names no session and is refused; chromedp uses a URL holding `/devtools/browser/` as given.
+//   so a quick connect URL arrives as `/json/version?token=<api key>` and a cdpUrl as
+//   `/json/version?token=<session token>` (the gateway finds the session by the token's digest);
+//   chromedp uses a URL holding `/devtools/browser/` as given.
 // - Puppeteer before 22 asks `/json/version` at the root with neither path nor query: it carries
 //   no credential, so it can only be refused (with the forms that work).
 // The threat: a lenient parser that passes on what it half understood (a token with a path in

@@ -44,6 +44,10 @@ export async function startFixture(cdp: { host: string; port: number } | null, o
         sessions.set(id, { token: "unused", target });
         return target;
       },
+      sessionForToken(token) {
+        for (const [id, s] of sessions) if (s.token === token) return id;
+        return null;
+      },
       async verifyApiKey(apiKey) {
         return apiKey === "bg_good_key";
       },

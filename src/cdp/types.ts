@@ -26,6 +26,11 @@ export interface GatewayHooks {
    * so a bad key fails early. Without it that route answers for any key.
    */
   verifyApiKey?(apiKey: string): Promise<boolean>;
+  /**
+   * Optional: the id of the live session whose connect token this is, else null. Lets the root
+   * `/json/version?token=<session token>` (chromedp given a cdpUrl) answer for that session.
+   */
+  sessionForToken?(token: string): string | null;
   /** Client count of a session after every change (ends ephemeral sessions, idle timers). */
   onClientsChanged(sessionId: string, count: number): void;
   /** At most once per activity interval (1 s) per session while messages flow. */

@@ -131,6 +131,12 @@ describe("chromedp's default remote allocator", () => {
     expect(r).toMatchObject({ code: 0, out: "url forms" });
   }, 180_000);
 
+  test("with the session's plain cdpUrl (it asks the root /json/version with the session token)", async () => {
+    const s = await createSession();
+    const r = await runChromedp(s.cdpUrl);
+    expect(r).toMatchObject({ code: 0, out: "url forms" });
+  }, 180_000);
+
   test("with a session URL holding /devtools/browser/ (used as given), token in the path or the query", async () => {
     const s = await createSession();
     for (const url of [`${pathTokenForm(s.cdpUrl, "ws")}/devtools/browser/`, s.cdpUrl.replace("?", "/devtools/browser/?")]) {

@@ -69,6 +69,7 @@ export function createSessionGateway(deps: AppDeps) {
         if (!target) throw new NotFound(`Session ${row.id}`);
         return target;
       },
+      sessionForToken: (token) => sessions.sessionIdForConnectToken(token),
       async verifyApiKey(apiKey) {
         return (await authenticateApiKey(deps, apiKey)) !== null;
       },

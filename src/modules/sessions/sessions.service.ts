@@ -437,6 +437,17 @@ export class SessionService {
     return "target" in check ? check.target : null;
   }
 
+  /**
+   * The id of the live session whose connect token this is, or null. For the root
+   * `/json/version?token=<session token>` that chromedp asks when given a cdpUrl (it keeps only
+   * the query): the token alone names its session. It tells a caller nothing it did not hold:
+   * finding the id needs the token, which is a 256-bit HMAC; the gateway then applies the same
+   * connect rule as `/cdp/<id>` (authorizeConnectForClient).
+   */
+  sessionIdForConnectToken(token: string): string | null {
+    return store.findLiveByConnectTokenHash(this.deps.db, sha256Hex(token))?.id ?? null;
+  }
+
   /** The one connect rule behind both answers above. */
   private checkConnect(sessionId: string, token: string): { target: ConnectTarget } | { ended: SessionRow } | { refused: true } {
     const row = store.getSession(this.deps.db, sessionId);

@@ -126,6 +126,15 @@ export function liveSessions(db: Db, workerId?: string): SessionRow[] {
   return db.select().from(sessions).where(and(...where)).all();
 }
 
+/** The live session whose connect token has this SHA-256 digest (uses the status index). */
+export function findLiveByConnectTokenHash(db: Db, digest: string): SessionRow | undefined {
+  return db
+    .select()
+    .from(sessions)
+    .where(and(inArray(sessions.status, LIVE_STATUSES), eq(sessions.connectTokenHash, digest)))
+    .get();
+}
+
 export function findLiveByContainer(db: Db, containerId: string): SessionRow | undefined {
   return db
     .select()
