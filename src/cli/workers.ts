@@ -3,7 +3,7 @@ import type { Command } from "./command";
 import { parseFlags } from "./command";
 import { runOnDatabase } from "./cli-deps";
 import { audit } from "../modules/audit/audit.service";
-import { findPoolByName } from "../modules/pools/pools.service";
+import { ensureDefaultPool, findPoolByName } from "../modules/pools/pools.service";
 import { drainWorker, findWorkerByEndpoint, getWorker, listWorkers, liveSessionCount, removeDrainedWorkers, requestWorkerRemoval, storeWorker, updateWorker, validateWorkerInput, type AddWorkerInput } from "../modules/workers/workers.service";
 import { poolNamesOfWorker, resolvePoolNames } from "../modules/workers/worker-pools";
 import { probeSshWorker } from "../providers/ssh-docker";
@@ -58,6 +58,7 @@ running server picks changes up within 5 seconds.`,
           hostKeyFingerprint: typeof flags["host-key"] === "string" ? flags["host-key"] : undefined,
         };
         const checked = validateWorkerInput(input);
+        ensureDefaultPool(deps.db); // the server creates it at start; the CLI may run before it ever did
         input.pools = resolvePoolNames(deps.db, pools ?? (checked.endpoint.kind === "docker" ? "all" : ["default"]));
         const existing = findWorkerByEndpoint(deps.db, checked.endpoint.canonical);
         if (existing) {

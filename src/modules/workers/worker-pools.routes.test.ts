@@ -114,3 +114,37 @@ describe("worker pools API", () => {
     expect(relations(t)).toHaveLength(0);
   });
 });
+
+describe("workers page: choosing a worker's pools", () => {
+  const form = (body: string) => ({ body, headers: { "content-type": "application/x-www-form-urlencoded" } });
+
+  test("the page shows what each worker serves and a box per pool; ticked pools are saved, nothing ticked is refused and changes nothing", async () => {
+    const t = await makeTestApp();
+    await pool(t, "a");
+    await pool(t, "b");
+    const w = (await t.call("POST", "/api/v1/workers", { auth: t.adminKey, body: { endpoint: DOCKER } })).body;
+    const page = await t.call("GET", "/workers", { auth: t.cookie });
+    expect(page.body).toContain("all pools");
+    expect(page.body).toContain(`action="/workers/${w.id}/pools"`);
+    expect(page.body).toContain('name="pools" value="b"');
+
+    const two = await t.call("POST", `/workers/${w.id}/pools`, { auth: t.cookie, ...form("pools=a&pools=b") });
+    expect(two.status).toBe(303);
+    expect((await t.call("GET", `/api/v1/workers/${w.id}`, { auth: t.adminKey })).body.pools).toEqual(["a", "b"]);
+    const one = await t.call("POST", `/workers/${w.id}/pools`, { auth: t.cookie, ...form("pools=b") });
+    expect(one.status).toBe(303);
+    expect((await t.call("GET", `/api/v1/workers/${w.id}`, { auth: t.adminKey })).body.pools).toEqual(["b"]);
+
+    const none = await t.call("POST", `/workers/${w.id}/pools`, { auth: t.cookie, ...form("") });
+    expect(none.status).toBe(400);
+    expect(none.body).toContain("Tick &quot;All pools&quot; or at least one pool");
+    const unknown = await t.call("POST", `/workers/${w.id}/pools`, { auth: t.cookie, ...form("pools=b&pools=gone") });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toContain("Unknown pool &quot;gone&quot;");
+    expect((await t.call("GET", `/api/v1/workers/${w.id}`, { auth: t.adminKey })).body.pools).toEqual(["b"]);
+
+    const all = await t.call("POST", `/workers/${w.id}/pools`, { auth: t.cookie, ...form("allPools=on&pools=a") });
+    expect(all.status).toBe(303);
+    expect((await t.call("GET", `/api/v1/workers/${w.id}`, { auth: t.adminKey })).body.pools).toBe("all");
+  });
+});

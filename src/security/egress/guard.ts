@@ -24,6 +24,17 @@ import { dockerodeReads, type EngineReads } from "../../providers/engine";
 import { buildRuleset } from "./ruleset";
 import { checkListing } from "./verify";
 
+/**
+ * The allow-list entries every one of a worker's pools allows (its browsers share one bridge:
+ * see EgressGuard.poolEntries). No pool: nothing. Entries are compared as stored (normalised
+ * when a pool is saved).
+ */
+export function allowedByEveryPool(lists: readonly (readonly string[])[]): string[] {
+  if (lists.length === 0) return [];
+  const [first, ...rest] = lists;
+  return first!.filter((entry, i) => first!.indexOf(entry) === i && rest.every((l) => l.includes(entry)));
+}
+
 export interface GuardStatus {
   state: "ok" | "missing" | "off";
   reason: string | null;
@@ -283,7 +294,7 @@ export class EgressGuard {
     const w = this.workerRow(workerId);
     const served = w ? poolsOfWorker(this.deps.db, w) : [];
     const pools = served === "all" ? listPools(this.deps.db) : served.map((id) => findPoolById(this.deps.db, id)).filter((p): p is Pool => !!p);
-    const common = pools.length ? pools.map((p) => new Set(p.egressAllow)).reduce((a, b) => new Set([...a].filter((x) => b.has(x)))) : new Set<string>();
+    const common = allowedByEveryPool(pools.map((p) => p.egressAllow));
     const out: AllowEntry[] = [...this.globalAllow];
     for (const raw of common) {
       try {
