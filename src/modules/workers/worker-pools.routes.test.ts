@@ -147,4 +147,17 @@ describe("workers page: choosing a worker's pools", () => {
     expect(all.status).toBe(303);
     expect((await t.call("GET", `/api/v1/workers/${w.id}`, { auth: t.adminKey })).body.pools).toBe("all");
   });
+
+  test("the add form takes the ticked pools; nothing ticked is shown at the pools field and stores nothing", async () => {
+    const t = await makeTestApp();
+    await pool(t, "a");
+    const none = await t.call("POST", "/workers", { auth: t.cookie, ...form("endpoint=local&capacity=2") });
+    expect(none.status).toBe(400);
+    expect(none.body).toContain('id="new-worker-pools-error"');
+    expect(listWorkers(t.deps.db)).toHaveLength(0);
+    const added = await t.call("POST", "/workers", { auth: t.cookie, ...form("endpoint=local&capacity=2&pools=a") });
+    expect(added.status).toBe(303);
+    const [w] = (await t.call("GET", "/api/v1/workers", { auth: t.adminKey })).body.workers;
+    expect(w).toMatchObject({ kind: "local", capacity: 2, pools: ["a"] });
+  });
 });
