@@ -84,7 +84,7 @@ export async function addCheckedWorker(deps: AppDeps, actor: Actor, ip: string, 
 }
 
 /**
- * A worker's pools (or capacity) changed: warm browsers of pools it no longer serves are
+ * A worker's pools changed: warm browsers of pools it no longer serves are
  * stopped (slots freed), its egress guard is rebuilt for the allow-lists of the pools it serves
  * now, queued requests that may use it now move, and warm pools refill.
  */
