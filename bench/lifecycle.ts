@@ -34,10 +34,10 @@ const api = apiOf(grid);
 
 // Pools: "default" on the local engine, "remote" on the SSH worker; both keep WARM browsers.
 const local = (await api("GET", "/api/v1/workers")).workers.find((w: { kind: string }) => w.kind === "docker");
-await api("PATCH", `/api/v1/workers/${local.id}`, { capacity: 40 });
+await api("PATCH", `/api/v1/workers/${local.id}`, { capacity: 40, pools: ["default"] }); // the local engine serves all pools unless narrowed
 await api("PATCH", "/api/v1/pools/default", { maxSessions: 40, minWarm: WARM });
 await api("POST", "/api/v1/pools", { name: "remote", maxSessions: 40, minWarm: WARM });
-await api("POST", "/api/v1/workers", { endpoint: sshd.endpoint, name: "ssh", pool: "remote", capacity: 40, sshPrivateKey: sshd.privateKey });
+await api("POST", "/api/v1/workers", { endpoint: sshd.endpoint, name: "ssh", pools: ["remote"], capacity: 40, sshPrivateKey: sshd.privateKey });
 
 
 type Step = (pool: string) => Promise<number>;

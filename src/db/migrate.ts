@@ -26,11 +26,23 @@ export function applyMigrations(sqlite: Database, list = migrations): string[] {
     else if (recorded !== checksum) throw new Error(`migration ${m.tag} was changed after it was applied; restore its original text`);
   }
   if (pending.length === 0) return [];
-  sqlite.transaction(() => {
-    for (const m of pending) {
-      for (const s of m.sql.split("--> statement-breakpoint").map((x) => x.trim()).filter(Boolean)) sqlite.exec(s);
-      sqlite.query("INSERT INTO __migrations (tag, checksum, applied_at) VALUES (?, ?, ?)").run(m.tag, m.checksum, Date.now());
-    }
-  })();
+  // A migration that rebuilds a table (create new, copy, drop old, rename) must run with foreign
+  // keys off, or dropping the old table deletes the rows that point at it (ON DELETE CASCADE).
+  // SQLite ignores that PRAGMA inside a transaction, so it is set around it, and every
+  // reference is checked before the commit: a migration that leaves one dangling rolls back.
+  const foreignKeys = sqlite.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()?.foreign_keys ?? 0;
+  if (foreignKeys) sqlite.exec("PRAGMA foreign_keys = OFF");
+  try {
+    sqlite.transaction(() => {
+      for (const m of pending) {
+        for (const s of m.sql.split("--> statement-breakpoint").map((x) => x.trim()).filter(Boolean)) sqlite.exec(s);
+        sqlite.query("INSERT INTO __migrations (tag, checksum, applied_at) VALUES (?, ?, ?)").run(m.tag, m.checksum, Date.now());
+      }
+      const dangling = sqlite.query<{ table: string; parent: string }, []>("PRAGMA foreign_key_check").all();
+      if (dangling.length) throw new Error(`migrations left ${dangling.length} dangling reference(s), e.g. ${dangling[0]!.table} → ${dangling[0]!.parent}; nothing was applied`);
+    })();
+  } finally {
+    if (foreignKeys) sqlite.exec("PRAGMA foreign_keys = ON");
+  }
   return pending.map((m) => m.tag);
 }

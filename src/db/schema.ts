@@ -102,9 +102,8 @@ export const pools = sqliteTable("pools", {
 export const workers = sqliteTable("workers", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
-  poolId: text("pool_id")
-    .notNull()
-    .references(() => pools.id),
+  /** Serves every pool, including pools created later (worker_pools is ignored); else the pools in worker_pools. */
+  allPools: integer("all_pools", { mode: "boolean" }).notNull().default(false),
   /** One endpoint is one worker: the unique index makes a second row impossible. */
   endpoint: text("endpoint").notNull().unique(),
   kind: text("kind", { enum: ["docker", "ssh", "local"] }).notNull(),
@@ -122,6 +121,23 @@ export const workers = sqliteTable("workers", {
   removeRequestedAt: integer("remove_requested_at"),
   lastError: text("last_error"),
 });
+
+/**
+ * The pools a worker serves when it does not serve all of them (workers.all_pools = 0). Deleting
+ * a worker or a pool deletes its rows here: no relation outlives either end.
+ */
+export const workerPools = sqliteTable(
+  "worker_pools",
+  {
+    workerId: text("worker_id")
+      .notNull()
+      .references(() => workers.id, { onDelete: "cascade" }),
+    poolId: text("pool_id")
+      .notNull()
+      .references(() => pools.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.workerId, t.poolId] }), index("worker_pools_pool_idx").on(t.poolId)],
+);
 
 /**
  * Browsers started ahead of requests. Not sessions (they never appear in the sessions API);

@@ -16,7 +16,10 @@ beforeAll(async () => {
   expect((await grid.api("POST", "/api/v1/pools", { name: "host", queueTimeoutSec: 5 })).status).toBe(201);
   const w = await grid.api("POST", "/api/v1/workers", { endpoint: "local", pool: "host", capacity: 3 });
   expect(w.status).toBe(201);
-  expect(w.body).toMatchObject({ kind: "local", status: "online", pool: "host" });
+  expect(w.body).toMatchObject({ kind: "local", status: "online", pool: "host", pools: ["host"] });
+  // The local Docker engine serves every pool unless narrowed: keep pool "host" to the processes.
+  const docker = (await grid.api("GET", "/api/v1/workers")).body.workers.find((x: { kind: string }) => x.kind === "docker");
+  if (docker) expect((await grid.api("PATCH", `/api/v1/workers/${docker.id}`, { pools: ["default"] })).status).toBe(200);
 }, 60_000);
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { html, type SafeHtml } from "../../../views/html";
 import { badge, empty, page, time } from "../../../views/ui";
 import { listPools } from "../pools/pools.service";
 import { listWorkers } from "../workers/workers.service";
+import { explicitPoolsByWorker } from "../workers/worker-pools";
 
 interface Counts {
   poolId: string;
@@ -28,13 +29,13 @@ function snapshot(deps: AppDeps) {
       "SELECT id, status, end_reason AS endReason, ended_at AS endedAt FROM sessions WHERE status IN ('failed','crashed','timed_out') ORDER BY ended_at DESC LIMIT 8",
     )
     .all();
-  return { bySession, byWorker, warm, failures, pools: listPools(deps.db), workers: listWorkers(deps.db) };
+  return { bySession, byWorker, warm, failures, pools: listPools(deps.db), workers: listWorkers(deps.db), explicit: explicitPoolsByWorker(deps.db) };
 }
 
 function version(deps: AppDeps): string {
   const q = deps.db.$client;
   const ev = q.query<{ v: number | null }, []>("SELECT max(id) AS v FROM session_events").get()?.v ?? 0;
-  const w = q.query<{ v: string | null }, []>("SELECT group_concat(id || status || capacity || coalesce(last_error, '')) AS v FROM workers").get()?.v ?? "";
+  const w = q.query<{ v: string | null }, []>("SELECT group_concat(id || status || capacity || all_pools || coalesce(last_error, '')) || (SELECT count(*) FROM worker_pools) AS v FROM workers").get()?.v ?? "";
   const p = q.query<{ v: string | null }, []>("SELECT group_concat(id || state || max_sessions || min_warm) AS v FROM pools").get()?.v ?? "";
   const warm = q.query<{ v: number }, []>("SELECT count(*) AS v FROM warm_browsers WHERE status = 'ready'").get()?.v ?? 0;
   return `${ev}.${warm}.${Bun.hash(w + p).toString(36)}`;
@@ -53,6 +54,8 @@ function body(deps: AppDeps): SafeHtml {
   const warm = [...s.warm.values()].reduce((a, n) => a + n, 0);
   const online = s.workers.filter((w) => w.status === "online").length;
   const poolName = new Map(s.pools.map((p) => [p.id, p.name]));
+  const serves = (w: { id: string; allPools: boolean }, poolId: string) => w.allPools || (s.explicit.get(w.id) ?? []).includes(poolId);
+  const servedNames = (w: { id: string; allPools: boolean }) => (w.allPools ? "all pools" : (s.explicit.get(w.id) ?? []).map((id) => poolName.get(id) ?? id).join(", "));
 
   return html`<div class="grid stats">
 ${stat("Running", running, starting ? `${starting} starting` : "sessions with a browser")}
@@ -66,7 +69,8 @@ ${
   s.pools.length
     ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Pool</th><th scope="col">In use</th><th scope="col">Warm</th><th scope="col">Queued</th></tr></thead><tbody>${s.pools.map((p) => {
         const used = sum(["starting", "running", "paused", "stopping"], p.id);
-        const workerCap = s.workers.filter((w) => w.poolId === p.id && w.status === "online").reduce((a, w) => a + w.capacity, 0);
+        // Shared workers count whole for each pool they serve: an upper bound, as the pools compete for them.
+        const workerCap = s.workers.filter((w) => serves(w, p.id) && w.status === "online").reduce((a, w) => a + w.capacity, 0);
         const cap = Math.min(p.maxSessions, workerCap);
         const pct = cap ? Math.min(100, Math.round((used / cap) * 100)) : 0;
         return html`<tr><td><a href="/sessions?pool=${p.name}">${p.name}</a> ${p.state !== "active" ? badge(p.state) : ""}</td>
@@ -80,7 +84,7 @@ ${
 ${
   s.workers.length
     ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Worker</th><th scope="col">Health</th><th scope="col">Sessions</th><th scope="col">Last heartbeat</th></tr></thead><tbody>${s.workers.map(
-        (w) => html`<tr><td>${w.name} <span class="muted small">${w.kind} · ${poolName.get(w.poolId) ?? w.poolId}</span></td>
+        (w) => html`<tr><td>${w.name} <span class="muted small">${w.kind} · ${servedNames(w)}</span></td>
 <td>${badge(w.status)}${w.lastError ? html`<div class="error small">${w.lastError}</div>` : ""}</td>
 <td>${s.byWorker.get(w.id) ?? 0} / ${w.capacity}</td><td>${time(w.lastHeartbeatAt)}</td></tr>`,
       )}</tbody></table></div>`

@@ -7,8 +7,8 @@ import { SESSION_TERMINAL, sessions as sessionsTable } from "../../db/schema";
 import { audit } from "../audit/audit.service";
 import { listWorkers } from "../workers/workers.service";
 import { CreatePoolBody, PoolParams, PoolResponse, UpdatePoolBody } from "./pools.schema";
-import { createPool, deletePool, getPool, listPools, updatePool, type Pool } from "./pools.service";
-import { warmCounts } from "./warm.store";
+import { assertPoolDeletable, createPool, deletePool, getPool, listPools, updatePool, type Pool } from "./pools.service";
+import { listWarm, warmCounts } from "./warm.store";
 import { proxyName } from "../proxies/proxies.service";
 
 export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
@@ -67,15 +67,21 @@ export function poolRoutes(deps: AppDeps) {
     })
     .post(
       "/",
-      (ctx) => {
+      async (ctx) => {
         const { name, ...input } = ctx.body;
         const p = createPool(db, name, input);
         audit(deps, ctx.actor, "pool.created", p.id, { name }, requestIp(ctx));
+        await deps.egress?.poolChanged(p.id); // workers serving every pool allow only what all their pools allow
         deps.warm?.fill(p.id);
         ctx.set.status = 201;
         return poolView(deps, p);
       },
-      { auth: "admin", body: CreatePoolBody, response: { 201: PoolResponse }, detail: detail("Create a pool") },
+      {
+        auth: "admin",
+        body: CreatePoolBody,
+        response: { 201: PoolResponse },
+        detail: detail("Create a pool", 'Workers that serve "all" pools (the local Docker engine by default) serve it at once; give other workers the pool with PATCH /api/v1/workers/:id {pools}.'),
+      },
     )
     .patch(
       "/:name",
@@ -91,16 +97,24 @@ export function poolRoutes(deps: AppDeps) {
     )
     .delete(
       "/:name",
-      (ctx) => {
+      async (ctx) => {
+        const before = getPool(db, ctx.params.name);
+        const served = listWorkers(db, before.id).map((w) => w.id);
+        assertPoolDeletable(db, before); // before its warm browsers are stopped for nothing
+        await Promise.all(listWarm(db, before.id).map((w) => deps.warm?.discard(w, "pool deleted")));
         const p = deletePool(db, ctx.params.name);
         audit(deps, ctx.actor, "pool.deleted", p.id, { name: p.name }, requestIp(ctx));
+        await Promise.all(served.map((id) => deps.egress?.workerPoolsChanged(id)));
         return { deleted: true, name: p.name };
       },
       {
         auth: "admin",
         params: PoolParams,
         response: t.Object({ deleted: t.Boolean(), name: t.String() }),
-        detail: detail("Delete a pool", "Only a pool without workers and live sessions; its ended sessions' history goes with it. The default pool stays."),
+        detail: detail(
+          "Delete a pool",
+          "Only a pool without live sessions, and that no worker serves alone (409 pool_in_use names them: give them other pools first). Its warm browsers are stopped, workers stop serving it, its ended sessions' history goes with it. The default pool stays.",
+        ),
       },
     );
 }

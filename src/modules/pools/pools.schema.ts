@@ -71,8 +71,8 @@ export const PoolResponse = t.Object({
     queued: t.Number({ description: "Requests waiting for a slot now" }),
     oldestQueuedMs: t.Number(),
     warm: t.Object({ ready: t.Number(), starting: t.Number() }),
-    workers: t.Number(),
+    workers: t.Number({ description: 'Workers serving this pool (those serving "all" pools included)' }),
     onlineWorkers: t.Number(),
-    onlineCapacity: t.Number(),
+    onlineCapacity: t.Number({ description: "Capacity of the online workers serving it; a worker shared with other pools counts whole, its slots go to whichever pool takes them first" }),
   }),
 });

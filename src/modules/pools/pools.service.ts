@@ -3,7 +3,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { selectRows } from "../../db/fast-rows";
-import { pools, SESSION_TERMINAL, sessions, workers } from "../../db/schema";
+import { pools, SESSION_TERMINAL, sessions, warmBrowsers } from "../../db/schema";
 import { BadRequest, Conflict, NotFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { normalizeAllowList } from "../../security/egress/allow-list";
@@ -140,23 +140,39 @@ export function updatePool(db: Db, name: string, input: PoolInput): Pool {
   });
 }
 
+/** Throws (409 pool_in_use / default_pool) when the pool cannot be deleted now, warm browsers aside. */
+export function assertPoolDeletable(db: Db, p: Pool): void {
+  if (p.name === "default") throw new Conflict(`The "default" pool cannot be deleted.`, "default_pool");
+  const only = db.$client
+    .query<{ name: string }, [string]>(
+      "SELECT w.name FROM workers w JOIN worker_pools wp ON wp.worker_id = w.id WHERE wp.pool_id = ?1 AND w.all_pools = 0 AND NOT EXISTS (SELECT 1 FROM worker_pools o WHERE o.worker_id = w.id AND o.pool_id <> ?1) ORDER BY w.name",
+    )
+    .all(p.id)
+    .map((r) => r.name);
+  if (only.length)
+    throw new Conflict(`Pool "${p.name}" is the only pool of worker(s) ${only.join(", ")}: give them other pools first (PATCH /api/v1/workers/:id {"pools": [...]}) or remove them.`, "pool_in_use");
+  const live = db
+    .select({ n: sql<number>`count(*)` })
+    .from(sessions)
+    .where(and(eq(sessions.poolId, p.id), sql`${sessions.status} NOT IN ${[...SESSION_TERMINAL]}`))
+    .get()!.n;
+  if (live > 0) throw new Conflict(`Pool "${p.name}" has ${live} live session(s).`, "pool_in_use");
+}
+
 /**
- * Deletes a pool that has no workers and no live sessions, with its ended sessions' history.
- * The default pool stays.
+ * Deletes a pool that has no live sessions and no warm browsers (the caller stops those first),
+ * with its ended sessions' history; workers stop serving it (their worker_pools rows go with the
+ * pool). Refused while a worker serves this pool alone: it would be left serving nothing. The
+ * default pool stays.
  */
 export function deletePool(db: Db, name: string): Pool {
   if (name === "default") throw new Conflict(`The "default" pool cannot be deleted.`, "default_pool");
   return db.transaction((tx) => {
     const p = tx.select().from(pools).where(eq(pools.name, name)).get();
     if (!p) throw new NotFound(`Pool "${name.slice(0, 64)}"`);
-    const w = tx.select({ n: sql<number>`count(*)` }).from(workers).where(eq(workers.poolId, p.id)).get()!.n;
-    if (w > 0) throw new Conflict(`Pool "${name}" still has ${w} worker(s): remove them or move them to another pool first.`, "pool_in_use");
-    const live = tx
-      .select({ n: sql<number>`count(*)` })
-      .from(sessions)
-      .where(and(eq(sessions.poolId, p.id), sql`${sessions.status} NOT IN ${[...SESSION_TERMINAL]}`))
-      .get()!.n;
-    if (live > 0) throw new Conflict(`Pool "${name}" has ${live} live session(s).`, "pool_in_use");
+    assertPoolDeletable(db, p);
+    const warm = tx.select({ n: sql<number>`count(*)` }).from(warmBrowsers).where(eq(warmBrowsers.poolId, p.id)).get()!.n;
+    if (warm > 0) throw new Conflict(`Pool "${name}" still has ${warm} warm browser(s) being stopped; try again in a moment.`, "pool_in_use");
     tx.delete(sessions).where(and(eq(sessions.poolId, p.id), inArray(sessions.status, [...SESSION_TERMINAL]))).run();
     tx.delete(pools).where(eq(pools.id, p.id)).run();
     return p;

@@ -1,10 +1,13 @@
 // The warm pool filler: keeps `minWarm` browsers started ahead in every active pool, so a
 // session whose settings equal the pool's defaults is a database claim, not a container start.
 //
-// - A warm browser holds a slot of its worker like a session does; claiming hands that slot to
-//   the session. The filler never takes a slot while requests wait in the pool's queue, and a
-//   waiting request makes the filler give a warm browser back (a cold request with other
-//   settings must not starve behind idle warm ones).
+// - A warm browser belongs to one pool (its flavour, viewport and limits) and holds a slot of its
+//   worker and of its pool like a session does; claiming hands that slot to a session of that
+//   pool only. On a worker serving several pools each pool keeps its own warm browsers there,
+//   all counted against the worker's capacity. The filler never takes a slot a waiting request
+//   (of any pool) could use, and a waiting request makes the filler give a warm browser back —
+//   its own pool's first, else another pool's on a worker it can use (a cold request must not
+//   starve behind idle warm ones).
 // - Refills run with bounded concurrency (WARM_CONCURRENCY per pool) and are triggered by
 //   events (claim, death, worker online, pool change); a periodic pass is only a safety net
 //   that also recycles browsers older than the pool's warmMaxAgeSec and ones whose settings no
@@ -16,6 +19,7 @@ import type { Capacity } from "../sessions/capacity";
 import type { ProviderRegistry } from "../sessions/sessions.service";
 import { findPoolById, listPools, type Pool } from "./pools.service";
 import { listWorkers } from "../workers/workers.service";
+import { explicitPoolsByWorker } from "../workers/worker-pools";
 import { deleteWarm, findWarmByContainer, insertWarm, listWarm, markWarmReady, warmCounts, warmKey, type WarmRow } from "./warm.store";
 
 const WARM_CONCURRENCY = 2;
@@ -76,7 +80,7 @@ export class WarmPool {
     let needed = pool.state === "active" ? pool.minWarm - have : 0;
     while (needed > 0 && (this.inFlight.get(pool.id) ?? 0) < WARM_CONCURRENCY) {
       if (this.deps.capacity.queueDepth(pool.id) > 0) return;
-      const workerId = this.deps.capacity.tryReserve(pool.id);
+      const workerId = this.deps.capacity.tryReserve(pool.id, { idleOnly: true });
       if (!workerId) return;
       needed--;
       this.inFlight.set(pool.id, (this.inFlight.get(pool.id) ?? 0) + 1);
@@ -100,7 +104,7 @@ export class WarmPool {
         await provider.stop(started.handle).catch(() => {});
       }
     } catch (err) {
-      if (deleteWarm(this.deps.db, id)) this.deps.capacity.release(workerId);
+      if (deleteWarm(this.deps.db, id)) this.deps.capacity.release(workerId, pool.id);
       this.backoffUntil.set(pool.id, Date.now() + FAILURE_BACKOFF_MS);
       if (!this.closed) this.deps.log.warn("warm browser failed to start", { pool: pool.name, err });
     }
@@ -110,13 +114,22 @@ export class WarmPool {
   async discard(w: WarmRow, why: string): Promise<void> {
     if (!deleteWarm(this.deps.db, w.id)) return; // claimed or discarded meanwhile
     if (w.containerId) await this.deps.providers.get(w.workerId)?.stop(w.containerId).catch((err) => this.deps.log.warn("warm browser stop failed", { err }));
-    this.deps.capacity.release(w.workerId);
+    this.deps.capacity.release(w.workerId, w.poolId);
     this.deps.log.debug("warm browser discarded", { id: w.id, why });
   }
 
-  /** A request has to wait in this pool: give back a warm browser that is idle there. */
+  /**
+   * A request has to wait in this pool: give back an idle warm browser whose slot it can take —
+   * one of its own pool, else (when the pool is under its own limit, so a worker slot is what
+   * it lacks) one of another pool on a worker that serves this pool.
+   */
   evictFor(poolId: string): boolean {
-    const victim = listWarm(this.deps.db, poolId).find((w) => w.status === "ready");
+    let victim = listWarm(this.deps.db, poolId).find((w) => w.status === "ready");
+    const pool = victim ? undefined : findPoolById(this.deps.db, poolId);
+    if (!victim && pool && this.deps.capacity.poolLoadOf(poolId) < pool.maxSessions) {
+      const usable = new Set(listWorkers(this.deps.db, poolId).map((w) => w.id));
+      victim = listWarm(this.deps.db).find((w) => w.status === "ready" && w.poolId !== poolId && usable.has(w.workerId));
+    }
     if (!victim) return false;
     void this.discard(victim, "a queued request needs the slot");
     return true;
@@ -126,16 +139,27 @@ export class WarmPool {
   onBrowserDied(handle: string): void {
     const w = findWarmByContainer(this.deps.db, handle);
     if (!w || !deleteWarm(this.deps.db, w.id)) return;
-    this.deps.capacity.release(w.workerId);
+    this.deps.capacity.release(w.workerId, w.poolId);
     this.deps.log.warn("warm browser died; replacing it", { id: w.id });
     this.fill(w.poolId);
   }
 
   /** Safety net: recycle old or mismatched warm browsers and those beyond minWarm, then refill. */
   async maintain(now = Date.now()): Promise<void> {
-    // Draining or removed-on-request workers give their warm browsers back.
-    const leaving = new Set(listWorkers(this.deps.db).filter((w) => w.status === "draining").map((w) => w.id));
-    for (const w of listWarm(this.deps.db)) if (leaving.has(w.workerId) && w.status === "ready") await this.discard(w, "worker draining");
+    // Draining or removed-on-request workers give their warm browsers back, and so do workers
+    // that no longer serve the warm browser's pool (an admin changed the worker's pools).
+    const workers = listWorkers(this.deps.db);
+    const leaving = new Set(workers.filter((w) => w.status === "draining").map((w) => w.id));
+    const explicit = explicitPoolsByWorker(this.deps.db);
+    const serving = (workerId: string, poolId: string) => {
+      const w = workers.find((x) => x.id === workerId);
+      return !!w && (w.allPools || (explicit.get(workerId) ?? []).includes(poolId));
+    };
+    for (const w of listWarm(this.deps.db)) {
+      if (w.status !== "ready") continue;
+      if (leaving.has(w.workerId)) await this.discard(w, "worker draining");
+      else if (!serving(w.workerId, w.poolId)) await this.discard(w, "worker no longer serves the pool");
+    }
     for (const pool of listPools(this.deps.db)) {
       const key = warmKey(poolDefaults(pool));
       const ready = listWarm(this.deps.db, pool.id).filter((w) => w.status === "ready");

@@ -1,5 +1,5 @@
 // Warm browser rows. A claim is one transaction: the oldest ready warm browser of the pool whose
-// settings match, on an online worker, is deleted (RETURNING) and the session row that takes its
+// settings match, on an online worker that still serves the pool, is deleted (RETURNING) and the session row that takes its
 // container is inserted — two concurrent claims can never get the same browser, and there is no
 // moment where the container belongs to neither.
 import { and, eq } from "drizzle-orm";
@@ -51,7 +51,8 @@ export function warmCounts(db: Db, poolId: string): { ready: number; starting: n
 
 const CLAIM = `DELETE FROM warm_browsers WHERE id = (
   SELECT w.id FROM warm_browsers w JOIN workers k ON k.id = w.worker_id
-  WHERE w.pool_id = ? AND w.status = 'ready' AND json_extract(w.config, '$.key') = ? AND k.status = 'online'
+  WHERE w.pool_id = ?1 AND w.status = 'ready' AND json_extract(w.config, '$.key') = ?2 AND k.status = 'online'
+    AND (k.all_pools = 1 OR EXISTS (SELECT 1 FROM worker_pools p WHERE p.worker_id = k.id AND p.pool_id = ?1))
   ORDER BY w.ready_at LIMIT 1
 ) RETURNING id, worker_id AS workerId, container_id AS containerId, cdp_endpoint AS cdpEndpoint`;
 

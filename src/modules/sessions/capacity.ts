@@ -1,14 +1,26 @@
-// Slots and the per-pool FIFO queue. A slot is reserved before a browser starts and freed
-// when it ends; freeing a slot hands it straight to the oldest waiter of that pool (no
-// polling interval). Counts live in memory and are rebuilt from the database at start.
+// Slots and the per-pool FIFO queue. A slot is reserved for a pool on a worker before a browser
+// (a session's or a warm one) starts and freed when it ends. Two limits hold at once: a worker
+// runs at most its capacity over every pool it serves, and a pool holds at most its maxSessions
+// over every worker. Freeing a slot hands it straight to the oldest waiter that can use it — of
+// the slot's pool, or of another pool the worker serves (no polling interval). Counts live in
+// memory and are rebuilt from the database at start.
 import { CapacityExhausted } from "../../lib/errors";
 
 export interface PlacementWorker {
   id: string;
-  poolId: string;
+  /** The pools it serves: "all", or pool ids. */
+  pools: "all" | readonly string[];
   capacity: number;
   online: boolean;
 }
+
+/** One held slot, for rebuilding the counts (a live session or a warm browser). */
+export interface HeldSlot {
+  workerId: string;
+  poolId: string;
+}
+
+const serves = (w: PlacementWorker, poolId: string) => w.pools === "all" || w.pools.includes(poolId);
 
 interface Waiter {
   poolId: string;
@@ -19,7 +31,9 @@ interface Waiter {
 }
 
 export class Capacity {
+  /** Slots held per worker (all pools) and per pool (all workers). */
   private load = new Map<string, number>();
+  private poolLoad = new Map<string, number>();
   private queues = new Map<string, Waiter[]>();
 
   constructor(
@@ -33,6 +47,11 @@ export class Capacity {
     return this.load.get(workerId) ?? 0;
   }
 
+  /** Slots a pool holds over all workers (sessions and warm browsers), counted against its maxSessions. */
+  poolLoadOf(poolId: string): number {
+    return this.poolLoad.get(poolId) ?? 0;
+  }
+
   queueDepth(poolId: string): number {
     return this.queues.get(poolId)?.length ?? 0;
   }
@@ -43,29 +62,41 @@ export class Capacity {
     return w ? Date.now() - w.since : 0;
   }
 
-  /** Sets counts from the database's live sessions (boot, reconciliation). */
-  reset(counts: Map<string, number>): void {
-    this.load = new Map(counts);
+  /** Sets counts from the database's live sessions and warm browsers (boot, reconciliation). */
+  reset(slots: Iterable<HeldSlot>): void {
+    this.load = new Map();
+    this.poolLoad = new Map();
+    for (const s of slots) this.add(s.workerId, s.poolId, 1);
   }
 
-  /** Picks an online worker of the pool with a free slot (by the pool's placement), and reserves it. */
-  tryReserve(poolId: string): string | null {
-    const all = this.workers().filter((w) => w.poolId === poolId);
-    // Sessions on offline or draining workers still count against the pool's limit.
-    const poolLoad = all.reduce((n, w) => n + this.loadOf(w.id), 0);
-    if (poolLoad >= this.poolLimit(poolId)) return null;
+  /**
+   * Picks an online worker serving the pool with a free slot (by the pool's placement) while the
+   * pool is under its own limit, and reserves the slot. `idleOnly` (the warm filler): only on
+   * workers no waiting request could use, so a warm browser never takes a slot a queued
+   * request of any pool is waiting for.
+   */
+  tryReserve(poolId: string, opts: { idleOnly?: boolean } = {}): string | null {
+    // Slots on offline or draining workers still count against the pool's limit.
+    if (this.poolLoadOf(poolId) >= this.poolLimit(poolId)) return null;
+    const waiting = opts.idleOnly ? [...this.queues].filter(([, q]) => q.length > 0).map(([p]) => p) : [];
     const pack = this.placementOf(poolId) === "pack";
     let best: PlacementWorker | null = null;
-    for (const w of all) {
-      if (!w.online) continue;
+    for (const w of this.workers()) {
+      if (!w.online || !serves(w, poolId)) continue;
       const l = this.loadOf(w.id);
       if (l >= w.capacity) continue;
+      if (waiting.some((p) => serves(w, p))) continue;
       if (!best) best = w;
       else if (pack ? l > this.loadOf(best.id) : l < this.loadOf(best.id)) best = w;
     }
     if (!best) return null;
-    this.load.set(best.id, this.loadOf(best.id) + 1);
+    this.add(best.id, poolId, 1);
     return best.id;
+  }
+
+  private add(workerId: string, poolId: string, n: number): void {
+    this.load.set(workerId, Math.max(0, this.loadOf(workerId) + n));
+    this.poolLoad.set(poolId, Math.max(0, this.poolLoadOf(poolId) + n));
   }
 
   /**
@@ -112,11 +143,24 @@ export class Capacity {
     });
   }
 
-  release(workerId: string): void {
-    const l = this.loadOf(workerId);
-    this.load.set(workerId, Math.max(0, l - 1));
+  /**
+   * Frees a slot the pool held on the worker and hands it on: to the waiters of that pool and of
+   * every other pool the worker serves, the pool with the oldest waiter first.
+   */
+  release(workerId: string, poolId: string): void {
+    this.add(workerId, poolId, -1);
     const w = this.workers().find((x) => x.id === workerId);
-    if (w) this.drain(w.poolId);
+    this.drainWaiting((p) => p === poolId || (!!w && serves(w, p)));
+  }
+
+  /** Hands free slots to the waiters of every pool (a worker came online or serves other pools now), oldest first. */
+  drainAll(): void {
+    this.drainWaiting(() => true);
+  }
+
+  private drainWaiting(which: (poolId: string) => boolean): void {
+    const pools = [...this.queues].filter(([p, q]) => q.length > 0 && which(p)).sort(([, a], [, b]) => a[0]!.since - b[0]!.since);
+    for (const [p] of pools) this.drain(p);
   }
 
   /** Hands free slots to waiters, oldest first. */

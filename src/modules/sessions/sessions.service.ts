@@ -10,7 +10,8 @@ import { newId } from "../../lib/ids";
 import { safeEqual, sha256Hex } from "../../lib/ids";
 import { findPoolById, findPoolByName, type Pool } from "../pools/pools.service";
 import { listWorkers } from "../workers/workers.service";
-import { Capacity } from "./capacity";
+import { explicitPoolsByWorker } from "../workers/worker-pools";
+import { Capacity, type HeldSlot } from "./capacity";
 import { ownerMayHoldSessions, mayControlSession, secretsScopeKey } from "./sessions.access";
 import type { Actor } from "../../http/context";
 import { connectTokenHash, toPublicSession, toPublicSessionJson, toPublicSessionsJsonBytes, type PublicSession } from "./sessions.model";
@@ -130,8 +131,10 @@ export class SessionService {
     },
   ) {
     this.capacity = new Capacity(
-      () =>
-        listWorkers(deps.db).map((w) => ({ id: w.id, poolId: w.poolId, capacity: w.capacity, online: w.status === "online" && !!deps.providers.get(w.id) })),
+      () => {
+        const explicit = explicitPoolsByWorker(deps.db);
+        return listWorkers(deps.db).map((w) => ({ id: w.id, pools: w.allPools ? "all" : (explicit.get(w.id) ?? []), capacity: w.capacity, online: w.status === "online" && !!deps.providers.get(w.id) }));
+      },
       (poolId) => findPoolById(deps.db, poolId)?.maxSessions ?? 0,
       (poolId) => findPoolById(deps.db, poolId)?.placement ?? "spread",
     );
@@ -241,14 +244,14 @@ export class SessionService {
     const startedAtMs = performance.now();
     if (opts.signal?.aborted) {
       // The client left between being handed the slot and now: start nothing, pass the slot on.
-      this.capacity.release(workerId);
+      this.capacity.release(workerId, pool.id);
       profile?.release();
       if (queuedRow) store.transition(this.deps.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: CLIENT_LEFT_REASON }, { type: "failed", detail: { reason: CLIENT_LEFT_REASON } });
       throw new Unavailable("The client closed its connection before a slot was free; nothing was started.", "request_cancelled");
     }
     if (queuedRow && !store.transition(this.deps.db, id, ["queued"], "starting", { workerId }, { type: "starting", detail: { worker: workerId } })) {
       // Ended while it waited (DELETE, or its owner lost the right to hold sessions): start nothing.
-      this.capacity.release(workerId);
+      this.capacity.release(workerId, pool.id);
       profile?.release();
       throw new Unavailable("The session was stopped while it waited in the queue.", "session_stopped");
     } else if (!queuedRow)
@@ -305,7 +308,7 @@ export class SessionService {
       profile?.release();
       const reason = err instanceof DomainError ? err.message : `browser failed to start: ${(err as Error).message}`;
       if (store.transition(this.deps.db, id, ["starting"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } }))
-        this.capacity.release(workerId);
+        this.capacity.release(workerId, pool.id);
       if (!(err instanceof DomainError && err.code === "request_cancelled")) this.deps.log.error("session start failed", { sessionId: id, err });
       if (err instanceof DomainError) throw err;
       throw new Unavailable("The browser could not be started; the server log has the details.", "browser_start_failed");
@@ -391,7 +394,7 @@ export class SessionService {
     this.storage?.afterEnd(id);
     this.network?.ended(id);
     this.clients.delete(id);
-    if (stopping.workerId) this.capacity.release(stopping.workerId);
+    if (stopping.workerId) this.capacity.release(stopping.workerId, stopping.poolId);
     this.deps.log.info("session ended", { sessionId: id, status, reason });
     return ended;
   }
@@ -534,17 +537,17 @@ export class SessionService {
 
   /** Re-arms timers and slot counts for sessions that survived a restart (after reconcile). */
   adoptLiveSessions(): void {
-    const counts = new Map<string, number>();
+    const slots: HeldSlot[] = [];
     for (const row of store.liveSessions(this.deps.db)) {
-      if (row.workerId) counts.set(row.workerId, (counts.get(row.workerId) ?? 0) + 1);
+      if (row.workerId) slots.push({ workerId: row.workerId, poolId: row.poolId });
       if (row.status === "running") {
         this.clients.set(row.id, { count: 0, hadClient: false });
         this.timers.arm(row);
         void this.network?.resume(row, this.providerOf(row));
       }
     }
-    for (const w of listWarm(this.deps.db)) counts.set(w.workerId, (counts.get(w.workerId) ?? 0) + 1);
-    this.capacity.reset(counts);
+    for (const w of listWarm(this.deps.db)) slots.push({ workerId: w.workerId, poolId: w.poolId });
+    this.capacity.reset(slots);
   }
 
   /** Resolves once every container removal started by an end so far has finished (or failed). */

@@ -1,11 +1,11 @@
-// The local Docker engine as the default pool's worker on a new install. Registration is an
-// upsert on the endpoint, so restarts never add rows; nothing is registered while no engine
+// The local Docker engine as a worker serving every pool (pools created later included) on a new
+// install, so a one-host install runs any number of pools; an admin may narrow it to a list.
+// Registration is an upsert on the endpoint, so restarts never add rows; nothing is registered while no engine
 // answers (the worker appears on the first start where one does).
 import { enginePing } from "../../providers/engine";
 import type { Config } from "../../config";
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
-import { ensureDefaultPool } from "../pools/pools.service";
 import { findWorkerByEndpoint, registerWorker } from "./workers.service";
 
 /** Asks the local engine whether it answers; boot starts this before creating a new database. */
@@ -24,5 +24,5 @@ export async function ensureLocalDockerWorker(deps: { config: Readonly<Config>; 
     log.warn("no Docker engine answers; sessions cannot start until one does", { socket: config.dockerSocket });
     return;
   }
-  registerWorker(db, { name: "local", poolId: ensureDefaultPool(db).id, endpoint, kind: "docker" });
+  registerWorker(db, { name: "local", pools: "all", endpoint, kind: "docker" });
 }

@@ -8,14 +8,15 @@ import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, DomainError } from "../../lib/errors";
 import { randomSecret } from "../../lib/ids";
 import { html, type SafeHtml } from "../../../views/html";
-import { badge, empty, input, notice, page, seeOther, select, time, type FieldErrors } from "../../../views/ui";
+import { badge, empty, input, notice, page, seeOther, time, type FieldErrors } from "../../../views/ui";
 import { HostKeyMismatch } from "../../providers/ssh-connection";
 import { probeSshWorker } from "../../providers/ssh-docker";
 import { audit } from "../audit/audit.service";
-import { findPoolById, findPoolByName, listPools } from "../pools/pools.service";
 import { listWarm } from "../pools/warm.store";
-import { drainWorker, findWorkerByEndpoint, listWorkers, removeDrainedWorkers, requestWorkerRemoval, resumeWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
-import { addCheckedWorker, checkReachable } from "./workers.runtime";
+import { drainWorker, findWorkerByEndpoint, listWorkers, removeDrainedWorkers, requestWorkerRemoval, resumeWorker, updateWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
+import { addCheckedWorker, checkReachable, poolsChanged } from "./workers.runtime";
+import { poolNamesOfWorker } from "./worker-pools";
+import { poolNamesFromForm, poolSetFromForm, PoolsFormFields, poolsFieldset } from "./worker-pools.form";
 
 const PENDING_TTL_MS = 5 * 60_000;
 
@@ -28,7 +29,9 @@ interface Pending {
 }
 
 interface State {
-  values?: Record<string, string | undefined>;
+  values?: { endpoint?: string; name?: string; capacity?: string; pools?: "all" | string[] };
+  /** A worker's pools form that was refused: its id and the message. */
+  poolsError?: { workerId: string; message: string };
   errors?: FieldErrors;
   message?: string;
   confirm?: { id: string; p: Pending };
@@ -57,18 +60,21 @@ ${s.confirm ? confirmCard(s.confirm.id, s.confirm.p) : ""}
 ${
   workers.length
     ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Worker</th><th scope="col">Health</th><th scope="col">Load</th><th scope="col">Last heartbeat</th>${admin ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : ""}</tr></thead>
-<tbody>${workers.map(
-        (w) => html`<tr id="worker-${w.name}"><td><strong>${w.name}</strong> <span class="muted small">${w.kind} · ${findPoolById(deps.db, w.poolId)?.name ?? w.poolId}</span>
+<tbody>${workers.map((w) => {
+        const served = poolNamesOfWorker(deps.db, w);
+        return html`<tr id="worker-${w.name}"><td><strong>${w.name}</strong> <span class="muted small">${w.kind} · ${served === "all" ? "all pools" : served.join(", ")}</span>
 <div class="small"><code>${w.endpoint}</code></div>${w.hostKeyFingerprint ? html`<div class="small muted">host key <code>${w.hostKeyFingerprint}</code></div>` : ""}</td>
 <td>${badge(w.status)}${w.removeRequestedAt ? html` ${badge("removing")}` : ""}${w.lastError ? html`<div class="error small">${w.lastError}</div>` : ""}${guardCell(deps, w.id)}</td>
 <td>${deps.sessions.capacity.loadOf(w.id)} / ${w.capacity}</td><td>${time(w.lastHeartbeatAt)}</td>
 ${
   admin
     ? html`<td class="actions-cell"><form method="post" action="/workers/${w.id}/${w.status === "draining" ? "resume" : "drain"}" class="inline"><button type="submit" class="secondary small" aria-label="${w.status === "draining" ? "Resume" : "Drain"} ${w.name}">${w.status === "draining" ? "Resume" : "Drain"}</button></form>
-<form method="post" action="/workers/${w.id}/remove" class="inline" data-confirm="Remove ${w.name}? It is drained first; it goes when its last session ends."><button type="submit" class="danger small" aria-label="Remove ${w.name}">Remove</button></form></td>`
+<form method="post" action="/workers/${w.id}/remove" class="inline" data-confirm="Remove ${w.name}? It is drained first; it goes when its last session ends."><button type="submit" class="danger small" aria-label="Remove ${w.name}">Remove</button></form>
+<details${s.poolsError?.workerId === w.id ? html` open` : ""}><summary>Pools</summary><form method="post" action="/workers/${w.id}/pools">${poolsFieldset(deps.db, `pools-${w.id}`, served, s.poolsError?.workerId === w.id ? s.poolsError.message : undefined)}
+<button type="submit" class="small" aria-label="Save the pools of ${w.name}">Save pools</button></form></details></td>`
     : ""
-}</tr>`,
-      )}</tbody></table></div>`
+}</tr>`;
+      })}</tbody></table></div>`
     : empty("No worker yet.", "Add one below: this host's Docker engine, another host over SSH, or local Chromium processes.")
 }
 </section>
@@ -79,9 +85,9 @@ ${
 <div class="form-grid">
 ${input({ name: "endpoint", label: "Endpoint", value: v.endpoint, error: e.endpoint, required: true, hint: "ssh://user@host[:port], unix:///var/run/docker.sock or local", attrs: html` maxlength="300" autocomplete="off" spellcheck="false"` })}
 ${input({ name: "name", label: "Name (optional)", value: v.name, error: e.name, attrs: html` maxlength="63" autocomplete="off"` })}
-${select({ name: "pool", label: "Pool", value: v.pool ?? "default", error: e.pool, options: listPools(deps.db).map((p) => [p.name, p.name] as [string, string]) })}
 ${input({ name: "capacity", label: "Capacity (browsers)", type: "number", value: v.capacity ?? "10", error: e.capacity, attrs: html` min="1" max="500" inputmode="numeric"` })}
 </div>
+${poolsFieldset(deps.db, "new-worker-pools", v.pools ?? "all", e.pools)}
 <div class="field"><label for="f-sshPrivateKey">SSH private key (SSH workers only)</label>
 <textarea id="f-sshPrivateKey" name="sshPrivateKey" rows="4" spellcheck="false" autocomplete="off" aria-describedby="sshPrivateKey-hint${e.sshPrivateKey ? " sshPrivateKey-error" : ""}"${e.sshPrivateKey ? html` aria-invalid="true"` : ""}></textarea>
 <p class="hint" id="sshPrivateKey-hint">OpenSSH or PEM, without passphrase; stored encrypted. You confirm the host key before anything is saved.</p>
@@ -125,15 +131,20 @@ export function workerPages(deps: AppDeps) {
       "/workers",
       async (ctx) => {
         const { actor, body } = ctx;
-        const values = { endpoint: body.endpoint, name: body.name, pool: body.pool, capacity: body.capacity };
+        const values = { endpoint: body.endpoint, name: body.name, capacity: body.capacity, pools: body.allPools ? ("all" as const) : body.pools === undefined ? [] : [body.pools].flat() };
         try {
-          const pool = findPoolByName(deps.db, body.pool || "default");
-          if (!pool) return render(actor, { values, errors: { pool: "Choose a pool from the list." } }, 400);
+          let pools;
+          try {
+            pools = poolSetFromForm(deps.db, body);
+          } catch (err) {
+            if (err instanceof DomainError) return render(actor, { values, errors: { pools: err.message } }, 400);
+            throw err;
+          }
           const capacity = (body.capacity ?? "").trim();
           if (capacity && !/^\d{1,3}$/.test(capacity)) return render(actor, { values, errors: { capacity: "Enter a whole number from 1 to 500." } }, 400);
           const input: AddWorkerInput = {
             endpoint: body.endpoint.trim(),
-            poolId: pool.id,
+            pools,
             ...(body.name?.trim() ? { name: body.name.trim() } : {}),
             ...(capacity ? { capacity: Number(capacity) } : {}),
             ...(body.sshPrivateKey?.trim() ? { sshPrivateKey: body.sshPrivateKey.trim() + "\n" } : {}),
@@ -161,7 +172,7 @@ export function workerPages(deps: AppDeps) {
       {
         auth: "admin",
         body: t.Object(
-          { endpoint: t.String({ maxLength: 300 }), name: t.Optional(t.String({ maxLength: 100 })), pool: t.Optional(t.String({ maxLength: 64 })), capacity: t.Optional(t.String({ maxLength: 10 })), sshPrivateKey: t.Optional(t.String({ maxLength: 16_384 })) },
+          { endpoint: t.String({ maxLength: 300 }), name: t.Optional(t.String({ maxLength: 100 })), ...PoolsFormFields, capacity: t.Optional(t.String({ maxLength: 10 })), sshPrivateKey: t.Optional(t.String({ maxLength: 16_384 })) },
           { additionalProperties: false },
         ),
         detail: { hide: true },
@@ -191,6 +202,23 @@ export function workerPages(deps: AppDeps) {
         body: t.Object({ id: t.String({ maxLength: 64 }), fingerprint: t.Optional(t.String({ maxLength: 128 })), cancel: t.Optional(t.String({ maxLength: 1 })) }, { additionalProperties: false }),
         detail: { hide: true },
       },
+    )
+    .post(
+      "/workers/:id/pools",
+      async (ctx) => {
+        const { actor, body, params } = ctx;
+        let w;
+        try {
+          w = updateWorker(deps.db, params.id, { pools: poolSetFromForm(deps.db, body) });
+        } catch (e) {
+          if (!(e instanceof DomainError) || e.status >= 500 || e.status === 404) throw e;
+          return render(actor, { poolsError: { workerId: params.id, message: e.message } }, e.status);
+        }
+        audit(deps, actor, "worker.updated", w.id, { fields: ["pools"], pools: poolNamesFromForm(body) }, requestIp(ctx));
+        await poolsChanged(deps, w.id);
+        return seeOther(`/workers#worker-${w.name}`);
+      },
+      { auth: "admin", params: Id, body: t.Object(PoolsFormFields, { additionalProperties: false }), detail: { hide: true } },
     )
     .post(
       "/workers/:id/drain",

@@ -20,7 +20,7 @@ describe("workers API", () => {
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(results[0]!.body.id);
     expect(listWorkers(t.deps.db)).toHaveLength(1);
-    expect(results[0]!.body).toMatchObject({ endpoint: DOCKER, kind: "docker", capacity: 3, pool: "default" });
+    expect(results[0]!.body).toMatchObject({ endpoint: DOCKER, kind: "docker", capacity: 3, pools: "all", pool: null }); // the local engine serves every pool by default
   });
 
   test("DELETE drains first: 202 while a session lives on it, the row goes once it ends; re-adding gives one row", async () => {

@@ -1,14 +1,16 @@
 // /api/v1/workers — thin handlers. Adding an endpoint that exists returns its worker (200, not a
 // second row); an ssh:// worker is contacted before anything is stored (host key pinned, Docker
-// asked for its version); DELETE drains first (202 until the last session has ended).
+// asked for its version); DELETE drains first (202 until the last session has ended). A worker
+// serves "all" pools or a list (worker-pools.ts); PATCH changes the list.
 import { Elysia, t } from "elysia";
 import type { AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, Conflict } from "../../lib/errors";
 import { audit } from "../audit/audit.service";
-import { findPoolById, findPoolByName } from "../pools/pools.service";
+import { findPoolByName } from "../pools/pools.service";
 import { listWarm } from "../pools/warm.store";
-import { addCheckedWorker, checkReachable } from "./workers.runtime";
+import { addCheckedWorker, checkReachable, poolsChanged } from "./workers.runtime";
+import { poolNamesOfWorker, resolvePoolNames } from "./worker-pools";
 import { AddWorkerBody, ListWorkersQuery, UpdateWorkerBody, WorkerParams, WorkerResponse } from "./workers.schema";
 import {
   drainWorker,
@@ -27,10 +29,12 @@ import {
 
 export function workerView(deps: Pick<AppDeps, "db" | "sessions" | "egress">, w: Worker) {
   const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : null);
+  const pools = poolNamesOfWorker(deps.db, w);
   return {
     id: w.id,
     name: w.name,
-    pool: findPoolById(deps.db, w.poolId)?.name ?? w.poolId,
+    pools,
+    pool: pools !== "all" && pools.length === 1 ? pools[0]! : null,
     endpoint: w.endpoint,
     kind: w.kind,
     capacity: w.capacity,
@@ -75,11 +79,12 @@ export function workerRoutes(deps: AppDeps) {
     .post(
       "/",
       async (ctx) => {
-        const body = ctx.body;
-        const pool = findPoolByName(db, body.pool ?? "default");
-        if (!pool) throw new BadRequest(`Unknown pool "${body.pool}": use GET /api/v1/pools for the pool names.`, "unknown_pool");
-        const input: AddWorkerInput = { ...body, poolId: pool.id };
+        const { pool, pools, ...body } = ctx.body;
+        if (pool !== undefined && pools !== undefined) throw new BadRequest('Give "pools" (a list, or "all") or the older "pool", not both.', "pools_conflict");
+        const requested = pools ?? (pool !== undefined ? [pool] : undefined);
+        const input: AddWorkerInput = { ...body, pools: requested ? resolvePoolNames(db, requested) : "all" };
         const checked = validateWorkerInput(input);
+        if (!requested && checked.endpoint.kind !== "docker") input.pools = resolvePoolNames(db, ["default"]);
         const existing = findWorkerByEndpoint(db, checked.endpoint.canonical);
         if (existing?.removeRequestedAt) throw new Conflict(`Worker ${existing.name} at this endpoint is being removed; add it again once it is gone.`, "worker_removing");
         if (existing) return workerView(deps, existing); // one endpoint is one worker: 200 with the row that exists
@@ -101,13 +106,24 @@ export function workerRoutes(deps: AppDeps) {
     )
     .patch(
       "/:id",
-      (ctx) => {
-        const w = updateWorker(db, ctx.params.id, ctx.body);
-        audit(deps, ctx.actor, "worker.updated", w.id, { fields: Object.keys(ctx.body) }, requestIp(ctx));
-        deps.sessions.capacity.drain(w.poolId);
+      async (ctx) => {
+        const { pools, ...rest } = ctx.body;
+        const w = updateWorker(db, ctx.params.id, { ...rest, ...(pools !== undefined ? { pools: resolvePoolNames(db, pools) } : {}) });
+        audit(deps, ctx.actor, "worker.updated", w.id, { fields: Object.keys(ctx.body), ...(pools !== undefined ? { pools } : {}) }, requestIp(ctx));
+        if (pools !== undefined) await poolsChanged(deps, w.id);
+        else deps.sessions.capacity.drainAll(); // more capacity: queued requests may take it now
         return workerView(deps, w);
       },
-      { auth: "admin", params: WorkerParams, body: UpdateWorkerBody, response: WorkerResponse, detail: detail("Rename a worker, change its capacity or labels") },
+      {
+        auth: "admin",
+        params: WorkerParams,
+        body: UpdateWorkerBody,
+        response: WorkerResponse,
+        detail: detail(
+          "Rename a worker, change its capacity, labels or the pools it serves",
+          'pools: "all" or a non-empty list of pool names (400 unknown_pool names an unknown one, 400 no_pools for an empty list). Sessions running on it keep running; its warm browsers of pools it no longer serves are stopped.',
+        ),
+      },
     )
     .post(
       "/:id/egress-guard",
@@ -154,10 +170,11 @@ export function workerRoutes(deps: AppDeps) {
         const w = requestWorkerRemoval(db, ctx.params.id);
         audit(deps, ctx.actor, "worker.removal_requested", w.id, { name: w.name, endpoint: w.endpoint }, requestIp(ctx));
         await discardWarm(deps, w.id);
+        const last = workerView(deps, getWorker(db, w.id)); // its pools, read while its relations exist
         const removed = removeDrainedWorkers(db).some((r) => r.id === w.id);
         if (removed) deps.fleet?.sync();
         ctx.set.status = removed ? 200 : 202;
-        return { removed, liveSessions: removed ? 0 : liveSessionCount(db, w.id), worker: workerView(deps, removed ? w : getWorker(db, w.id)) };
+        return { removed, liveSessions: removed ? 0 : liveSessionCount(db, w.id), worker: last };
       },
       {
         auth: "admin",

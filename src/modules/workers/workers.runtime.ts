@@ -19,6 +19,8 @@ import { localChromiumPath } from "../../providers/local-process";
 import { HostKeyMismatch } from "../../providers/ssh-connection";
 import { probeSshWorker } from "../../providers/ssh-docker";
 import type { EgressGuard } from "../../security/egress/guard";
+import { listWarm } from "../pools/warm.store";
+import { poolsOfWorker, servesPool } from "./worker-pools";
 
 export function createFleet(ctx: ProviderContext & { db: Db; providers: ProviderRegistryImpl }): WorkerFleet {
   const fleet = new WorkerFleet({ db: ctx.db, log: ctx.log, providers: ctx.providers, build: (w) => buildProvider(w, ctx) }, { onProviderAdded() {}, onStatusChange() {} });
@@ -41,8 +43,8 @@ export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessi
       if (type && (to === "offline" || from === "offline"))
         for (const s of store.liveSessions(deps.db, worker.id)) store.appendEvent(deps.db, s.id, type, { worker: worker.name });
       if (to === "online") {
-        deps.sessions.capacity.drain(worker.poolId);
-        deps.warm.fill(worker.poolId);
+        deps.sessions.capacity.drainAll();
+        deps.warm.fill();
       }
     },
   });
@@ -63,7 +65,7 @@ export function workerProbes(db: Db): (() => Promise<ProbeResult>)[] {
 
 /**
  * Stores a checked worker and, when it is new, lets everything that depends on workers know:
- * the audit log, the fleet (provider + first heartbeat), the pool's queue and its warm pool.
+ * the audit log, the fleet (provider + first heartbeat), the queues and warm pools of the pools it serves.
  * The API and the UI both add workers through here.
  */
 export async function addCheckedWorker(deps: AppDeps, actor: Actor, ip: string, input: AddWorkerInput, fingerprint?: string) {
@@ -75,10 +77,25 @@ export async function addCheckedWorker(deps: AppDeps, actor: Actor, ip: string, 
     deps.fleet?.sync();
     await deps.fleet?.check(w.id);
     await deps.egress?.install(w.id); // coalesced with the install the fleet's status hook started
-    deps.sessions.capacity.drain(w.poolId);
-    deps.warm?.fill(w.poolId);
+    deps.sessions.capacity.drainAll();
+    deps.warm?.fill();
   }
   return stored;
+}
+
+/**
+ * A worker's pools changed: warm browsers of pools it no longer serves are
+ * stopped (slots freed), its egress guard is rebuilt for the allow-lists of the pools it serves
+ * now, queued requests that may use it now move, and warm pools refill.
+ */
+export async function poolsChanged(deps: AppDeps, workerId: string): Promise<void> {
+  const w = listWorkers(deps.db).find((x) => x.id === workerId);
+  if (!w) return;
+  const served = poolsOfWorker(deps.db, w);
+  await Promise.all(listWarm(deps.db).filter((x) => x.workerId === workerId && !servesPool(served, x.poolId)).map((x) => deps.warm?.discard(x, "worker no longer serves the pool")));
+  await deps.egress?.workerPoolsChanged(workerId);
+  deps.sessions.capacity.drainAll();
+  deps.warm?.fill();
 }
 
 /** Contacts a new worker before it is stored (the API and the Workers page); returns the pinned host key for SSH. */

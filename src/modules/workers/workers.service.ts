@@ -1,7 +1,8 @@
 // Workers: places browsers run. One endpoint is one worker — endpoints are stored in one
 // canonical spelling, the column is unique and every insert is an upsert on it, so repeated,
 // concurrent or post-restart registration returns the row that exists instead of adding one.
-// Removal drains first: the row goes when the worker's last session has ended.
+// Removal drains first: the row goes when the worker's last session has ended. A worker serves
+// every pool or a list of pools (worker-pools.ts).
 import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { selectRows } from "../../db/fast-rows";
@@ -10,6 +11,7 @@ import { BadRequest, NotFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { parseEndpoint } from "../../providers/endpoint";
 import { seal } from "../../security/secret-box";
+import { writeWorkerPools, type PoolSet } from "./worker-pools";
 
 export type Worker = typeof workers.$inferSelect;
 
@@ -18,30 +20,40 @@ export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/;
 export const MAX_CAPACITY = 500;
 export const SSH_KEY_PURPOSE = "ssh-private-key";
 
+/**
+ * Registers a worker unless its endpoint has one. It serves `pools` ("all" when neither `pools`
+ * nor `poolId` is given; `poolId` is the one-pool shorthand).
+ */
 export function registerWorker(
   db: Db,
-  input: { name: string; poolId: string; endpoint: string; kind: Worker["kind"]; capacity?: number; labels?: Record<string, string> | null; hostKeyFingerprint?: string | null; sshKeyEncrypted?: string | null },
+  input: { name: string; poolId?: string; pools?: PoolSet; endpoint: string; kind: Worker["kind"]; capacity?: number; labels?: Record<string, string> | null; hostKeyFingerprint?: string | null; sshKeyEncrypted?: string | null },
 ): Worker {
-  db.insert(workers)
-    .values({
-      id: newId("wrk"),
-      name: input.name,
-      poolId: input.poolId,
-      endpoint: input.endpoint,
-      kind: input.kind,
-      capacity: input.capacity ?? 10,
-      labels: input.labels ?? null,
-      hostKeyFingerprint: input.hostKeyFingerprint ?? null,
-      sshKeyEncrypted: input.sshKeyEncrypted ?? null,
-    })
-    .onConflictDoNothing({ target: workers.endpoint })
-    .run();
+  const pools: PoolSet = input.pools ?? (input.poolId ? [input.poolId] : "all");
+  db.transaction((tx) => {
+    const inserted = tx
+      .insert(workers)
+      .values({
+        id: newId("wrk"),
+        name: input.name,
+        endpoint: input.endpoint,
+        kind: input.kind,
+        capacity: input.capacity ?? 10,
+        labels: input.labels ?? null,
+        hostKeyFingerprint: input.hostKeyFingerprint ?? null,
+        sshKeyEncrypted: input.sshKeyEncrypted ?? null,
+      })
+      .onConflictDoNothing({ target: workers.endpoint })
+      .returning({ id: workers.id })
+      .get();
+    if (inserted) writeWorkerPools(tx, inserted.id, pools);
+  });
   return db.select().from(workers).where(eq(workers.endpoint, input.endpoint)).get()!;
 }
 
 export interface AddWorkerInput {
   name?: string;
-  poolId: string;
+  /** Pool ids, or "all" (worker-pools.ts resolvePoolNames). */
+  pools: PoolSet;
   endpoint: string;
   capacity?: number;
   labels?: Record<string, string>;
@@ -79,22 +91,26 @@ export function validateLabels(labels: Record<string, string> | undefined): void
 
 /** Stores a checked worker (an upsert: an existing endpoint returns its row unchanged). */
 export function storeWorker(db: Db, installKey: Buffer, input: AddWorkerInput, checked: { endpoint: ReturnType<typeof parseEndpoint>; name: string; fingerprint?: string }): { worker: Worker; created: boolean } {
-  const inserted = db
-    .insert(workers)
-    .values({
-      id: newId("wrk"),
-      name: checked.name,
-      poolId: input.poolId,
-      endpoint: checked.endpoint.canonical,
-      kind: checked.endpoint.kind,
-      capacity: input.capacity ?? 10,
-      labels: input.labels ?? null,
-      hostKeyFingerprint: checked.fingerprint ?? null,
-      sshKeyEncrypted: input.sshPrivateKey ? seal(installKey, SSH_KEY_PURPOSE, input.sshPrivateKey) : null,
-    })
-    .onConflictDoNothing({ target: workers.endpoint })
-    .returning()
-    .get();
+  const sshKeyEncrypted = input.sshPrivateKey ? seal(installKey, SSH_KEY_PURPOSE, input.sshPrivateKey) : null;
+  const inserted = db.transaction((tx) => {
+    const row = tx
+      .insert(workers)
+      .values({
+        id: newId("wrk"),
+        name: checked.name,
+        endpoint: checked.endpoint.canonical,
+        kind: checked.endpoint.kind,
+        capacity: input.capacity ?? 10,
+        labels: input.labels ?? null,
+        hostKeyFingerprint: checked.fingerprint ?? null,
+        sshKeyEncrypted,
+      })
+      .onConflictDoNothing({ target: workers.endpoint })
+      .returning()
+      .get();
+    if (row) writeWorkerPools(tx, row.id, input.pools);
+    return row;
+  });
   if (inserted) return { worker: inserted, created: true };
   return { worker: findWorkerByEndpoint(db, checked.endpoint.canonical)!, created: false };
 }
@@ -113,21 +129,29 @@ export function setWorkerStatus(db: Db, id: string, status: Worker["status"], la
   db.update(workers).set({ status, lastHeartbeatAt: Date.now(), lastError }).where(eq(workers.id, id)).run();
 }
 
+/** Every worker, or (with `poolId`) the workers that serve that pool: those serving all pools and those listing it. */
 export function listWorkers(db: Db, poolId?: string): Worker[] {
   // On every placement decision (a cached statement, not the builder).
-  return poolId ? selectRows(db.$client, workers, "pool_id = ?", [poolId], "ORDER BY created_at") : selectRows(db.$client, workers, "1", [], "ORDER BY created_at");
+  return poolId
+    ? selectRows(db.$client, workers, "all_pools = 1 OR id IN (SELECT worker_id FROM worker_pools WHERE pool_id = ?)", [poolId], "ORDER BY created_at")
+    : selectRows(db.$client, workers, "1", [], "ORDER BY created_at");
 }
 
-export function updateWorker(db: Db, id: string, input: { name?: string; capacity?: number; labels?: Record<string, string> }): Worker {
+/** `pools`: what the worker serves from now on (resolved by worker-pools.ts resolvePoolNames). */
+export function updateWorker(db: Db, id: string, input: { name?: string; capacity?: number; labels?: Record<string, string>; pools?: PoolSet }): Worker {
   if (input.name !== undefined && !WORKER_NAME.test(input.name)) throw new BadRequest(`Worker name "${input.name.slice(0, 64)}" must be 1-63 letters, digits, ".", "-" or "_".`, "invalid_name");
   validateCapacity(input.capacity);
   validateLabels(input.labels);
+  if (input.pools !== undefined && input.pools !== "all" && input.pools.length === 0) throw new BadRequest('"pools" cannot be empty: a worker serves at least one pool (or "all"). To stop sending it sessions, drain it.', "no_pools");
   getWorker(db, id);
   const set: Partial<Worker> = {};
   if (input.name !== undefined) set.name = input.name;
   if (input.capacity !== undefined) set.capacity = input.capacity;
   if (input.labels !== undefined) set.labels = input.labels;
-  if (Object.keys(set).length) db.update(workers).set(set).where(eq(workers.id, id)).run();
+  db.transaction((tx) => {
+    if (Object.keys(set).length) tx.update(workers).set(set).where(eq(workers.id, id)).run();
+    if (input.pools !== undefined) writeWorkerPools(tx, id, input.pools);
+  });
   return getWorker(db, id);
 }
 

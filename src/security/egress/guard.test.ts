@@ -68,8 +68,8 @@ const root = process.getuid?.() === 0 && Bun.which("nft") !== null;
 /** A guard with its own nft table, and one online worker registered with it. */
 function guardOfOnlineWorker(id: string, name: string, target: GuardTarget) {
   const db = openMemoryDatabase();
-  const pool = ensureDefaultPool(db);
-  db.insert(workers).values({ id, name, poolId: pool.id, endpoint: `unix:///tmp/${id}.sock`, kind: "docker", status: "online" }).run();
+  ensureDefaultPool(db);
+  db.insert(workers).values({ id, name, allPools: true, endpoint: `unix:///tmp/${id}.sock`, kind: "docker", status: "online" }).run();
   const table = `bgunit_${randomId(6).toLowerCase().replace(/[^a-z0-9]/g, "x")}`;
   const guard = new EgressGuard({ db, log, config: loadConfig({ BROWSERGRID_DATA_DIR: mkdtempSync(join(tmpdir(), "bg-egress-unit-")), BROWSERGRID_EGRESS_TABLE: table }), installId });
   guard.register({ id, name }, target);

@@ -13,7 +13,8 @@ import type { Config } from "../../config";
 import type { Db } from "../../db/client";
 import { Unavailable } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
-import { findPoolById, type Pool } from "../../modules/pools/pools.service";
+import { findPoolById, listPools, type Pool } from "../../modules/pools/pools.service";
+import { poolsOfWorker } from "../../modules/workers/worker-pools";
 import { listWorkers, type Worker } from "../../modules/workers/workers.service";
 import { bridgeNameFor } from "../../providers/docker-network";
 import { parseAllowEntry, resolveAllowList, systemResolve4, type AllowEntry, type Resolve4, type ResolvedAllow } from "./allow-list";
@@ -22,6 +23,17 @@ import { localNftHost, remoteNftHost, type NftHost } from "./nft-host";
 import { dockerodeReads, type EngineReads } from "../../providers/engine";
 import { buildRuleset } from "./ruleset";
 import { checkListing } from "./verify";
+
+/**
+ * The allow-list entries every one of a worker's pools allows (its browsers share one bridge:
+ * see EgressGuard.poolEntries). No pool: nothing. Entries are compared as stored (normalised
+ * when a pool is saved).
+ */
+export function allowedByEveryPool(lists: readonly (readonly string[])[]): string[] {
+  if (lists.length === 0) return [];
+  const [first, ...rest] = lists;
+  return first!.filter((entry, i) => first!.indexOf(entry) === i && rest.every((l) => l.includes(entry)));
+}
 
 export interface GuardStatus {
   state: "ok" | "missing" | "off";
@@ -231,7 +243,7 @@ export class EgressGuard {
     e.refresh.unref?.();
   }
 
-  /** Heartbeat: verify every worker; where names in an allow-list now resolve differently, re-apply ("replace"). */
+  /** Heartbeat: verify every worker; where its allow-list now resolves differently, re-apply ("replace"). */
   async heartbeat(): Promise<void> {
     if (!this.enabled) return;
     const rows = new Map(listWorkers(this.deps.db).map((w) => [w.id, w]));
@@ -241,10 +253,11 @@ export class EgressGuard {
         // An offline worker takes no session; it is installed again when it comes back.
         if (e.unguardable || rows.get(e.workerId)?.status === "offline") return;
         const s = await this.verify(e.workerId);
-        if (s.state !== "ok" || !this.hasNames(e.workerId)) return;
+        // Also catches allow-lists and worker pools changed by the CLI, which writes the database directly.
+        if (s.state !== "ok") return;
         const allow = await this.allowFor(e.workerId);
         if (JSON.stringify(allow) !== e.appliedAllow) {
-          this.deps.log.info("egress allow-list names resolve differently now; re-applying the guard", { worker: e.name });
+          this.deps.log.info("egress allow-list changed (names resolve differently, or its pools' lists changed); re-applying the guard", { worker: e.name });
           await this.apply(e.workerId, "replace");
         }
       }),
@@ -257,6 +270,12 @@ export class EgressGuard {
     await this.reapply(listWorkers(this.deps.db, poolId).map((w) => w.id));
   }
 
+  /** A worker serves other pools now: its table follows their allow-lists. */
+  async workerPoolsChanged(workerId: string): Promise<void> {
+    if (!this.enabled) return;
+    await this.reapply([workerId]);
+  }
+
   private async reapply(workerIds: string[]): Promise<void> {
     await Promise.all(workerIds.filter((id) => this.entries.get(id)?.status.state === "ok").map((id) => this.apply(id, "replace")));
   }
@@ -265,22 +284,26 @@ export class EgressGuard {
     return listWorkers(this.deps.db).find((w) => w.id === workerId);
   }
 
+  /**
+   * The allow-list of a worker's browsers: BROWSERGRID_EGRESS_ALLOW plus the entries that EVERY
+   * pool it serves allows. All browsers of a worker share one bridge, so its table cannot tell
+   * one pool's browser from another's; an entry only some of its pools allow would open that
+   * destination to the others' browsers too (default-deny: it stays closed).
+   */
   private poolEntries(workerId: string): AllowEntry[] {
     const w = this.workerRow(workerId);
-    const pool = w ? findPoolById(this.deps.db, w.poolId) : undefined;
+    const served = w ? poolsOfWorker(this.deps.db, w) : [];
+    const pools = served === "all" ? listPools(this.deps.db) : served.map((id) => findPoolById(this.deps.db, id)).filter((p): p is Pool => !!p);
+    const common = allowedByEveryPool(pools.map((p) => p.egressAllow));
     const out: AllowEntry[] = [...this.globalAllow];
-    for (const raw of pool?.egressAllow ?? []) {
+    for (const raw of common) {
       try {
         out.push(parseAllowEntry(raw));
       } catch (err) {
-        this.deps.log.warn("ignoring an invalid egress allow-list entry", { pool: pool?.name, entry: raw, err: (err as Error).message });
+        this.deps.log.warn("ignoring an invalid egress allow-list entry", { worker: w?.name, entry: raw, err: (err as Error).message });
       }
     }
     return out;
-  }
-
-  private hasNames(workerId: string): boolean {
-    return this.poolEntries(workerId).some((e) => e.kind === "host");
   }
 
   private allowFor(workerId: string): Promise<ResolvedAllow> {
