@@ -1,5 +1,6 @@
-// Migration 0005 (a worker serves a set of pools) on a database with data in it: every worker
-// keeps serving the pool it had, and nothing that pointed at a worker is lost by the rebuild of
+// Migration 0005 (a worker serves a set of pools) on a database with data in it: the local
+// Docker engine serves every pool (the contract: unless an admin narrows it, which was not
+// possible before), every other worker keeps serving the pool it had, and nothing that pointed at a worker is lost by the rebuild of
 // the workers table (sessions, warm browsers), which runs with foreign keys off and is checked
 // before the commit.
 import { expect, test } from "bun:test";
@@ -24,16 +25,15 @@ function databaseBefore0005(): Database {
   return db;
 }
 
-test("every existing worker serves exactly the pool it had; its row, sessions and warm browsers are kept", () => {
+test("the local engine serves every pool, every other worker exactly the pool it had; rows, sessions and warm browsers are kept", () => {
   const db = databaseBefore0005();
   expect(applyMigrations(db)).toContain("0005_worker_pools");
   expect(db.query("SELECT worker_id AS w, pool_id AS p FROM worker_pools ORDER BY worker_id").all()).toEqual([
     { w: "wrk_far", p: "pool_x" },
-    { w: "wrk_local", p: "pool_d" },
   ]);
   expect(db.query("SELECT id, name, all_pools AS allPools, endpoint, capacity, status, labels FROM workers ORDER BY id").all()).toEqual([
     { id: "wrk_far", name: "far", allPools: 0, endpoint: "ssh://bg@10.0.0.9:22", capacity: 3, status: "offline", labels: null },
-    { id: "wrk_local", name: "local", allPools: 0, endpoint: "unix:///var/run/docker.sock", capacity: 7, status: "online", labels: '{"zone":"eu"}' },
+    { id: "wrk_local", name: "local", allPools: 1, endpoint: "unix:///var/run/docker.sock", capacity: 7, status: "online", labels: '{"zone":"eu"}' },
   ]);
   expect(db.query("SELECT name FROM pragma_table_info('workers') WHERE name = 'pool_id'").all()).toEqual([]);
   expect(db.query("SELECT worker_id AS w FROM sessions").all()).toEqual([{ w: "wrk_local" }]);
