@@ -1,13 +1,15 @@
 // Slots and the per-pool FIFO queue. A slot is reserved before a browser starts and freed
 // when it ends; freeing a slot hands it straight to the oldest waiter of that pool (no
 // polling interval). Counts live in memory and are rebuilt from the database at start.
-import { CapacityExhausted } from "../../lib/errors";
+import { CapacityExhausted, Unavailable } from "../../lib/errors";
 
 export interface PlacementWorker {
   id: string;
   poolId: string;
   capacity: number;
   online: boolean;
+  /** Why the worker is unhealthy (its engine misses deadlines), or absent. */
+  unhealthy?: string | null;
 }
 
 interface Waiter {
@@ -79,6 +81,9 @@ export class Capacity {
       const w = this.tryReserve(poolId);
       if (w) return Promise.resolve(w);
     }
+    // Waiting helps only when a slot can free up: not while every worker that could serve is stuck.
+    const refusal = this.unplaceable(poolId);
+    if (refusal) return Promise.reject(refusal);
     opts.onQueued?.();
     return new Promise<string>((resolve, reject) => {
       const leave = opts.leave;
@@ -128,6 +133,28 @@ export class Capacity {
       const waiter = q.shift()!;
       clearTimeout(waiter.timer);
       waiter.resolve(reserved);
+    }
+  }
+
+  /**
+   * 503 (worker_unhealthy, with the workers' reasons) when no worker of the pool is online and at
+   * least one is unhealthy; null when placement may still succeed or a slot may free up.
+   */
+  unplaceable(poolId: string): Unavailable | null {
+    const all = this.workers().filter((w) => w.poolId === poolId);
+    if (all.some((w) => w.online)) return null;
+    const reasons = all.filter((w) => w.unhealthy).map((w) => w.unhealthy!);
+    return reasons.length ? new Unavailable(`No worker can start a browser now: ${reasons.join("; ")}`, "worker_unhealthy") : null;
+  }
+
+  /** A worker of the pool turned unhealthy: waiters of a pool left with no usable worker get the 503 now. */
+  refuseWaitersIfUnplaceable(poolId: string): void {
+    const refusal = this.unplaceable(poolId);
+    const q = this.queues.get(poolId);
+    if (!refusal || !q) return;
+    for (const w of q.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(refusal);
     }
   }
 
