@@ -60,6 +60,11 @@ export class WorkerFleet {
     }
   }
 
+  /** The worker's engine calls that passed their deadline, per call kind; null for providers without an engine. */
+  engineTimeoutsOf(workerId: string): Record<string, number> | null {
+    return this.deps.providers.get(workerId)?.engineTimeouts?.() ?? null;
+  }
+
   /** Checks one worker now (coalesced with a check already under way); true when online. */
   check(workerId: string): Promise<boolean> {
     const running = this.checking.get(workerId);
