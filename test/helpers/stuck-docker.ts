@@ -2,8 +2,10 @@
 // (moby/moby#42545, docs in FIELD-NOTES): a Unix socket server that passes every request to the
 // real engine until `wedge()`; from then on it accepts requests and never answers them, except
 // `GET /_ping` and the container list (`docker ps`), which a deadlocked engine still answers.
-// `unwedge()` ends the requests left hanging (as a dockerd restart does) and passes everything
-// again. `wedge({ all: true })`: nothing is answered, ping included.
+// A request left hanging still reaches the engine, which may carry it out (a container created
+// whose id never comes back): only the answer is lost. `unwedge()` ends the requests left
+// hanging (as a dockerd restart does) and passes everything again. `wedge({ all: true })`:
+// nothing is answered, ping included.
 import { rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -43,15 +45,14 @@ export async function startStuckDocker(upstreamPath = "/var/run/docker.sock"): P
       hanging.delete(client);
     };
     client.on("data", (chunk: Buffer) => {
-      if (stuck) return; // accepted, never answered
       // Clients here send one request at a time per connection, so a request starts a chunk.
-      const line = REQUEST_LINE.exec(chunk.subarray(0, 2048).toString("latin1"));
+      const line = stuck ? null : REQUEST_LINE.exec(chunk.subarray(0, 2048).toString("latin1"));
       if (line && wedged !== "no" && (wedged === "all" || !STILL_ANSWERED.some((re) => re.test(line[0])))) {
-        stuck = true;
+        stuck = true; // from now on this connection's answers are dropped
         hanging.add(client);
         hungLog.push(`${line[1]} ${line[2]!.split("?")[0]}`);
-        upstream.destroy();
-        return;
+        upstream.unpipe(client);
+        upstream.resume();
       }
       if (!upstream.write(chunk)) {
         client.pause();
