@@ -339,7 +339,7 @@ export class SessionService {
     const failed: string[] = [];
     for (const [id, start] of this.starts) {
       if (now - start.since < limitMs) continue;
-      const reason = `the browser did not start within ${Math.round(limitMs / 1000)} s (its worker's engine does not answer)`;
+      const reason = `the browser did not start within ${limitMs / 1000} s (its worker's engine does not answer)`;
       this.starts.delete(id);
       start.abort.abort(new Unavailable(`The session was failed: ${reason}.`, "browser_start_failed"));
       void this.end(id, "failed", reason);
