@@ -171,6 +171,9 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
   const egressTable = str(env, "BROWSERGRID_EGRESS_TABLE", "browsergrid", 32);
   if (!/^[a-z][a-z0-9_]{0,31}$/.test(egressTable)) throw new ConfigError("BROWSERGRID_EGRESS_TABLE", "must be 1-32 lowercase letters, digits or '_', starting with a letter");
 
+  const engineTimeoutMs = int(env, "BROWSERGRID_ENGINE_TIMEOUT_MS", DEFAULT_ENGINE_TIMEOUT_MS, 200, 600_000);
+  const heartbeatMs = int(env, "BROWSERGRID_HEARTBEAT_MS", 5_000, 200, 600_000);
+
   if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   return Object.freeze({
@@ -198,8 +201,8 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
     browserDns,
     dockerNetwork,
     egressTable,
-    engineTimeoutMs: int(env, "BROWSERGRID_ENGINE_TIMEOUT_MS", DEFAULT_ENGINE_TIMEOUT_MS, 200, 600_000),
-    heartbeatMs: int(env, "BROWSERGRID_HEARTBEAT_MS", 5_000, 200, 600_000),
+    engineTimeoutMs,
+    heartbeatMs,
   });
 }
 
