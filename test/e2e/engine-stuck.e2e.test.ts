@@ -6,6 +6,7 @@
 // left starting. Once the engine answers again the worker is online by itself, what the stuck
 // engine did without answering is removed, and a real session is driven by Playwright.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { browserNetwork, containersOfSession, startIsolatedGrid, waitFor, type Grid } from "../helpers/grid";
@@ -44,6 +45,7 @@ afterAll(async () => {
   await grid?.api("PATCH", "/api/v1/pools/default", { minWarm: 0 }).catch(() => {});
   await Bun.sleep(500);
   await grid?.dispose();
+  if (grid) rmSync(grid.dataDir, { recursive: true, force: true });
   await stuck?.close();
   pages?.stop(true);
 }, 60_000);
