@@ -108,7 +108,12 @@ describe("a Docker engine that stops answering", () => {
     expect((await localWorker()).engineTimeouts).toMatchObject({ create: 1 });
     expect((await localWorker()).engineTimeouts.network).toBeGreaterThanOrEqual(1);
 
-    // /readyz and `browsergrid doctor` give the reason.
+    // The Workers page, /readyz and `browsergrid doctor` give the reason.
+    const workersPage = await grid.api("GET", "/workers");
+    expect(workersPage.status).toBe(200);
+    expect(workersPage.body).toContain('<span class="badge unhealthy">unhealthy</span>');
+    expect(workersPage.body).toContain("Docker engine stuck: no answer to");
+    expect(workersPage.body).toMatch(/engine calls past their deadline: [^<]*create 1/);
     const ready = await fetch(`${grid.url}/readyz`);
     expect(ready.status).toBe(503);
     const workersCheck = ((await ready.json()) as { checks: { name: string; ok: boolean; detail: string }[] }).checks.find((c) => c.name === "workers")!;
