@@ -137,6 +137,10 @@ try {
     results[`${coldNames[stage]} c1`] = { local: l, ssh: sh };
     rows.push([coldNames[stage], "c1", l.n, round(l.p50, 1), round(l.p99, 1), round(sh.p50, 1), round(sh.p99, 1), round(sh.p50 - l.p50, 1)]);
   }
+} catch (err) {
+  // Said before the clean-up below, which may take a while (or fail the same way).
+  console.error("lifecycle bench failed:", err);
+  throw err;
 } finally {
   // Warm browsers outlive a server stop (like running sessions): shrink the pools first.
   await shrinkWarm(api, ["default", "remote"]);

@@ -2,7 +2,7 @@
 // overlap: each one measures the whole machine), then writes bench/results/summary-<date>.json
 // and .md with the machine, each SPEC.md performance target and the value measured for it.
 //
-//   bun run bench                       # everything (≈ 15–25 min on 2 cores)
+//   bun run bench                       # everything (≈ 30–40 min on 2 cores, churn alone 15)
 //   bun run bench --quick               # fewer iterations: a smoke run (≈ 3–5 min)
 //   bun run bench --only api,gateway    # a subset
 //   bun run bench --no-run              # only rebuild the summary from the newest reports
@@ -21,9 +21,9 @@ import { round } from "./lib/stats";
 const DIR = import.meta.dir;
 const RESULTS = RESULTS_DIR;
 /** Suite order: cheapest and least disturbing first; browser-heavy ones last. */
-const ORDER = ["startup", "api", "abuse", "gateway", "cold-start", "lifecycle", "client-floor", "crash", "density"];
+const ORDER = ["startup", "api", "abuse", "gateway", "cold-start", "lifecycle", "client-floor", "crash", "density", "churn"];
 /** Extra arguments for a quick run, for benches that size themselves with their own flags. */
-const QUICK_ARGS: Record<string, string[]> = { "cold-start": ["--n=3"], lifecycle: ["--n=5", "--cold=3"], "client-floor": ["--n=3"], crash: ["--n=3"] };
+const QUICK_ARGS: Record<string, string[]> = { "cold-start": ["--n=3"], lifecycle: ["--n=5", "--cold=3"], "client-floor": ["--n=3"], crash: ["--n=3"], churn: ["--minutes=1"] };
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");

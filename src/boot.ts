@@ -36,6 +36,7 @@ import { EgressGuard } from "./security/egress/guard";
 import { egressPart, egressProbe } from "./security/egress/egress-part";
 import { ruleSetsNetworkPart } from "./modules/rule-sets/session-rules";
 import { ProxyPart } from "./modules/proxies/proxy-part";
+import { browserStartBudgetMs } from "./providers/engine-deadlines";
 
 export interface Running {
   deps: AppDeps;
@@ -45,7 +46,6 @@ export interface Running {
 }
 
 const RECONCILE_EVERY_MS = 60_000;
-const HEARTBEAT_EVERY_MS = 5_000;
 const WARM_MAINTAIN_EVERY_MS = 15_000;
 const STORAGE_UPKEEP_EVERY_MS = 10 * 60_000;
 
@@ -68,8 +68,9 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   const egress = new EgressGuard({ db, log, config, installId });
   const fleet = createFleet({ config, db, log, installId, installKey, providers, egress });
 
-  const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers, maxDurationSec: config.sessionMaxDurationSec });
-  const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
+  const startDeadlineMs = browserStartBudgetMs(config.engineTimeoutMs);
+  const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers, maxDurationSec: config.sessionMaxDurationSec, startDeadlineMs });
+  const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity, startDeadlineMs });
   sessions.attachWarmPool(warm);
   sessions.attachStorage(sessionStorageHooks({ config, db, log }, sessions));
   const deps: AppDeps = { config, db, log, readinessProbes: [...workerProbes(db), egressProbe(db, egress)], startedAt, version: VERSION, sessions, installKey, fleet, warm, egress };
@@ -85,7 +86,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   // A session's network, in this order: egress guard (fail closed), proxy, rule sets.
   const networkParts: NetworkPart[] = [egressPart(egress)];
   // The proxy relay listens on the browser network's gateway; the guard lets browsers reach its port.
-  const proxies = new ProxyPart({ db, log, installKey, installId, dockerSocket: config.dockerSocket, network: config.dockerNetwork, onListening: (port) => egress.allowHostPort(port), directAllowed: (reg, ip, port) => egress.permitsDirect(reg.workerId ?? "", ip, port) });
+  const proxies = new ProxyPart({ db, log, installKey, installId, dockerSocket: config.dockerSocket, engineTimeoutMs: config.engineTimeoutMs, network: config.dockerNetwork, onListening: (port) => egress.allowHostPort(port), directAllowed: (reg, ip, port) => egress.permitsDirect(reg.workerId ?? "", ip, port) });
   // The relay listens before the guard's first install (its port is part of it). Neither is on
   // the path to ready (they start once the API listens): no browser starts before its worker's
   // guard is verified (fail closed), so a session asked for meanwhile waits for the install, and
@@ -101,15 +102,20 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   sessions.attachGateway(gateway);
   await reconciled;
   sessions.adoptLiveSessions();
-  wireFleet(fleet, { db, log, sessions, warm, egress });
+  const reconcile = () => reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false });
+  wireFleet(fleet, { db, log, sessions, warm, egress, reconcile });
   const server = listen({ host: config.host, port: config.port, app, upgrade: gateway, fastRead: fastReads(deps, sessionFastReads(deps)), bodyGate: bodyGateFor(deps) });
   listening.resolve();
   warm.fill(); // each start waits for the guard
   void storageUpkeep({ config, db, log }, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
 
   const loops = [
-    setInterval(() => void reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false }).catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),
-    setInterval(() => void Promise.all([fleet.heartbeat(), egress.heartbeat()]).catch((err) => log.error("heartbeat failed", { err })), HEARTBEAT_EVERY_MS),
+    setInterval(() => void reconcile().catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),
+    setInterval(() => {
+      sessions.failStuckStarts();
+      warm.failStuckStarts();
+      void Promise.all([fleet.heartbeat(), egress.heartbeat()]).catch((err) => log.error("heartbeat failed", { err }));
+    }, config.heartbeatMs),
     setInterval(() => void warm.maintain().catch((err) => log.error("warm pool upkeep failed", { err })), WARM_MAINTAIN_EVERY_MS),
     setInterval(() => void storageUpkeep({ config, db, log }).catch((err) => log.error("storage upkeep failed", { err })), STORAGE_UPKEEP_EVERY_MS),
   ];

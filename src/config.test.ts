@@ -21,6 +21,8 @@ describe("loadConfig", () => {
     expect(c).toMatchObject({ host: "127.0.0.1", port: 7070, publicUrl: "http://127.0.0.1:7070", logLevel: "info" });
     expect(existsSync(dir)).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
+    expect(c).toMatchObject({ engineTimeoutMs: 10_000, heartbeatMs: 5_000 });
+    expect(loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_ENGINE_TIMEOUT_MS: "2500", BROWSERGRID_HEARTBEAT_MS: "1000" })).toMatchObject({ engineTimeoutMs: 2_500, heartbeatMs: 1_000 });
   });
 
   const bad: [string, Record<string, string>, RegExp][] = [
@@ -32,6 +34,9 @@ describe("loadConfig", () => {
     ["malformed static key", { BROWSERGRID_API_KEYS: "hunter2" }, /^BROWSERGRID_API_KEYS: /],
     ["admin email without password", { BROWSERGRID_ADMIN_EMAIL: "a@b.c" }, /^BROWSERGRID_ADMIN_PASSWORD: /],
     ["data dir under a file", { BROWSERGRID_DATA_DIR: "/etc/hostname/data" }, /^BROWSERGRID_DATA_DIR: .*not a directory/],
+    ["engine deadline below 200 ms", { BROWSERGRID_ENGINE_TIMEOUT_MS: "50" }, /^BROWSERGRID_ENGINE_TIMEOUT_MS: must be from 200 to 600000/],
+    ["engine deadline not a number", { BROWSERGRID_ENGINE_TIMEOUT_MS: "10s" }, /^BROWSERGRID_ENGINE_TIMEOUT_MS: must be a whole number/],
+    ["heartbeat of zero", { BROWSERGRID_HEARTBEAT_MS: "0" }, /^BROWSERGRID_HEARTBEAT_MS: must be from 200 to 600000/],
   ];
   for (const [name, env, message] of bad)
     test(`rejects ${name}, creating nothing`, () => {

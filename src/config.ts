@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { isIP } from "node:net";
 import { normalizeAllowList } from "./security/egress/allow-list";
 import { checkAllowedHostEntry } from "./security/host-allow-list";
+import { DEFAULT_ENGINE_TIMEOUT_MS } from "./providers/engine-deadlines";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -46,6 +47,10 @@ export interface Config {
   dockerNetwork: string;
   /** nftables table (family inet) of the egress guard: one per host. */
   egressTable: string;
+  /** Deadline of a quick Docker engine call (inspect, list, info, network), ms; slower kinds are multiples (src/providers/engine-deadlines.ts). */
+  engineTimeoutMs: number;
+  /** How often every worker's engine is checked (and stuck starts are swept), ms. */
+  heartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -166,6 +171,9 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
   const egressTable = str(env, "BROWSERGRID_EGRESS_TABLE", "browsergrid", 32);
   if (!/^[a-z][a-z0-9_]{0,31}$/.test(egressTable)) throw new ConfigError("BROWSERGRID_EGRESS_TABLE", "must be 1-32 lowercase letters, digits or '_', starting with a letter");
 
+  const engineTimeoutMs = int(env, "BROWSERGRID_ENGINE_TIMEOUT_MS", DEFAULT_ENGINE_TIMEOUT_MS, 200, 600_000);
+  const heartbeatMs = int(env, "BROWSERGRID_HEARTBEAT_MS", 5_000, 200, 600_000);
+
   if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   return Object.freeze({
@@ -193,6 +201,8 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
     browserDns,
     dockerNetwork,
     egressTable,
+    engineTimeoutMs,
+    heartbeatMs,
   });
 }
 

@@ -19,6 +19,7 @@ import { buildProvider } from "../modules/workers/worker-providers";
 import { EgressGuard } from "../security/egress/guard";
 import { loadInstallKey } from "../security/install-key";
 import { dockerClient } from "../providers/engine";
+import { EngineDeadlines, withDeadlines } from "../providers/engine-deadlines";
 import type { BrowserProvider } from "../providers/provider";
 
 export interface CleanupReport {
@@ -54,7 +55,7 @@ export async function cleanupInstall(config: Readonly<Config>, db: Db, installId
 
   // The local engine also holds what no worker row names any more: containers of removed
   // workers and egress helper containers. The label is the install's, so nothing else matches.
-  const docker = dockerClient({ socketPath: config.dockerSocket });
+  const docker = withDeadlines(dockerClient({ socketPath: config.dockerSocket }), new EngineDeadlines("local", config.engineTimeoutMs));
   const byLabel = { label: [`browsergrid.install=${installId}`] };
   try {
     for (const c of await docker.listContainers({ all: true, filters: byLabel })) {

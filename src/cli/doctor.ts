@@ -1,5 +1,8 @@
-// `browsergrid doctor`: the checks a new install fails on, each with the fix.
+// `browsergrid doctor`: the checks a new install fails on, each with the fix; warnings (a Docker
+// engine with a known deadlock) say what to do without failing the run.
 import { dockerClient } from "../providers/engine";
+import { EngineDeadlines, withDeadlines } from "../providers/engine-deadlines";
+import { EngineTimeout } from "../lib/errors";
 import type { Command } from "./command";
 import { ConfigError, loadConfig, type Config } from "../config";
 
@@ -8,6 +11,26 @@ export interface Check {
   ok: boolean;
   detail: string;
   fix?: string;
+  /** Passes, but needs attention (printed with "!"; the exit code stays 0). */
+  warn?: boolean;
+}
+
+/** Engines older than this deadlock under container churn (moby/moby#42545, libnetwork#2649; measured on 20.10.24). */
+const FIRST_SAFE_MAJOR = 23;
+const UPGRADE = "upgrade to ≥ 26; on Debian 12 the set-up script installs Debian 13's docker.io 26.1.5 (sudo sh scripts/setup-docker.sh)";
+
+/** The engine's version against the known libnetwork deadlock: ok, or a warning with the upgrade. */
+export function engineVersionCheck(version: string): Check {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return { name: "docker engine version", ok: true, warn: true, detail: `engine version "${version.slice(0, 40)}" not understood; engines before 23 deadlock under container churn`, fix: UPGRADE };
+  if (Number(m[1]) >= FIRST_SAFE_MAJOR) return { name: "docker engine version", ok: true, detail: `engine ${version}` };
+  return {
+    name: "docker engine version",
+    ok: true,
+    warn: true,
+    detail: `engine ${version} has a known deadlock under container churn (moby/moby#42545): inspect, info, network calls and removals then hang until dockerd restarts; BrowserGrid marks the worker unhealthy, but sessions cannot start there`,
+    fix: UPGRADE,
+  };
 }
 
 const FLAVOURS = ["headless-shell", "chromium"] as const;
@@ -16,12 +39,21 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   const checks: Check[] = [];
   checks.push({ name: "data dir writable", ok: true, detail: config.dataDir });
 
-  const docker = dockerClient({ socketPath: config.dockerSocket });
+  const docker = withDeadlines(dockerClient({ socketPath: config.dockerSocket }), new EngineDeadlines("local", config.engineTimeoutMs));
   let dockerOk = false;
   try {
-    const v = await docker.version();
-    dockerOk = true;
-    checks.push({ name: "docker reachable", ok: true, detail: `engine ${v.Version} at ${config.dockerSocket}` });
+    await docker.ping();
+    let late: EngineTimeout | null = null;
+    const v = await docker.version().catch((e) => {
+      if (!(e instanceof EngineTimeout)) throw e;
+      late = e; // reported by the responsiveness check below
+      return null;
+    });
+    checks.push({ name: "docker reachable", ok: true, detail: v ? `engine ${v.Version} (API ${v.ApiVersion}) at ${config.dockerSocket}` : `answers ping at ${config.dockerSocket}, but not version` });
+    if (v) checks.push(engineVersionCheck(v.Version));
+    const responsive = await engineResponsiveCheck(docker, late);
+    checks.push(responsive);
+    dockerOk = responsive.ok;
   } catch (e) {
     checks.push({
       name: "docker reachable",
@@ -33,7 +65,7 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   for (const flavour of FLAVOURS) {
     const image = `${config.browserImage}:${flavour}`;
     if (!dockerOk) {
-      checks.push({ name: `browser image ${flavour}`, ok: false, detail: "not checked: Docker is not reachable" });
+      checks.push({ name: `browser image ${flavour}`, ok: false, detail: "not checked: the Docker engine does not answer" });
       continue;
     }
     try {
@@ -43,6 +75,9 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
       checks.push({ name: `browser image ${flavour}`, ok: false, detail: `${image} is missing`, fix: `build it: bash scripts/build-images.sh ${flavour}` });
     }
   }
+
+  const running = await runningWorkersCheck(config);
+  if (running) checks.push(running);
 
   const portFree = await isPortFree(config.host, config.port);
   checks.push(
@@ -58,13 +93,59 @@ export async function runChecks(config: Readonly<Config>): Promise<Check[]> {
   return checks;
 }
 
-async function answersHealthz(config: Readonly<Config>): Promise<boolean> {
-  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+/**
+ * A deadlocked engine still answers ping and version: ask for what takes its locks (info, the
+ * network list), each within its deadline.
+ */
+async function engineResponsiveCheck(docker: ReturnType<typeof dockerClient>, alreadyLate: EngineTimeout | null): Promise<Check> {
   try {
-    const res = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${config.port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    if (alreadyLate) throw alreadyLate;
+    await docker.info();
+    await docker.listNetworks({ filters: { name: ["browsergrid"] } });
+    return { name: "docker engine responsive", ok: true, detail: "info and the network list answer within their deadlines" };
+  } catch (e) {
+    const stuck = e instanceof EngineTimeout;
+    return {
+      name: "docker engine responsive",
+      ok: false,
+      detail: stuck ? `the engine answers ping but not ${e.call} within ${e.timeoutMs / 1000} s: it is stuck (deadlocked)` : `the engine failed: ${(e as Error).message}`,
+      fix: stuck ? `restart it (systemctl restart docker); then ${UPGRADE}` : "see the Docker daemon's log (journalctl -u docker)",
+    };
+  }
+}
+
+function localUrl(config: Readonly<Config>): string {
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${config.port}`;
+}
+
+async function answersHealthz(config: Readonly<Config>): Promise<boolean> {
+  try {
+    const res = await fetch(`${localUrl(config)}/healthz`, { signal: AbortSignal.timeout(2000) });
     return res.ok;
   } catch {
     return false;
+  }
+}
+
+/** When a BrowserGrid answers on the configured port: its workers as /readyz reports them (unhealthy ones with the reason). */
+async function runningWorkersCheck(config: Readonly<Config>): Promise<Check | null> {
+  if (!(await answersHealthz(config))) return null;
+  try {
+    const res = await fetch(`${localUrl(config)}/readyz`, { signal: AbortSignal.timeout(5000) });
+    const body = (await res.json()) as { checks?: { name: string; ok: boolean; detail?: string }[] };
+    const workers = body.checks?.find((c) => c.name === "workers");
+    if (!workers) return null;
+    const unhealthy = /unhealthy/.test(workers.detail ?? "");
+    return {
+      name: "workers of the running BrowserGrid",
+      ok: workers.ok,
+      warn: workers.ok && unhealthy,
+      detail: workers.detail ?? (workers.ok ? "reachable" : "none reachable"),
+      ...(unhealthy ? { fix: `a worker's Docker engine is stuck: restart it (systemctl restart docker); BrowserGrid takes it back once it answers; ${UPGRADE}` } : {}),
+    };
+  } catch (e) {
+    return { name: "workers of the running BrowserGrid", ok: false, detail: `/readyz did not answer: ${(e as Error).message}` };
   }
 }
 
@@ -83,9 +164,13 @@ export const doctorCommand: Command = {
   summary: "Check this machine: Docker, browser images, data dir, port",
   usage: `browsergrid doctor [--json] [--healthz]
 
-Checks that the Docker engine answers, both browser images exist, the data directory is
-writable and the listen port is free. Prints a fix for each failed check and exits 1 when
-any check fails. Reads the same BROWSERGRID_* environment as "serve".
+Checks that the Docker engine answers (and is not stuck: info and the network list within
+BROWSERGRID_ENGINE_TIMEOUT_MS), its version (engines before 23, such as Debian 12's docker.io
+20.10, deadlock under container churn: a warning with the upgrade), both browser images exist,
+the data directory is writable and the listen port is free; when BrowserGrid runs on that
+port, its workers as /readyz reports them (an unhealthy worker with the reason). Prints a fix
+for each failed check and warning, and exits 1 when any check fails. Reads the same
+BROWSERGRID_* environment as "serve".
 
   --json      print the checks as JSON
   --healthz   only ask the running appliance's /healthz (exit 0 when it answers); for
@@ -109,8 +194,8 @@ before deleting its data dir): browsergrid cleanup.`,
     if (args.includes("--json")) console.log(JSON.stringify(checks, null, 2));
     else
       for (const c of checks) {
-        console.log(`${c.ok ? "✓" : "✗"} ${c.name}: ${c.detail}`);
-        if (!c.ok && c.fix) console.log(`    fix: ${c.fix}`);
+        console.log(`${!c.ok ? "✗" : c.warn ? "!" : "✓"} ${c.name}: ${c.detail}`);
+        if ((!c.ok || c.warn) && c.fix) console.log(`    fix: ${c.fix}`);
       }
     return checks.every((c) => c.ok) ? 0 : 1;
   },

@@ -25,6 +25,11 @@ background loops. Configuration comes from the environment:
                               listen address get 421 (DNS rebinding)
   BROWSERGRID_LOG_LEVEL       debug | info | warn | error (default info)
   BROWSERGRID_DOCKER_SOCKET   local Docker engine socket (default /var/run/docker.sock)
+  BROWSERGRID_ENGINE_TIMEOUT_MS
+                              deadline of a quick Docker engine call, ms (default 10000;
+                              create/start/stop/remove 3x, archive copies 12x); past it the
+                              request gets 503 engine_timeout and the worker turns unhealthy
+  BROWSERGRID_HEARTBEAT_MS    how often workers' engines are checked, ms (default 5000)
   BROWSERGRID_BROWSER_IMAGE   browser image repository (default browsergrid/browser)
   BROWSERGRID_ADMIN_EMAIL, BROWSERGRID_ADMIN_PASSWORD
                               create the first admin unattended (used once)

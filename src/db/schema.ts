@@ -108,7 +108,8 @@ export const workers = sqliteTable("workers", {
   endpoint: text("endpoint").notNull().unique(),
   kind: text("kind", { enum: ["docker", "ssh", "local"] }).notNull(),
   capacity: integer("capacity").notNull().default(10),
-  status: text("status", { enum: ["online", "offline", "draining"] })
+  /** unhealthy: its engine answers but misses deadlines (stuck); offline: it cannot be reached. */
+  status: text("status", { enum: ["online", "offline", "unhealthy", "draining"] })
     .notNull()
     .default("offline"),
   lastHeartbeatAt: integer("last_heartbeat_at"),

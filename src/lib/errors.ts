@@ -56,3 +56,17 @@ export class Gone extends DomainError {
     super(code, message, 410);
   }
 }
+/**
+ * A Docker engine call that passed its deadline (src/providers/engine-deadlines.ts): the engine
+ * of `worker` is stuck or overloaded. The request that needed the call fails with this; the
+ * worker is checked at once and skipped while its engine does not answer.
+ */
+export class EngineTimeout extends DomainError {
+  constructor(
+    readonly worker: string,
+    readonly call: string,
+    readonly timeoutMs: number,
+  ) {
+    super("engine_timeout", `The Docker engine of worker "${worker}" did not answer ${call} within ${timeoutMs / 1000} s; try again later (the worker is skipped while its engine does not answer).`, 503);
+  }
+}

@@ -16,6 +16,8 @@ import { ensureBrowserNetwork } from "./docker-network";
 import { BROWSER_PATHS, type BrowserLimits, type BrowserProvider, type BrowserSpec, type IncomingFile, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
 import { statusOf } from "./docker-status";
 import { dockerClient, dockerodeReads, socketReads, type EngineReads } from "./engine";
+import { EngineDeadlines, withDeadlines } from "./engine-deadlines";
+import { EngineTimeout } from "../lib/errors";
 import { rememberBrowserPath } from "../cdp/upstream";
 
 export { CDP_PORT, LABELS } from "./docker-container";
@@ -45,6 +47,8 @@ export interface DockerProviderOptions {
   dns?: string[];
   /** The limits of a pool's browsers (CPU, storage caps); a spec's own `limits` win, absent: defaults. */
   poolLimits?: (poolId: string) => BrowserLimits | undefined;
+  /** This worker's engine deadlines and their counters (engine-deadlines.ts); absent: defaults, named by workerId. */
+  deadlines?: EngineDeadlines;
 }
 
 const POLL_MS = 5;
@@ -68,11 +72,15 @@ export class DockerProvider implements BrowserProvider {
   private readonly starting = new Set<string>();
   private readonly listeners = new Set<(event: ProviderEvent) => void>();
   private watcher?: ContainerDeathWatcher;
+  readonly deadlines: EngineDeadlines;
 
-  /** `docker`: a local engine's socket path, or a client (an SSH worker's, a test's). */
+  /** `docker`: a local engine's socket path, or a client (an SSH worker's, a test's); every call gets a deadline. */
   constructor(docker: Docker | string, options: DockerProviderOptions) {
-    this.docker = typeof docker === "string" ? dockerClient({ socketPath: docker }) : docker;
-    this.reads = typeof docker === "string" ? socketReads(docker) : dockerodeReads(this.docker);
+    this.deadlines = options.deadlines ?? new EngineDeadlines(options.workerId);
+    this.docker = withDeadlines(typeof docker === "string" ? dockerClient({ socketPath: docker }) : docker, this.deadlines);
+    this.reads = typeof docker === "string" ? socketReads(docker, this.deadlines) : dockerodeReads(this.docker);
+    // A call past its deadline: the fleet checks this worker now instead of at its next heartbeat.
+    this.deadlines.onTimeout((err) => this.notifyUnreachable(err.message));
     this.installId = options.installId;
     this.workerId = options.workerId;
     this.network = options.network ?? "browsergrid-default";
@@ -116,7 +124,12 @@ export class DockerProvider implements BrowserProvider {
       await this.waitForCdp(container, this.reach({ host, port: CDP_PORT }), deadline, signal);
       return { handle: id, cdp: { host, port: CDP_PORT } };
     } catch (err) {
-      if (id) await this.remove(id).catch(() => {}); // the original failure is the one to report
+      if (id) {
+        // The original failure is the one to report. An engine past a deadline is not waited on
+        // twice: reconciliation removes the container once the engine answers again.
+        const removal = this.remove(id).catch(() => {});
+        if (!(err instanceof EngineTimeout)) await removal;
+      }
       throw err;
     } finally {
       if (id) this.starting.delete(id);
@@ -175,19 +188,37 @@ export class DockerProvider implements BrowserProvider {
     };
   }
 
-  async health(): Promise<{ ok: boolean; detail?: string }> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Reachable (ping) and not stuck. A deadlocked Docker 20.10 engine (moby/moby#42545) still
+   * answers ping and `ps`, so the check also inspects this install's network, which takes the
+   * engine's network locks, beside a filtered container list. A call past its deadline means
+   * `missedDeadline` (the worker is unhealthy); an engine that cannot be reached is offline.
+   */
+  async health(): Promise<{ ok: boolean; detail?: string; missedDeadline?: boolean }> {
     try {
-      await Promise.race([
-        this.reads.ping(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("Docker ping timed out after 2 s")), 2_000))),
+      await this.reads.ping();
+      const filters = { label: [`${LABELS.install}=${this.installId}`, `${LABELS.worker}=${this.workerId}`] };
+      await Promise.all([
+        this.reads.inspectNetwork(this.network).catch((err) => {
+          if (statusOf(err) !== 404) throw err; // no network yet is an answer too
+        }),
+        this.reads.listContainers(filters),
       ]);
       return { ok: true };
     } catch (err) {
+      if (err instanceof EngineTimeout)
+        return {
+          ok: false,
+          missedDeadline: true,
+          detail: `Docker engine stuck: no answer to ${err.call} within ${err.timeoutMs / 1000} s (a Docker 20.10 engine deadlocked under container churn looks like this, moby/moby#42545: restart dockerd, and upgrade the engine to ≥ 26; browsergrid doctor checks the version)`,
+        };
       return { ok: false, detail: `Docker engine unreachable: ${(err as Error).message}` };
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  /** Calls to this worker's engine that passed their deadline, per call kind. */
+  engineTimeouts(): Record<string, number> {
+    return this.deadlines.timeoutCounts();
   }
 
   /** Where this process connects to reach a browser's CDP address (a loopback tunnel on SSH workers). */

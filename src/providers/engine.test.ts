@@ -6,13 +6,15 @@ import Docker from "dockerode";
 import { randomId } from "../lib/ids";
 import { statusOf } from "./docker-status";
 import { dockerClient, dockerodeReads, socketReads, type EngineReads, type EventStream } from "./engine";
+import { EngineDeadlines, withDeadlines } from "./engine-deadlines";
 
 const SOCKET = process.env.DOCKER_SOCKET ?? "/var/run/docker.sock";
 const docker = new Docker({ socketPath: SOCKET });
 const label = `browsergrid.engine-test=${randomId(8)}`;
+const deadlines = new EngineDeadlines("test");
 const both: [string, EngineReads][] = [
-  ["fetch", socketReads(SOCKET)],
-  ["dockerode", dockerodeReads(docker)],
+  ["fetch", socketReads(SOCKET, deadlines)],
+  ["dockerode", dockerodeReads(withDeadlines(docker, deadlines))],
 ];
 
 afterAll(async () => {
@@ -61,6 +63,7 @@ test("fetch and dockerode read the engine alike: ping, info, networks (404 inclu
   expect(answers[0]).toEqual({ ...answers[1]!, how: "fetch" });
   expect(answers[0]!.missing).toBe(404);
   expect(answers[0]!.listed).toEqual([[c.id, "running", value]]);
+  expect(Object.values(deadlines.timeoutCounts()).every((n) => n === 0)).toBe(true); // answered in time: nothing counted
   expect(typeof answers[0]!.os).toBe("string");
 
   await c.kill();
@@ -70,8 +73,8 @@ test("fetch and dockerode read the engine alike: ping, info, networks (404 inclu
 
 test("an engine that is not there: the error says which socket and why", async () => {
   const missing = `/tmp/no-engine-${randomId(6)}.sock`;
-  await expect(socketReads(missing).ping()).rejects.toThrow(`cannot connect to ${missing}: no such socket`);
-  await expect(socketReads("/etc/hostname").listContainers({})).rejects.toThrow("cannot connect to /etc/hostname: nothing listens there");
+  await expect(socketReads(missing, deadlines).ping()).rejects.toThrow(`cannot connect to ${missing}: no such socket`);
+  await expect(socketReads("/etc/hostname", deadlines).listContainers({})).rejects.toThrow("cannot connect to /etc/hostname: nothing listens there");
 });
 
 test("dockerClient is the dockerode client itself, made on first use", async () => {

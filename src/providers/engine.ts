@@ -7,6 +7,7 @@
 //   (≈ 1 ms), so a start reaches ready without loading dockerode at all. Other engines (SSH
 //   workers, tests' clients) are read through dockerode.
 import type Docker from "dockerode";
+import type { EngineCallKind, EngineDeadlines } from "./engine-deadlines";
 
 let dockerode: typeof Docker | undefined;
 
@@ -52,12 +53,17 @@ const SOCKET_ERRORS: Record<string, string> = {
   EACCES: "permission denied (is this user in the docker group?)",
 };
 
-/** GET on the engine's local socket; the parsed JSON (or the text, for /_ping). Throws EngineError or the transport's error. */
-export async function engineGet<T>(socketPath: string, path: string, timeoutMs = 2_000): Promise<T> {
+/**
+ * GET on the engine's local socket; the parsed JSON (or the text, for /_ping). Throws EngineError,
+ * the transport's error, or `signal`'s reason (socketReads passes its deadline's signal).
+ */
+export async function engineGet<T>(socketPath: string, path: string, timeoutMs = 2_000, signal?: AbortSignal): Promise<T> {
   let res: Response;
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    res = await fetch(`http://docker${path}`, { unix: socketPath, signal: AbortSignal.timeout(timeoutMs) } as RequestInit);
+    res = await fetch(`http://docker${path}`, { unix: socketPath, signal: signal ? AbortSignal.any([signal, timeout]) : timeout } as RequestInit);
   } catch (err) {
+    if (signal?.aborted) throw signal.reason;
     if ((err as Error).name === "TimeoutError") throw new Error(`Docker did not answer ${path.split("?")[0]} within ${timeoutMs / 1000} s`);
     const code = (err as { code?: string }).code;
     throw new Error(`cannot connect to ${socketPath}: ${SOCKET_ERRORS[code ?? ""] ?? (err as Error).message}`);
@@ -97,25 +103,27 @@ export interface EngineReads {
   events(query: { since: string; filters: Filters }): Promise<EventStream>;
 }
 
-/** A local engine's socket, through Bun's fetch. */
-export function socketReads(socketPath: string): EngineReads {
+/** A local engine's socket, through Bun's fetch; every read within its deadline (engine-deadlines.ts). */
+export function socketReads(socketPath: string, deadlines: EngineDeadlines): EngineReads {
+  const get = <T>(kind: EngineCallKind, what: string, path: string) => deadlines.run(kind, what, (signal) => engineGet<T>(socketPath, path, deadlines.deadlineMs(kind) + 1_000, signal));
   return {
-    ping: () => enginePing(socketPath),
-    info: () => engineGet(socketPath, "/info", 10_000),
-    inspectNetwork: (name) => engineGet(socketPath, `/networks/${encodeURIComponent(name)}`, 10_000),
-    listContainers: (filters) => engineGet(socketPath, `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(filters))}`, 10_000),
-    async events(query) {
-      const abort = new AbortController();
-      const params = new URLSearchParams({ since: query.since, filters: JSON.stringify(query.filters) });
-      // No idle timeout: events come when they come.
-      const res = await fetch(`http://docker/events?${params}`, { unix: socketPath, signal: abort.signal, timeout: false } as RequestInit);
-      if (!res.ok || !res.body) throw new EngineError(res.status, `(HTTP code ${res.status}) ${(await res.text()).trim()}`);
-      return { chunks: res.body as unknown as AsyncIterable<Uint8Array>, close: () => abort.abort() };
-    },
+    ping: () => get("ping", "ping", "/_ping"),
+    info: () => get("info", "info", "/info"),
+    inspectNetwork: (name) => get("network", `network ${name} inspect`, `/networks/${encodeURIComponent(name)}`),
+    listContainers: (filters) => get("list", "listContainers", `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(filters))}`),
+    events: (query) =>
+      deadlines.run("events", "events", async (connecting) => {
+        const abort = new AbortController();
+        const params = new URLSearchParams({ since: query.since, filters: JSON.stringify(query.filters) });
+        // The deadline covers the connect; then no idle timeout: events come when they come.
+        const res = await fetch(`http://docker/events?${params}`, { unix: socketPath, signal: AbortSignal.any([abort.signal, connecting]), timeout: false } as RequestInit);
+        if (!res.ok || !res.body) throw new EngineError(res.status, `(HTTP code ${res.status}) ${(await res.text()).trim()}`);
+        return { chunks: res.body as unknown as AsyncIterable<Uint8Array>, close: () => abort.abort() };
+      }),
   };
 }
 
-/** Any engine dockerode reaches (an SSH worker's, a test's client). */
+/** Any engine dockerode reaches (an SSH worker's, a test's client); deadlines are the client's (withDeadlines). */
 export function dockerodeReads(docker: Docker): EngineReads {
   return {
     ping: () => docker.ping(),

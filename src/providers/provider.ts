@@ -95,8 +95,13 @@ export interface BrowserProvider {
   onUnreachable?(listener: (reason: string) => void): () => void;
   /** Where this process connects for a browser's `cdp` address; identity when absent. */
   reach?(cdp: { host: string; port: number }): { host: string; port: number };
-  /** Cheap reachability check for /readyz and heartbeats. */
-  health(): Promise<{ ok: boolean; detail?: string }>;
+  /**
+   * Cheap check for /readyz and heartbeats. `missedDeadline`: the worker answers but a call
+   * (that takes the engine's locks) passed its deadline, so it is unhealthy rather than offline.
+   */
+  health(): Promise<{ ok: boolean; detail?: string; missedDeadline?: boolean }>;
+  /** Calls to the worker's engine that passed their deadline, per call kind (engine-deadlines.ts). */
+  engineTimeouts?(): Record<string, number>;
   close(): Promise<void>;
   /** Puts a tar archive into a directory of the browser (a BROWSER_PATHS entry). */
   copyIn?(handle: string, path: string, archive: Uint8Array): Promise<void>;

@@ -14,7 +14,11 @@ export class FakeProvider implements BrowserProvider {
 
   constructor(readonly workerId: string) {}
 
-  async start(spec: BrowserSpec): Promise<StartedBrowser> {
+  /** start() never returns (an engine that stopped answering) until its signal aborts. */
+  hangStarts = false;
+
+  async start(spec: BrowserSpec, signal?: AbortSignal): Promise<StartedBrowser> {
+    if (this.hangStarts) await new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true }));
     if (this.startDelayMs) await Bun.sleep(this.startDelayMs);
     if (this.failNextStart) {
       const e = this.failNextStart;
@@ -40,8 +44,12 @@ export class FakeProvider implements BrowserProvider {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+  /** What health() answers (a test turns a worker offline or unhealthy); null: never answers. */
+  healthAnswer: { ok: boolean; detail?: string; missedDeadline?: boolean } | null = { ok: true };
+
   async health() {
-    return { ok: true };
+    if (!this.healthAnswer) return new Promise<never>(() => {});
+    return this.healthAnswer;
   }
   async close() {}
 

@@ -1,7 +1,10 @@
 // Whole-system helpers: a BrowserGrid started from source as a subprocess (so it can be
 // killed like a real server), an API client with a static admin key, a page server the
-// browser containers can reach, and Docker look-ups by label.
+// browser containers can reach, and Docker look-ups by label. Nothing here waits without a
+// deadline: API calls, the server's exit and every Docker call (the engine's own deadlines,
+// src/providers/engine-deadlines.ts) give up with an error instead of hanging a test's clean-up.
 import Docker from "dockerode";
+import { EngineDeadlines, withDeadlines } from "../../src/providers/engine-deadlines";
 import { Database } from "bun:sqlite";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +12,11 @@ import { join } from "node:path";
 import { freePort } from "./binary";
 import { spawnCollecting } from "./process";
 
-export const docker = new Docker({ socketPath: "/var/run/docker.sock" });
+export const docker = withDeadlines(new Docker({ socketPath: "/var/run/docker.sock" }), new EngineDeadlines("test host"));
+/** An API call of a test that takes longer than this fails (a session create waits at most its pool's queue timeout). */
+const API_TIMEOUT_MS = 120_000;
+/** A server that has not exited this long after SIGTERM is killed. */
+const STOP_TIMEOUT_MS = 30_000;
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 
 export const ADMIN_KEY = `bg_e2eadmin0_${crypto.randomUUID().replace(/-/g, "")}`;
@@ -53,7 +60,7 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`grid exited (${proc.exitCode}): ${output()}`);
     try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
+      if ((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) })).ok) break;
     } catch {}
     if (Date.now() > deadline) throw new Error(`grid not ready in 30 s: ${output()}`);
     await Bun.sleep(25);
@@ -68,6 +75,9 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
         method,
         headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
         body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+        signal: AbortSignal.timeout(API_TIMEOUT_MS),
+      }).catch((err: Error) => {
+        throw new Error(`${method} ${path}: ${err.name === "TimeoutError" ? `no answer within ${API_TIMEOUT_MS / 1000} s` : err.message}`);
       });
       const text = await res.text();
       let parsed: unknown = text;
@@ -79,7 +89,14 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
     async stop(signal = "SIGTERM") {
       stopping = true;
       proc.kill(signal);
-      await proc.exited;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const exited = await Promise.race([proc.exited.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      if (!exited) {
+        console.error(`BrowserGrid did not exit within ${STOP_TIMEOUT_MS / 1000} s of ${signal}; killing it. Its output:\n${output().slice(-4_000)}`);
+        proc.kill("SIGKILL");
+        await proc.exited;
+      }
     },
     async dispose() {
       await grid.stop();

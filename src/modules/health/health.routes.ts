@@ -17,7 +17,11 @@ export function healthRoutes(deps: AppDeps) {
         return { status: ready ? ("ready" as const) : ("not_ready" as const), checks };
       },
       {
-        detail: { tags: ["health"], summary: "Readiness: database open and at least one worker reachable." },
+        detail: {
+          tags: ["health"],
+          summary: "Readiness: database open and at least one worker reachable.",
+          description: "503 with the failing checks otherwise; the workers check names each unhealthy worker (its Docker engine answers but misses deadlines) with the reason.",
+        },
       },
     );
 }

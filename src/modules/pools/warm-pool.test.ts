@@ -15,6 +15,7 @@ import { ensureDefaultPool } from "./pools.service";
 import { REFILL_DEFER_MS, WarmPool } from "./warm-pool";
 import { claimWarm, insertWarm, listWarm, markWarmReady, warmCounts } from "./warm.store";
 import { setMaintenance } from "../settings/maintenance.service";
+import { browserStartBudgetMs } from "../../providers/engine-deadlines";
 
 const owner = { type: "user", id: "usr_1" };
 
@@ -106,6 +107,22 @@ describe("warm pool", () => {
     await until("replaced", () => listWarm(s.db).length === 1 && listWarm(s.db)[0]!.id !== w.id && listWarm(s.db)[0]!.status === "ready");
     expect(store.getSession(s.db, cold.id)!.status).toBe("running");
     expect(store.getSession(s.db, cold2.id)!.status).toBe("running");
+  });
+
+  test("a warm browser still starting past the start deadline is given up (slot freed); its late browser is stopped", async () => {
+    const s = setup({ minWarm: 1 });
+    s.fakes[0]!.startDelayMs = 150;
+    s.warm.fill();
+    expect(warmCounts(s.db, s.pool.id).starting).toBe(1);
+    expect(s.warm.failStuckStarts()).toEqual([]); // within its deadline
+    const [stuck] = listWarm(s.db);
+    expect(s.warm.failStuckStarts(Date.now() + browserStartBudgetMs())).toEqual([stuck!.id]);
+    expect(listWarm(s.db)).toHaveLength(0);
+    expect(s.sessions.capacity.loadOf(s.fakes[0]!.workerId)).toBe(0);
+    s.fakes[0]!.startDelayMs = 0;
+    // The late start finds its row gone and stops its browser; the pool refills with a new one.
+    await until("refilled", () => listWarm(s.db).some((w) => w.status === "ready" && w.id !== stuck!.id), 3_000);
+    expect([...s.fakes[0]!.browsers.values()].map((b) => b.sessionId)).toEqual([listWarm(s.db)[0]!.id]);
   });
 
   test("reconciliation keeps warm browsers and the container of a claimed one; removes stale warm containers", async () => {

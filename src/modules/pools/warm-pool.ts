@@ -20,6 +20,7 @@ import type { ProviderRegistry } from "../sessions/sessions.service";
 import { findPoolById, listPools, type Pool } from "./pools.service";
 import { listWorkers } from "../workers/workers.service";
 import { explicitPoolsByWorker } from "../workers/worker-pools";
+import { browserStartBudgetMs } from "../../providers/engine-deadlines";
 import { deleteWarm, findWarmByContainer, insertWarm, listWarm, markWarmReady, warmCounts, warmKey, type WarmRow } from "./warm.store";
 
 const WARM_CONCURRENCY = 2;
@@ -46,7 +47,8 @@ export class WarmPool {
   private backoffUntil = new Map<string, number>();
   private closed = false;
 
-  constructor(private deps: { db: Db; log: Logger; providers: ProviderRegistry; capacity: Capacity }) {}
+  /** `startDeadlineMs`: a warm browser still starting after this long is given up (failStuckStarts). */
+  constructor(private deps: { db: Db; log: Logger; providers: ProviderRegistry; capacity: Capacity; startDeadlineMs?: number }) {}
 
   /** Tops up every pool (or one). Returns at once; starts run in the background. */
   fill(poolId?: string): void {
@@ -173,6 +175,23 @@ export class WarmPool {
       }
     }
     this.fill();
+  }
+
+  /**
+   * Safety net behind the engine deadlines (run on every heartbeat): a warm browser still
+   * starting past the start deadline is given up (row deleted, slot freed); a start that
+   * finishes later finds its row gone and stops its browser, and reconciliation removes a
+   * container left behind once the engine answers. Returns the ids given up.
+   */
+  failStuckStarts(now = Date.now()): string[] {
+    const limitMs = this.deps.startDeadlineMs ?? browserStartBudgetMs();
+    const stuck = listWarm(this.deps.db).filter((w) => w.status === "starting" && now - w.createdAt >= limitMs);
+    for (const w of stuck) {
+      if (!deleteWarm(this.deps.db, w.id)) continue;
+      this.deps.capacity.release(w.workerId, w.poolId);
+      this.deps.log.warn("warm browser still starting past its deadline; given up", { id: w.id, worker: w.workerId });
+    }
+    return stuck.map((w) => w.id);
   }
 
   /** At boot: warm rows still "starting" belong to the previous process; reconciliation removes their containers. */

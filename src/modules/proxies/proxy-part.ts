@@ -3,6 +3,7 @@
 // before anything exists, points Chromium at the relay, registers the container's address with
 // the relay once it runs, and writes the relay's byte counts to the session row.
 import { dockerClient, socketReads } from "../../providers/engine";
+import { EngineDeadlines, withDeadlines } from "../../providers/engine-deadlines";
 import type { Db } from "../../db/client";
 import { DomainError, BadRequest, Unavailable } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
@@ -34,6 +35,8 @@ export interface ProxyPartOptions {
   installId: string;
   /** The local Docker engine whose browser network the relay listens on. */
   dockerSocket: string;
+  /** Its quick-call deadline (BROWSERGRID_ENGINE_TIMEOUT_MS); absent: the default. */
+  engineTimeoutMs?: number;
   network?: string;
   /** Fixed relay port (BROWSERGRID_PROXY_RELAY_PORT); default an ephemeral one. */
   port?: number;
@@ -87,8 +90,9 @@ export class ProxyPart implements NetworkPart {
 
   private async startRelay(): Promise<void> {
     const network = this.opts.network ?? "browsergrid-default";
-    const docker = dockerClient({ socketPath: this.opts.dockerSocket });
-    const info = await ensureBrowserNetwork(docker, network, this.opts.installId, socketReads(this.opts.dockerSocket));
+    const deadlines = new EngineDeadlines("local", this.opts.engineTimeoutMs);
+    const docker = withDeadlines(dockerClient({ socketPath: this.opts.dockerSocket }), deadlines);
+    const info = await ensureBrowserNetwork(docker, network, this.opts.installId, socketReads(this.opts.dockerSocket, deadlines));
     const ipam = (info.IPAM?.Config ?? []).find((c: { Gateway?: string }) => c.Gateway && !c.Gateway.includes(":"));
     if (!ipam?.Gateway) throw new Error(`Docker network ${network} has no IPv4 gateway address`);
     const make = (port: number | undefined) =>

@@ -4,7 +4,7 @@
 // over every worker. Freeing a slot hands it straight to the oldest waiter that can use it — of
 // the slot's pool, or of another pool the worker serves (no polling interval). Counts live in
 // memory and are rebuilt from the database at start.
-import { CapacityExhausted } from "../../lib/errors";
+import { CapacityExhausted, Unavailable } from "../../lib/errors";
 
 export interface PlacementWorker {
   id: string;
@@ -12,6 +12,8 @@ export interface PlacementWorker {
   pools: "all" | readonly string[];
   capacity: number;
   online: boolean;
+  /** Why the worker is unhealthy (its engine misses deadlines), or absent. */
+  unhealthy?: string | null;
 }
 
 /** One held slot, for rebuilding the counts (a live session or a warm browser). */
@@ -110,6 +112,9 @@ export class Capacity {
       const w = this.tryReserve(poolId);
       if (w) return Promise.resolve(w);
     }
+    // Waiting helps only when a slot can free up: not while every worker that could serve is stuck.
+    const refusal = this.unplaceable(poolId);
+    if (refusal) return Promise.reject(refusal);
     opts.onQueued?.();
     return new Promise<string>((resolve, reject) => {
       const leave = opts.leave;
@@ -172,6 +177,29 @@ export class Capacity {
       const waiter = q.shift()!;
       clearTimeout(waiter.timer);
       waiter.resolve(reserved);
+    }
+  }
+
+  /**
+   * 503 (worker_unhealthy, with the workers' reasons) when no worker serving the pool is online
+   * and at least one is unhealthy; null when placement may still succeed or a slot may free up.
+   */
+  unplaceable(poolId: string): Unavailable | null {
+    const all = this.workers().filter((w) => serves(w, poolId));
+    if (all.some((w) => w.online)) return null;
+    const reasons = all.filter((w) => w.unhealthy).map((w) => w.unhealthy!);
+    return reasons.length ? new Unavailable(`No worker can start a browser now: ${reasons.join("; ")}`, "worker_unhealthy") : null;
+  }
+
+  /** A worker turned unhealthy: waiters of every pool left with no usable worker get the 503 now. */
+  refuseWaitersIfUnplaceable(): void {
+    for (const [poolId, q] of this.queues) {
+      const refusal = this.unplaceable(poolId);
+      if (!refusal) continue;
+      for (const w of q.splice(0)) {
+        clearTimeout(w.timer);
+        w.reject(refusal);
+      }
     }
   }
 

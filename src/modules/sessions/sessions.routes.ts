@@ -108,7 +108,7 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
           tags: ["sessions"],
           summary: "Start a browser session",
           description:
-            "Answers 201 once the browser accepts CDP. When the pool is full the request waits in the pool's FIFO queue up to its queue timeout, then gets 429 with Retry-After. A client that closes its connection while waiting leaves the queue: its session ends failed and no browser is started.",
+            "Answers 201 once the browser accepts CDP. When the pool is full the request waits in the pool's FIFO queue up to its queue timeout, then gets 429 with Retry-After. A client that closes its connection while waiting leaves the queue: its session ends failed and no browser is started. 503 worker_unhealthy (with the reason) when no worker of the pool is online and one is unhealthy (its Docker engine is stuck): nothing is queued or stored; 503 engine_timeout when a Docker engine call of the start passed its deadline (the session ends failed).",
         },
       },
     )

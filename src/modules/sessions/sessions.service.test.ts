@@ -175,6 +175,58 @@ describe("capacity and queue", () => {
   });
 });
 
+describe("a worker whose engine stopped answering", () => {
+  const unhealthy = (s: ReturnType<typeof setup>) => setWorkerStatus(s.db, s.worker.id, "unhealthy", "Docker engine stuck: no answer to network inspect within 10 s");
+
+  test("the pool's only worker is unhealthy: 503 worker_unhealthy with the reason at once, nothing stored, nothing started", async () => {
+    const s = setup({ queueTimeoutSec: 30 });
+    unhealthy(s);
+    const t0 = performance.now();
+    const err = await s.sessions.create(owner, {}).catch((e) => e);
+    expect(performance.now() - t0).toBeLessThan(1_000); // not queued until the queue timeout
+    expect(err).toMatchObject({ status: 503, code: "worker_unhealthy" });
+    expect(err.message).toBe('No worker can start a browser now: worker "local" is unhealthy (Docker engine stuck: no answer to network inspect within 10 s)');
+    expect(store.listSessions(s.db, { limit: 10 })).toHaveLength(0);
+    expect(s.provider.starts).toBe(0);
+  });
+
+  test("an offline worker still queues (it may come back); requests queued when the last worker turns unhealthy get the 503", async () => {
+    const s = setup({ capacity: 1, queueTimeoutSec: 30 });
+    await s.sessions.create(owner, {});
+    const waiting = s.sessions.create(owner, {}).catch((e) => e);
+    await Bun.sleep(10);
+    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(1);
+    unhealthy(s);
+    s.sessions.capacity.refuseWaitersIfUnplaceable();
+    const err = await waiting;
+    expect(err).toMatchObject({ status: 503, code: "worker_unhealthy" });
+    const [failed] = store.listSessions(s.db, { limit: 10, status: "failed" });
+    expect(failed!.endReason).toContain('worker "local" is unhealthy');
+  });
+
+  test("a browser start that never returns is failed by the sweep past the start deadline: start aborted, slot freed, nothing left starting", async () => {
+    const s = setup();
+    const sessions = new SessionService({ db: s.db, log, publicUrl: "http://grid.test", installKey: key, providers: s.providers, maxDurationSec: 3600, startDeadlineMs: 50 });
+    sessions.attachGateway({ closeSession() {} });
+    s.provider.hangStarts = true;
+    const creating = sessions.create(owner, {}).catch((e) => e);
+    await Bun.sleep(10);
+    expect(sessions.failStuckStarts()).toEqual([]); // not yet past the deadline
+    const [starting] = store.listSessions(s.db, { limit: 10, status: "starting" });
+    expect(starting).toBeDefined();
+    await Bun.sleep(60);
+    expect(sessions.failStuckStarts()).toEqual([starting!.id]);
+    const err = await creating;
+    expect(err).toMatchObject({ status: 503, code: "browser_start_failed" });
+    expect(err.message).toContain("did not start within");
+    await Bun.sleep(5);
+    expect(store.getSession(s.db, starting!.id)).toMatchObject({ status: "failed" });
+    expect(store.getSession(s.db, starting!.id)!.endReason).toContain("the browser did not start within 0.05 s");
+    expect(sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect(sessions.failStuckStarts()).toEqual([]); // once
+  });
+});
+
 describe("requests no longer wanted leave the queue at once", () => {
   test("a queued create whose client gave up (its signal aborts): failed with a reason, out of the queue, no browser, the slot never taken", async () => {
     const s = setup({ capacity: 1, queueTimeoutSec: 30 });

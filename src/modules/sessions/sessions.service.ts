@@ -22,6 +22,7 @@ import { namesOf, type Names } from "./sessions.names";
 import { activeMaintenance } from "../settings/maintenance.service";
 import type { WarmPool } from "../pools/warm-pool";
 import { claimWarm, listWarm, warmKey } from "../pools/warm.store";
+import { browserStartBudgetMs } from "../../providers/engine-deadlines";
 
 export interface CreateSessionInput {
   pool?: string;
@@ -128,12 +129,20 @@ export class SessionService {
       installKey: Buffer;
       providers: ProviderRegistry;
       maxDurationSec: number;
+      /** A browser start still under way after this long is failed (failStuckStarts); default: engine-deadlines.ts browserStartBudgetMs. */
+      startDeadlineMs?: number;
     },
   ) {
     this.capacity = new Capacity(
       () => {
         const explicit = explicitPoolsByWorker(deps.db);
-        return listWorkers(deps.db).map((w) => ({ id: w.id, pools: w.allPools ? "all" : (explicit.get(w.id) ?? []), capacity: w.capacity, online: w.status === "online" && !!deps.providers.get(w.id) }));
+        return listWorkers(deps.db).map((w) => ({
+          id: w.id,
+          pools: w.allPools ? "all" : (explicit.get(w.id) ?? []),
+          capacity: w.capacity,
+          online: w.status === "online" && !!deps.providers.get(w.id),
+          unhealthy: w.status === "unhealthy" ? `worker "${w.name}" is unhealthy (${w.lastError ?? "its engine misses deadlines"})` : null,
+        }));
       },
       (poolId) => findPoolById(deps.db, poolId)?.maxSessions ?? 0,
       (poolId) => findPoolById(deps.db, poolId)?.placement ?? "spread",
@@ -261,6 +270,8 @@ export class SessionService {
       });
 
     const provider = this.deps.providers.get(workerId);
+    const start = new AbortController();
+    this.starts.set(id, { since: Date.now(), abort: start });
     try {
       if (!provider) throw new Error(`worker ${workerId} has no provider`);
       const started = await provider.start({
@@ -274,7 +285,7 @@ export class SessionService {
         timezone: input.timezone,
         ...(profile ? { profile: { archive: profile.archive } } : {}),
         ...net?.spec,
-      });
+      }, start.signal);
       const now = Date.now();
       const row = store.transition(
         this.deps.db,
@@ -312,7 +323,32 @@ export class SessionService {
       if (!(err instanceof DomainError && err.code === "request_cancelled")) this.deps.log.error("session start failed", { sessionId: id, err });
       if (err instanceof DomainError) throw err;
       throw new Unavailable("The browser could not be started; the server log has the details.", "browser_start_failed");
+    } finally {
+      this.starts.delete(id);
     }
+  }
+
+  /** Browser starts under way: when each began, and how to abort it (failStuckStarts). */
+  private readonly starts = new Map<string, { since: number; abort: AbortController }>();
+
+  /**
+   * Safety net behind the engine deadlines (run on every heartbeat): a session whose browser is
+   * still starting past the start deadline is failed and its start aborted, so nothing stays
+   * `starting` forever whatever the start waits on. A container it leaves is removed by
+   * reconciliation once the engine answers. Returns the ids failed.
+   */
+  failStuckStarts(now = Date.now()): string[] {
+    const limitMs = this.deps.startDeadlineMs ?? browserStartBudgetMs();
+    const failed: string[] = [];
+    for (const [id, start] of this.starts) {
+      if (now - start.since < limitMs) continue;
+      const reason = `the browser did not start within ${limitMs / 1000} s (its worker's engine does not answer)`;
+      this.starts.delete(id);
+      start.abort.abort(new Unavailable(`The session was failed: ${reason}.`, "browser_start_failed"));
+      void this.end(id, "failed", reason);
+      failed.push(id);
+    }
+    return failed;
   }
 
   /** Runs the network's start step; a failure ends the session (browser removed) and is rethrown as the create's error. */

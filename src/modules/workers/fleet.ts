@@ -2,10 +2,12 @@
 //
 // - sync(): builds providers for rows that have none (workers added through the API or the CLI,
 //   which writes the database directly) and closes those whose row is gone.
-// - heartbeat(): asks every provider's health (in parallel, each bounded to a few seconds);
-//   online ↔ offline transitions are reported to `onStatusChange` (sessions are marked, the
-//   queue and the warm pool move). A provider reporting "unreachable" (an SSH connection that
-//   dropped) is checked at once, so a dead worker is offline in well under the 15 s promise.
+// - heartbeat(): asks every provider's health (in parallel, each bounded by a deadline);
+//   transitions between online, offline (cannot be reached) and unhealthy (answers, but an
+//   engine call missed its deadline: a stuck engine) are reported to `onStatusChange`
+//   (sessions are marked, the queue and the warm pool move). A provider reporting
+//   "unreachable" (an SSH connection that dropped, an engine call past its deadline) is
+//   checked at once, so a dead or stuck worker leaves placement well before its next heartbeat.
 // - Workers whose removal was asked are deleted once drained.
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
@@ -19,13 +21,14 @@ export interface FleetHooks {
   onStatusChange(worker: Worker, from: Worker["status"], to: Worker["status"]): void;
 }
 
-const HEALTH_TIMEOUT_MS = 3_000;
+/** A health check that has not answered by then counts as a missed deadline (the provider's own calls have shorter ones). */
+const DEFAULT_HEALTH_TIMEOUT_MS = 3_000;
 
 export class WorkerFleet {
   private checking = new Map<string, Promise<boolean>>();
 
   constructor(
-    private deps: { db: Db; log: Logger; providers: ProviderRegistryImpl; build: (w: Worker) => BrowserProvider },
+    private deps: { db: Db; log: Logger; providers: ProviderRegistryImpl; build: (w: Worker) => BrowserProvider; healthTimeoutMs?: number },
     private hooks: FleetHooks,
   ) {}
 
@@ -57,6 +60,11 @@ export class WorkerFleet {
     }
   }
 
+  /** The worker's engine calls that passed their deadline, per call kind; null for providers without an engine. */
+  engineTimeoutsOf(workerId: string): Record<string, number> | null {
+    return this.deps.providers.get(workerId)?.engineTimeouts?.() ?? null;
+  }
+
   /** Checks one worker now (coalesced with a check already under way); true when online. */
   check(workerId: string): Promise<boolean> {
     const running = this.checking.get(workerId);
@@ -71,14 +79,17 @@ export class WorkerFleet {
     const before = listWorkers(this.deps.db).find((w) => w.id === workerId);
     if (!provider || !before) return false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const h = await Promise.race([
+    const timeoutMs = this.deps.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+    const h: { ok: boolean; detail?: string; missedDeadline?: boolean } = await Promise.race([
       provider.health(),
-      new Promise<{ ok: boolean; detail?: string }>((resolve) => (timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${HEALTH_TIMEOUT_MS / 1000} s` }), HEALTH_TIMEOUT_MS))),
+      new Promise<{ ok: boolean; detail?: string; missedDeadline?: boolean }>(
+        (resolve) => (timer = setTimeout(() => resolve({ ok: false, missedDeadline: true, detail: `the health check got no answer within ${timeoutMs / 1000} s` }), timeoutMs)),
+      ),
     ]).catch((e: Error) => ({ ok: false, detail: e.message }));
     clearTimeout(timer);
     const now = listWorkers(this.deps.db).find((w) => w.id === workerId);
     if (!now) return false;
-    const status: Worker["status"] = now.status === "draining" ? "draining" : h.ok ? "online" : "offline";
+    const status: Worker["status"] = now.status === "draining" ? "draining" : h.ok ? "online" : h.missedDeadline ? "unhealthy" : "offline";
     setWorkerStatus(this.deps.db, workerId, status, h.ok ? null : (h.detail ?? "unreachable"));
     if (status !== now.status) {
       this.deps.log.info("worker status changed", { worker: now.name, from: now.status, to: status, detail: h.detail });

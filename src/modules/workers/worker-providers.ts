@@ -5,6 +5,7 @@ import type { Config } from "../../config";
 import type { Logger } from "../../lib/logger";
 import { DockerProvider } from "../../providers/docker";
 import { dockerClient, socketReads } from "../../providers/engine";
+import { EngineDeadlines, withDeadlines } from "../../providers/engine-deadlines";
 import { parseEndpoint } from "../../providers/endpoint";
 import { LocalProcessProvider } from "../../providers/local-process";
 import type { BrowserProvider } from "../../providers/provider";
@@ -31,7 +32,10 @@ export interface ProviderContext {
 
 export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProvider {
   const endpoint = parseEndpoint(worker.endpoint);
+  // One set of deadlines and counters per worker: its browsers' calls and its egress guard's.
+  const deadlines = new EngineDeadlines(worker.name, ctx.config.engineTimeoutMs);
   const common = {
+    deadlines,
     installId: ctx.installId,
     workerId: worker.id,
     imagePrefix: ctx.config.browserImage,
@@ -45,14 +49,14 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
   };
   switch (endpoint.kind) {
     case "docker": {
-      ctx.egress.register(worker, { kind: "local", docker: dockerClient({ socketPath: endpoint.socketPath }), reads: socketReads(endpoint.socketPath) });
+      ctx.egress.register(worker, { kind: "local", docker: withDeadlines(dockerClient({ socketPath: endpoint.socketPath }), deadlines), reads: socketReads(endpoint.socketPath, deadlines) });
       return new DockerProvider(endpoint.socketPath, common);
     }
     case "ssh": {
       if (!worker.sshKeyEncrypted || !worker.hostKeyFingerprint) throw new Error(`worker ${worker.name} has no SSH key or pinned host key; add it again`);
       const conn = new SshConnection({ endpoint: worker.endpoint, privateKey: open(ctx.installKey, SSH_KEY_PURPOSE, worker.sshKeyEncrypted), hostKeyFingerprint: worker.hostKeyFingerprint });
       const tunnels = new CdpTunnels(conn);
-      const docker = dockerOverSsh(conn);
+      const docker = withDeadlines(dockerOverSsh(conn), deadlines);
       ctx.egress.register(worker, { kind: "remote", docker });
       const provider = new DockerProvider(docker, {
         ...common,

@@ -64,7 +64,7 @@ ${
         const served = poolNamesOfWorker(deps.db, w);
         return html`<tr id="worker-${w.name}"><td><strong>${w.name}</strong> <span class="muted small">${w.kind} · ${served === "all" ? "all pools" : served.join(", ")}</span>
 <div class="small"><code>${w.endpoint}</code></div>${w.hostKeyFingerprint ? html`<div class="small muted">host key <code>${w.hostKeyFingerprint}</code></div>` : ""}</td>
-<td>${badge(w.status)}${w.removeRequestedAt ? html` ${badge("removing")}` : ""}${w.lastError ? html`<div class="error small">${w.lastError}</div>` : ""}${guardCell(deps, w.id)}</td>
+<td>${badge(w.status)}${w.removeRequestedAt ? html` ${badge("removing")}` : ""}${w.lastError ? html`<div class="error small">${w.lastError}</div>` : ""}${guardCell(deps, w.id)}${timeoutsCell(deps, w.id)}</td>
 <td>${deps.sessions.capacity.loadOf(w.id)} / ${w.capacity}</td><td>${time(w.lastHeartbeatAt)}</td>
 ${
   admin
@@ -104,6 +104,13 @@ function guardCell(deps: AppDeps, workerId: string): SafeHtml {
   if (!g || g.state === "off") return html`<div class="small muted">egress guard off</div>`;
   if (g.state === "ok") return html`<div class="small muted">egress guard verified</div>`;
   return html`<div class="error small">egress guard missing: ${g.reason ?? "not verified"} — sessions here are refused</div>`;
+}
+
+/** Engine calls past their deadline, per kind, when there were any (a stuck or overloaded engine). */
+function timeoutsCell(deps: AppDeps, workerId: string): SafeHtml {
+  const late = Object.entries(deps.fleet?.engineTimeoutsOf(workerId) ?? {}).filter(([, n]) => n > 0);
+  if (!late.length) return html``;
+  return html`<div class="small muted engine-timeouts">engine calls past their deadline: ${late.map(([kind, n]) => `${kind} ${n}`).join(", ")}</div>`;
 }
 
 function confirmCard(id: string, p: Pending): SafeHtml {

@@ -27,7 +27,7 @@ import {
   type Worker,
 } from "./workers.service";
 
-export function workerView(deps: Pick<AppDeps, "db" | "sessions" | "egress">, w: Worker) {
+export function workerView(deps: Pick<AppDeps, "db" | "sessions" | "egress" | "fleet">, w: Worker) {
   const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : null);
   const pools = poolNamesOfWorker(deps.db, w);
   return {
@@ -46,6 +46,7 @@ export function workerView(deps: Pick<AppDeps, "db" | "sessions" | "egress">, w:
     lastError: w.lastError,
     hostKeyFingerprint: w.hostKeyFingerprint,
     egressGuard: guardView(deps, w.id),
+    engineTimeouts: deps.fleet?.engineTimeoutsOf(w.id) ?? {},
     createdAt: iso(w.createdAt)!,
   };
 }

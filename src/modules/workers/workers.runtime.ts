@@ -23,26 +23,34 @@ import { listWarm } from "../pools/warm.store";
 import { poolsOfWorker, servesPool } from "./worker-pools";
 
 export function createFleet(ctx: ProviderContext & { db: Db; providers: ProviderRegistryImpl }): WorkerFleet {
-  const fleet = new WorkerFleet({ db: ctx.db, log: ctx.log, providers: ctx.providers, build: (w) => buildProvider(w, ctx) }, { onProviderAdded() {}, onStatusChange() {} });
+  // A Docker health check is a ping, then a network inspect beside a container list: two quick-call deadlines.
+  const healthTimeoutMs = 2 * ctx.config.engineTimeoutMs + 1_000;
+  const fleet = new WorkerFleet({ db: ctx.db, log: ctx.log, providers: ctx.providers, build: (w) => buildProvider(w, ctx), healthTimeoutMs }, { onProviderAdded() {}, onStatusChange() {} });
   fleet.sync();
   return fleet;
 }
 
 /**
- * Offline: the worker's live sessions get a `worker_offline` event (their browsers may be fine
- * and come back with the worker; the hard timeout still applies) and its capacity leaves the
- * pool (placement only uses online workers). Online again: the queue and the warm pool move.
+ * Offline or unhealthy: the worker's live sessions get a `worker_offline` / `worker_unhealthy`
+ * event (their browsers may be fine and come back with the worker; the hard timeout still
+ * applies) and its capacity leaves the pool (placement only uses online workers); requests
+ * queued in a pool left with no online worker and an unhealthy one are answered 503 with its
+ * reason. Online again: what was left on the engine while it did not answer is reconciled
+ * (`reconcile`), and the queue and the warm pool move.
  */
-export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessions: SessionService; warm: WarmPool; egress: EgressGuard }): void {
+export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessions: SessionService; warm: WarmPool; egress: EgressGuard; reconcile?: () => Promise<unknown> }): void {
   fleet.setHooks({
     onProviderAdded: (_id, provider) => deps.sessions.watchProvider(provider),
     onStatusChange(worker, from, to) {
       // An SSH worker (re)connected: its host may have rebooted, so its guard is installed again.
       if (to === "online" && worker.kind === "ssh") void deps.egress.install(worker.id);
-      const type = to === "online" ? "worker_online" : to === "offline" ? "worker_offline" : null;
-      if (type && (to === "offline" || from === "offline"))
+      const away = (s: string) => s === "offline" || s === "unhealthy";
+      const type = to === "online" ? "worker_online" : to === "offline" ? "worker_offline" : to === "unhealthy" ? "worker_unhealthy" : null;
+      if (type && (away(to) || away(from)))
         for (const s of store.liveSessions(deps.db, worker.id)) store.appendEvent(deps.db, s.id, type, { worker: worker.name });
+      if (to === "unhealthy") deps.sessions.capacity.refuseWaitersIfUnplaceable();
       if (to === "online") {
+        if (from === "unhealthy") void deps.reconcile?.().catch((err) => deps.log.warn("reconcile after the engine answered again failed", { worker: worker.name, err }));
         deps.sessions.capacity.drainAll();
         deps.warm.fill();
       }
@@ -53,8 +61,11 @@ export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessi
 export function workerProbes(db: Db): (() => Promise<ProbeResult>)[] {
   return [
     async () => {
-      const online = listWorkers(db).filter((w) => w.status === "online").length;
-      return { name: "workers", ok: online > 0, detail: online > 0 ? `${online} reachable` : "no worker is reachable: is Docker running? (browsergrid doctor)" };
+      const all = listWorkers(db);
+      const online = all.filter((w) => w.status === "online").length;
+      const unhealthy = all.filter((w) => w.status === "unhealthy").map((w) => `${w.name} is unhealthy: ${w.lastError ?? "its engine misses deadlines"}`);
+      const detail = online > 0 ? [`${online} reachable`, ...unhealthy].join("; ") : unhealthy.length ? `no worker is usable: ${unhealthy.join("; ")}` : "no worker is reachable: is Docker running? (browsergrid doctor)";
+      return { name: "workers", ok: online > 0, detail };
     },
     async () => {
       const m = activeMaintenance(db);

@@ -46,7 +46,10 @@ export const WorkerResponse = t.Object({
   capacity: t.Number(),
   load: t.Number({ description: "Slots in use over all the pools it serves (sessions and warm browsers); at most capacity" }),
   labels: t.Record(t.String(), t.String()),
-  status: t.String({ description: "online, offline or draining" }),
+  status: t.String({
+    description:
+      "online; offline (cannot be reached); unhealthy (its engine answers but misses deadlines: a stuck Docker engine; lastError says which call; no browsers are placed here until it answers again); draining",
+  }),
   removing: t.Boolean({ description: "DELETE asked; the row goes when the last session ends" }),
   lastHeartbeatAt: t.Nullable(t.String()),
   lastError: t.Nullable(t.String()),
@@ -59,5 +62,8 @@ export const WorkerResponse = t.Object({
     },
     { description: "The nftables egress guard below this worker's browsers" },
   ),
+  engineTimeouts: t.Record(t.String(), t.Number(), {
+    description: "Docker engine calls to this worker that passed their deadline since BrowserGrid started, per call kind (inspect, remove, network, …; BROWSERGRID_ENGINE_TIMEOUT_MS); empty for local-process workers",
+  }),
   createdAt: t.String(),
 });
