@@ -48,7 +48,7 @@ describe("downloadFileName / nameInDownloads", () => {
 describe("DownloadWatch", () => {
   test("Browser events: the completed event's filePath names the file, not the suggested name", () => {
     const w = new DownloadWatch();
-    w.downloadsAllowed(true);
+    w.downloadsAllowed({ browserEvents: true, clientEvents: true });
     expect(w.observe(browserBegin("report.txt"))).toEqual({ finished: null, forward: true });
     expect(w.observe(browserDone(undefined, GUID, "inProgress"))).toEqual({ finished: null, forward: true });
     expect(w.observe(browserDone("/home/browser/downloads/report (1).txt"))).toEqual({ finished: { guid: GUID, name: "report (1).txt" }, forward: true });
@@ -56,14 +56,14 @@ describe("DownloadWatch", () => {
 
   test("a filePath outside the downloads directory is not reported", () => {
     const w = new DownloadWatch();
-    w.downloadsAllowed(true);
+    w.downloadsAllowed({ browserEvents: true, clientEvents: true });
     w.observe(browserBegin("report.txt"));
     expect(w.observe(browserDone("/home/browser/profile/Default/Cookies")).finished).toBeNull();
   });
 
   test("a Browser completion without filePath (older Chromium) falls back to the suggested name", () => {
     const w = new DownloadWatch();
-    w.downloadsAllowed(true);
+    w.downloadsAllowed({ browserEvents: true, clientEvents: true });
     w.observe(browserBegin("data.csv"));
     expect(w.observe(browserDone()).finished).toEqual({ guid: GUID, name: "data.csv" });
     // Reported once: the name is forgotten with the completion.
@@ -86,7 +86,7 @@ describe("DownloadWatch", () => {
 
   test("Page events are ignored (but forwarded) once the connection gets Browser events", () => {
     const w = new DownloadWatch();
-    w.downloadsAllowed(true);
+    w.downloadsAllowed({ browserEvents: true, clientEvents: true });
     w.observe(pageBegin("f.txt"));
     w.observe(browserBegin("f.txt"));
     expect(w.observe(pageDone())).toEqual({ finished: null, forward: true });
@@ -95,17 +95,24 @@ describe("DownloadWatch", () => {
 
   test("Browser events the client did not ask for are not forwarded, but still read", () => {
     const w = new DownloadWatch();
-    w.downloadsAllowed(false);
+    w.downloadsAllowed({ browserEvents: true, clientEvents: false });
     expect(w.observe(browserBegin("f.txt")).forward).toBe(false);
     expect(w.observe(browserDone("/home/browser/downloads/f.txt"))).toEqual({ finished: { guid: GUID, name: "f.txt" }, forward: false });
     expect(w.observe(pageDone()).forward).toBe(true);
-    w.downloadsAllowed(true);
+    w.downloadsAllowed({ browserEvents: true, clientEvents: true });
     expect(w.observe(browserDone("/home/browser/downloads/f.txt")).forward).toBe(true);
+  });
+
+  test("Page.setDownloadBehavior brings no Browser events: Page events still count", () => {
+    const w = new DownloadWatch();
+    w.downloadsAllowed({ browserEvents: false, clientEvents: false });
+    w.observe(pageBegin("f.txt"));
+    expect(w.observe(pageDone())).toEqual({ finished: { guid: GUID, name: "f.txt" }, forward: true });
   });
 
   test("unparseable or malformed events are forwarded and report nothing", () => {
     const w = new DownloadWatch();
-    w.downloadsAllowed(true);
+    w.downloadsAllowed({ browserEvents: true, clientEvents: true });
     for (const bad of [
       Buffer.from('{"method":"Browser.downloadProgress",'),
       msg({ method: "Browser.downloadProgress", params: { guid: 7, state: "completed", filePath: "/home/browser/downloads/a" } }),

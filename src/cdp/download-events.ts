@@ -10,6 +10,7 @@
 // Whatever cannot be read as exactly one plain file in BROWSER_PATHS.downloads is not reported
 // (default deny); the end-of-session copy still finds such files when they exist.
 import { BROWSER_PATHS } from "../providers/provider";
+import type { DownloadsAllowed } from "./policy-checks";
 
 export interface FinishedDownload {
   /** Chromium's id of the download. */
@@ -67,16 +68,17 @@ const PASS: DownloadObservation = { finished: null, forward: true };
 
 /** The download events of one client connection (state: names of downloads under way). */
 export class DownloadWatch {
-  /** This connection allowed downloads with Browser/Page.setDownloadBehavior, so Browser events come here. */
+  /** This connection allowed downloads with Browser.setDownloadBehavior, so Browser events come here. */
   private browserEvents = false;
   /** The client asked for Browser.download* events itself. */
   private clientWantsBrowserEvents = true;
   private readonly suggested = new Map<string, string>();
 
-  /** The client's setDownloadBehavior allowed downloads; the gateway forwarded it with eventsEnabled. */
-  downloadsAllowed(clientAskedForEvents: boolean): void {
+  /** The client's setDownloadBehavior allowed downloads, as the gateway forwarded it (policy-checks.ts). */
+  downloadsAllowed(how: DownloadsAllowed): void {
+    if (!how.browserEvents) return;
     this.browserEvents = true;
-    this.clientWantsBrowserEvents = clientAskedForEvents;
+    this.clientWantsBrowserEvents = how.clientEvents;
   }
 
   /** Reads one message that passed isDownloadEvent. Never throws. */
