@@ -8,13 +8,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chromium } from "playwright-core";
 import puppeteer from "puppeteer-core";
+import { rmSync } from "node:fs";
 import { ADMIN_KEY, browserNetwork, containersOfSession, startIsolatedGrid, waitFor, type Grid } from "../helpers/grid";
+import { sshdAvailable, startSshd, type Sshd } from "../helpers/sshd";
 
 const TABLE = "bgdownloads_e2e";
 const NETWORK = "browsergrid-downloads-e2e";
 const MiB = 1024 * 1024;
 
 let grid: Grid;
+let sshd: Sshd | undefined;
 let files: ReturnType<typeof Bun.serve>;
 let base: string;
 const created: string[] = [];
@@ -45,6 +48,16 @@ interface Artifact {
 const artifactsOf = async (id: string): Promise<Artifact[]> => (await grid.api("GET", `/api/v1/sessions/${id}/artifacts`)).body.artifacts;
 const statusOf = async (id: string): Promise<string> => (await grid.api("GET", `/api/v1/sessions/${id}`)).body.status;
 const bytesOf = async (a: Artifact) => new Uint8Array(await (await fetch(`${grid.url}${a.url}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).arrayBuffer());
+
+/** The Playwright flow: click, wait for the download; returns what Playwright saw. */
+async function downloadWithPlaywright(cdpUrl: string, href: string) {
+  const browser = await chromium.connectOverCDP(cdpUrl);
+  const page = await browser.contexts()[0]!.newPage();
+  await page.goto(`${base}/?href=${encodeURIComponent(href)}`);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#dl")]);
+  expect(await download.failure()).toBeNull(); // resolves once Chromium finished the file
+  return { browser, name: download.suggestedFilename() };
+}
 
 async function createSession() {
   const res = await grid.api("POST", "/api/v1/sessions", { keepAlive: true });
@@ -82,18 +95,16 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const id of created) await grid?.api("DELETE", `/api/v1/sessions/${id}`).catch(() => {});
   await grid?.dispose();
+  if (grid) rmSync(grid.dataDir, { recursive: true, force: true });
+  await sshd?.dispose();
   files?.stop(true);
 }, 60_000);
 
 describe("a finished download is an artifact while the session runs", () => {
   test("Playwright: wait for the download, then list and fetch it through the API; after the end there is exactly one", async () => {
     const s = await createSession();
-    const browser = await chromium.connectOverCDP(s.cdpUrl);
-    const page = await browser.contexts()[0]!.newPage();
-    await page.goto(`${base}/?href=${encodeURIComponent("/file/report.bin?size=" + 3 * MiB)}`);
-    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#dl")]);
-    expect(await download.failure()).toBeNull(); // resolves once Chromium finished the file
-    expect(download.suggestedFilename()).toBe("report.bin");
+    const { browser, name } = await downloadWithPlaywright(s.cdpUrl, `/file/report.bin?size=${3 * MiB}`);
+    expect(name).toBe("report.bin");
 
     // No waiting: the gateway queued the copy before Playwright heard of the completion, and
     // the listing waits for copies under way.
@@ -147,4 +158,28 @@ describe("a finished download is an artifact while the session runs", () => {
     expect(after.map((a) => a.name)).toEqual(["data.csv", "data.csv"]);
     expect(new Set(after.map((a) => a.sha256)).size).toBe(2);
   }, 90_000);
+
+  test("on an SSH worker: the file comes out through the provider over SSH while the session runs", async () => {
+    if (!sshdAvailable()) throw new Error("this test needs OpenSSH's sshd (apt-get install openssh-server) and root");
+    sshd = await startSshd();
+    const added = await grid.api("POST", "/api/v1/workers", { endpoint: sshd.endpoint, name: "remote-dl", capacity: 2, sshPrivateKey: sshd.privateKey });
+    expect(added.status).toBe(201);
+    const local = ((await grid.api("GET", "/api/v1/workers")).body.workers as { id: string; kind: string }[]).find((w) => w.kind === "docker")!;
+    expect((await grid.api("POST", `/api/v1/workers/${local.id}/drain`)).status).toBe(200);
+    let s: { id: string; cdpUrl: string };
+    try {
+      s = await createSession();
+    } finally {
+      expect((await grid.api("POST", `/api/v1/workers/${local.id}/resume`)).status).toBe(200);
+    }
+    expect((await grid.api("GET", `/api/v1/sessions/${s.id}`)).body.worker).toBe("remote-dl");
+    const { browser } = await downloadWithPlaywright(s.cdpUrl, "/file/remote.bin?size=200000");
+    const list = await artifactsOf(s.id);
+    expect(await statusOf(s.id)).toBe("running");
+    expect(list.map((a) => [a.name, a.size])).toEqual([["remote.bin", 200000]]);
+    expect(Buffer.compare(Buffer.from(await bytesOf(list[0]!)), Buffer.from(fileBytes("remote.bin", "1", 200000)))).toBe(0);
+    await browser.close();
+    await endSession(s.id);
+    expect((await artifactsOf(s.id)).map((a) => a.id)).toEqual([list[0]!.id]);
+  }, 120_000);
 });
