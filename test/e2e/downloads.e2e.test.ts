@@ -159,6 +159,23 @@ describe("a finished download is an artifact while the session runs", () => {
     expect(new Set(after.map((a) => a.sha256)).size).toBe(2);
   }, 90_000);
 
+  test("Page.setDownloadBehavior (the deprecated per-page call): the Page domain's events name the file", async () => {
+    const s = await createSession();
+    const browser = await puppeteer.connect({ browserWSEndpoint: s.cdpUrl, defaultViewport: null });
+    const page = await browser.newPage();
+    await (await page.createCDPSession()).send("Page.setDownloadBehavior", { behavior: "allow", downloadPath: "/tmp/ignored" });
+    await page.goto(`${base}/?href=${encodeURIComponent("/file/page.txt?size=777")}`);
+    await page.click("#dl");
+    const a = await waitFor("download listed", async () => (await artifactsOf(s.id))[0], 20_000, 100);
+    expect(await statusOf(s.id)).toBe("running");
+    expect([a.name, a.size]).toEqual(["page.txt", 777]);
+    const events = (await grid.api("GET", `/api/v1/sessions/${s.id}/events`)).body.events as { type: string }[];
+    expect(events.filter((e) => e.type === "download_stored")).toHaveLength(1);
+    await browser.disconnect();
+    await endSession(s.id);
+    expect((await artifactsOf(s.id)).map((x) => x.id)).toEqual([a.id]);
+  }, 90_000);
+
   test("on an SSH worker: the file comes out through the provider over SSH while the session runs", async () => {
     if (!sshdAvailable()) throw new Error("this test needs OpenSSH's sshd (apt-get install openssh-server) and root");
     sshd = await startSshd();
