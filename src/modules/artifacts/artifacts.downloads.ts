@@ -20,7 +20,7 @@ const COPY_DEADLINE_MS = 120_000;
 type Deps = Pick<AppDeps, "config" | "db" | "log" | "sessions">;
 
 /** Queues the copy of one finished download of a running session; returns at once. */
-export function captureFinishedDownload(deps: Deps, sessionId: string, download: FinishedDownload): void {
+export function captureFinishedDownload(deps: Deps, sessionId: string, download: FinishedDownload, deadlineMs = COPY_DEADLINE_MS): void {
   const row = getSession(deps.db, sessionId);
   if (!row || row.status !== "running" || !row.containerId) return;
   const provider = deps.sessions.providerOf(row);
@@ -29,10 +29,10 @@ export function captureFinishedDownload(deps: Deps, sessionId: string, download:
   const containerId = row.containerId;
   void artifacts.collecting(sessionId, async () => {
     const started = performance.now();
-    const deadline = AbortSignal.timeout(COPY_DEADLINE_MS);
+    const deadline = AbortSignal.timeout(deadlineMs);
     let tar: NodeJS.ReadableStream | undefined;
     try {
-      tar = await Promise.race([provider.copyOut!(containerId, `${BROWSER_PATHS.downloads}/${download.name}`), rejectOn(deadline)]);
+      tar = await Promise.race([provider.copyOut!(containerId, `${BROWSER_PATHS.downloads}/${download.name}`), rejectOn(deadline, deadlineMs)]);
       deadline.addEventListener("abort", () => destroy(tar!, deadline.reason), { once: true });
       const a = await artifacts.collectDownload(sessionId, tar, download.name, downloadCapOf(deps, row));
       if (a) appendNote(deps.db, sessionId, "download_stored", { artifact: a.id, name: a.name, size: a.size, ms: Math.round(performance.now() - started) });
@@ -49,8 +49,8 @@ function downloadCapOf(deps: Deps, row: SessionRow): number {
   return pool ? Math.min(pool.storageMb * 1024 * 1024, MAX_DOWNLOAD_FILE_BYTES) : MAX_DOWNLOAD_FILE_BYTES;
 }
 
-function rejectOn(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error(`the copy did not finish within ${COPY_DEADLINE_MS / 1000} s`)), { once: true }));
+function rejectOn(signal: AbortSignal, ms: number): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error(`the copy did not finish within ${ms} ms`)), { once: true }));
 }
 
 function destroy(stream: NodeJS.ReadableStream, reason: unknown): void {

@@ -237,7 +237,8 @@ type TarEntry = AsyncIterable<Uint8Array> & { header: { name: string; type?: str
 async function eachTarEntry(tar: NodeJS.ReadableStream, use: (entry: TarEntry) => Promise<boolean>): Promise<void> {
   const ex = extract();
   const feeding = new Promise<void>((resolve, reject) => {
-    tar.on("error", reject);
+    // A source that breaks (a copy cut off, a worker gone) must end the loop below too.
+    tar.on("error", (err) => (ex.destroy(err), reject(err)));
     ex.on("error", reject);
     ex.on("finish", resolve);
     tar.pipe(ex as unknown as NodeJS.WritableStream);
