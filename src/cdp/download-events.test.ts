@@ -17,6 +17,8 @@ describe("isDownloadEvent", () => {
     expect(isDownloadEvent(browserDone("/home/browser/downloads/a.txt"))).toBe(true);
     expect(isDownloadEvent(pageDone())).toBe(true);
     expect(isDownloadEvent(msg({ method: "Page.frameNavigated", params: {} }))).toBe(false);
+    expect(isDownloadEvent(msg({ method: "Page.domContentEventFired", params: {} }))).toBe(false); // "d" where "download" starts
+    expect(isDownloadEvent(msg({ method: "Browser.dxwnloadProgress", params: {} }))).toBe(false);
     expect(isDownloadEvent(msg({ id: 3, result: { method: "Browser.downloadProgress" } }))).toBe(false);
     expect(isDownloadEvent(Buffer.from('{"method":"Browser.download'))).toBe(false);
     expect(isDownloadEvent(Buffer.from(""))).toBe(false);

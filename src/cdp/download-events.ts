@@ -30,9 +30,12 @@ const MAX_NAME_BYTES = 255;
 
 /** Cheap test run on every browser→client message: does it start like a download event? */
 export function isDownloadEvent(payload: Buffer): boolean {
-  // Events start with {"method": (0x6d = "m"); replies with {"id":.
+  // Events start with {"method":" (0x6d = "m"); replies with {"id":. Single bytes first (the
+  // method's first letter, the "d" of ".download"): most events are ruled out without a compare.
   if (payload.length > MAX_EVENT_BYTES || payload[2] !== 0x6d) return false;
-  return startsWith(payload, BROWSER_PREFIX) || startsWith(payload, PAGE_PREFIX);
+  if (payload[11] === 0x42 && payload[19] === 0x64) return startsWith(payload, BROWSER_PREFIX);
+  if (payload[11] === 0x50 && payload[16] === 0x64) return startsWith(payload, PAGE_PREFIX);
+  return false;
 }
 
 function startsWith(payload: Buffer, prefix: Buffer): boolean {
