@@ -19,8 +19,16 @@ const COPY_DEADLINE_MS = 120_000;
 
 type Deps = Pick<AppDeps, "config" | "db" | "log" | "sessions">;
 
-/** Queues the copy of one finished download of a running session; returns at once. */
+/** Queues the copy of one finished download of a running session; returns at once and never throws (it runs on the gateway's message path). */
 export function captureFinishedDownload(deps: Deps, sessionId: string, download: FinishedDownload, deadlineMs = COPY_DEADLINE_MS): void {
+  try {
+    queueCopy(deps, sessionId, download, deadlineMs);
+  } catch (err) {
+    deps.log.error("finished download not queued for copying", { sessionId, name: download.name, err });
+  }
+}
+
+function queueCopy(deps: Deps, sessionId: string, download: FinishedDownload, deadlineMs: number): void {
   const row = getSession(deps.db, sessionId);
   if (!row || row.status !== "running" || !row.containerId) return;
   const provider = deps.sessions.providerOf(row);
