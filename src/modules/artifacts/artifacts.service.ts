@@ -227,13 +227,12 @@ export class ArtifactService {
   }
 }
 
+type TarEntry = AsyncIterable<Uint8Array> & { header: { name: string; type?: string | null; size?: number } };
 
 /**
  * Reads a tar stream entry by entry; `use` streams an entry's body (true) or leaves it to be
  * skipped (false). Resolves once the whole archive was read; rejects when it is broken.
  */
-type TarEntry = AsyncIterable<Uint8Array> & { header: { name: string; type?: string | null; size?: number } };
-
 async function eachTarEntry(tar: NodeJS.ReadableStream, use: (entry: TarEntry) => Promise<boolean>): Promise<void> {
   const ex = extract();
   const feeding = new Promise<void>((resolve, reject) => {
