@@ -9,6 +9,7 @@ import { DomainError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { FrameReader, MAX_CLIENT_HEADER, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, clientFrame, writeClientHeader, type FrameSink } from "./frames";
 import { cdpError, cdpResult, interceptClientMessage } from "./intercept";
+import { DownloadWatch, isDownloadEvent } from "./download-events";
 import { checkHandshakeResponse, handshakeRequest } from "./upstream";
 import { CdpError, type CdpTarget, type ClientStats, type GatewayHooks } from "./types";
 
@@ -77,6 +78,7 @@ export class ClientConn implements FrameSink {
   private clientReadPaused = false;
   private queue: Buffer[] = [];
   private queued = 0;
+  private readonly downloads = new DownloadWatch();
 
   constructor(
     private readonly host: ConnHost,
@@ -206,6 +208,7 @@ export class ClientConn implements FrameSink {
       (this.early ??= []).push({ payload: Buffer.from(payload), opcode });
       return;
     }
+    if (isDownloadEvent(payload) && !this.onDownloadEvent(payload)) return;
     this.host.counters.messagesToClients++;
     // CDP clients expect text frames; Bun sends text only from a string. Payloads are decoded
     // straight from the received bytes (ASCII fast path), never re-serialised.
@@ -215,6 +218,17 @@ export class ClientConn implements FrameSink {
       this.sendBlocked = true;
     }
     this.entry.active = true;
+  }
+
+  /**
+   * Tells the session layer of a finished download before the client hears of it (so a client
+   * that lists artifacts after its download finished finds the copy under way); false when the
+   * event is one the client did not ask for.
+   */
+  private onDownloadEvent(payload: Buffer): boolean {
+    const seen = this.downloads.observe(payload);
+    if (seen.finished) this.host.hooks.onDownloadFinished?.(this.sessionId, seen.finished);
+    return seen.forward;
   }
 
   onControl(opcode: number, payload: Buffer): void {
@@ -264,7 +278,10 @@ export class ClientConn implements FrameSink {
     if (action !== null) {
       if (action.kind === "forward") {
         message = action.text;
-        if (action.downloads) this.host.hooks.onDownloadsEnabled?.(this.sessionId);
+        if (action.downloads) {
+          this.downloads.downloadsAllowed(action.downloads);
+          this.host.hooks.onDownloadsEnabled?.(this.sessionId);
+        }
       } else if (action.kind === "refuse") {
         this.host.counters.refusedCommands++;
         this.ws?.sendText(cdpError(action.id, action.sessionId, action.code, action.message));

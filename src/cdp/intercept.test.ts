@@ -44,7 +44,7 @@ test("text that is not strict JSON is refused, never forwarded, with the id when
 test("setDownloadBehavior: the download path is pinned to the browser's downloads directory", () => {
   for (const method of ["Browser.setDownloadBehavior", "Page.setDownloadBehavior"]) {
     const r = interceptClientMessage(JSON.stringify({ id: 7, method, params: { behavior: "allowAndName", downloadPath: "/home/browser/profile/Default", eventsEnabled: true, browserContextId: "C1" } }));
-    expect(r).toMatchObject({ kind: "forward", downloads: true });
+    expect(r).toMatchObject({ kind: "forward", downloads: { browserEvents: method === "Browser.setDownloadBehavior", clientEvents: true } });
     expect(forwarded(r)).toEqual({ id: 7, method, params: { behavior: "allow", downloadPath: BROWSER_PATHS.downloads, eventsEnabled: true, browserContextId: "C1" } });
     const deny = interceptClientMessage(JSON.stringify({ id: 8, method, params: { behavior: "deny", downloadPath: "/home/browser/profile" } }));
     expect(deny).toMatchObject({ kind: "forward" });
@@ -54,6 +54,19 @@ test("setDownloadBehavior: the download path is pinned to the browser's download
   // Escaped spellings are decoded before the check; what is forwarded is the checked value.
   const escaped = interceptClientMessage('{"id":9,"method":"Browser.setDownloadBeh\\u0061vior","params":{"behavior":"allow","download\\u0050ath":"/home/browser/profile"}}');
   expect(forwarded(escaped).params.downloadPath).toBe(BROWSER_PATHS.downloads);
+});
+
+test("Browser.setDownloadBehavior that allows downloads always turns download events on; the client's own wish is kept apart", () => {
+  const r = interceptClientMessage(JSON.stringify({ id: 3, method: "Browser.setDownloadBehavior", params: { behavior: "allow", downloadPath: "/tmp/x", browserContextId: "C1" } }));
+  expect(r).toMatchObject({ kind: "forward", downloads: { browserEvents: true, clientEvents: false } });
+  expect(forwarded(r).params).toEqual({ behavior: "allow", downloadPath: BROWSER_PATHS.downloads, browserContextId: "C1", eventsEnabled: true });
+  const off = interceptClientMessage(JSON.stringify({ id: 4, method: "Browser.setDownloadBehavior", params: { behavior: "allow", eventsEnabled: false } }));
+  expect(forwarded(off).params.eventsEnabled).toBe(true);
+  expect(off).toMatchObject({ downloads: { browserEvents: true, clientEvents: false } });
+  // Page.setDownloadBehavior has no eventsEnabled: nothing is added there.
+  const page = interceptClientMessage(JSON.stringify({ id: 5, method: "Page.setDownloadBehavior", params: { behavior: "allow", downloadPath: "/tmp/x" } }));
+  expect(forwarded(page).params).toEqual({ behavior: "allow", downloadPath: BROWSER_PATHS.downloads });
+  expect(page).toMatchObject({ downloads: { browserEvents: false, clientEvents: false } });
 });
 
 test("URLs: only http(s), about:, data: and blob: pass, for every method that loads one", () => {

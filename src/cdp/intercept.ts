@@ -10,13 +10,13 @@
 // duplicate keys its own way; forwarding what the gateway could not read would let a
 // `file://` navigation or a `direct://` context proxy through under another reading.
 import { ScanError, scanMessage, type ScannedMessage } from "./json-scan";
-import { CHECKS, type Params } from "./policy-checks";
+import { CHECKS, type DownloadsAllowed, type Params } from "./policy-checks";
 import { DOMAIN_PREFIX, ruleFor } from "./policy";
 
 export type Interception =
   | { kind: "domain"; id: unknown; sessionId?: string; method: string; params: unknown }
   | { kind: "refuse"; id: unknown; sessionId?: string; code: number; message: string }
-  | { kind: "forward"; text: string; downloads?: true };
+  | { kind: "forward"; text: string; downloads?: DownloadsAllowed };
 
 /** JSON-RPC codes of the gateway's own refusals. */
 export const REFUSAL = { parse: -32700, invalidRequest: -32600, unclassified: -32601, policy: -32000 } as const;
@@ -45,11 +45,11 @@ export function interceptClientMessage(text: string): Interception | null {
   if (rule.kind === "allow") return null;
   if (rule.kind === "refuse") return refuse(id, sessionId, REFUSAL.policy, `${method} is refused: ${rule.why}`);
   const msg = JSON.parse(text) as { params?: Params };
-  const result = CHECKS[rule.check](msg.params ?? {});
+  const result = CHECKS[rule.check](msg.params ?? {}, method!);
   if ("refuse" in result) return refuse(id, sessionId, REFUSAL.policy, `${method}: ${result.refuse}`);
   msg.params = result.params;
   const forwarded = JSON.stringify(msg);
-  return result.downloads ? { kind: "forward", text: forwarded, downloads: true } : { kind: "forward", text: forwarded };
+  return result.downloads ? { kind: "forward", text: forwarded, downloads: result.downloads } : { kind: "forward", text: forwarded };
 }
 
 function envelopeProblem(m: ScannedMessage): string | null {

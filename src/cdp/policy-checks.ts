@@ -7,7 +7,15 @@ import { isPlainFileName } from "../providers/tar-entry";
 import { BROWSER_PATHS } from "../providers/provider";
 
 export type Params = Record<string, unknown>;
-export type CheckResult = { refuse: string } | { params: Params; downloads?: true };
+/** What a checked setDownloadBehavior that allows downloads means for the connection's download events. */
+export interface DownloadsAllowed {
+  /** Browser.download* events now come to this connection (Browser.setDownloadBehavior; the gateway turned them on). */
+  browserEvents: boolean;
+  /** The client asked for those events itself (eventsEnabled: true). */
+  clientEvents: boolean;
+}
+
+export type CheckResult = { refuse: string } | { params: Params; downloads?: DownloadsAllowed };
 export type CheckName = keyof typeof CHECKS;
 
 const ALLOWED_SCHEMES = new Set(["http:", "https:", "about:", "data:", "blob:"]);
@@ -59,10 +67,19 @@ export const CHECKS = {
     const why = urlRefusal(p.url);
     return why ? { refuse: why } : { params: p };
   },
-  /** Downloads land only in the session's downloads dir, never in the profile or elsewhere. */
-  downloadPath(p: Params): CheckResult {
+  /**
+   * Downloads land only in the session's downloads dir, never in the profile or elsewhere.
+   * Browser.setDownloadBehavior that allows downloads always gets `eventsEnabled: true`, so the
+   * gateway sees each finished download (and stores it as an artifact at once); the client sees
+   * those events only when it asked for them (download-events.ts).
+   */
+  downloadPath(p: Params, method?: string): CheckResult {
     if (p.behavior === "allow" || p.behavior === "allowAndName") {
-      return { params: { ...p, behavior: "allow", downloadPath: BROWSER_PATHS.downloads }, downloads: true };
+      const browser = method === "Browser.setDownloadBehavior";
+      return {
+        params: { ...p, behavior: "allow", downloadPath: BROWSER_PATHS.downloads, ...(browser ? { eventsEnabled: true } : {}) },
+        downloads: { browserEvents: browser, clientEvents: p.eventsEnabled === true },
+      };
     }
     const { downloadPath: _ignored, ...rest } = p;
     return { params: rest };

@@ -2,6 +2,7 @@
 // Docker: it asks these hooks who may connect and where the browser is, and tells them how many
 // clients each session has and when traffic flowed.
 import type { Logger } from "../lib/logger";
+import type { FinishedDownload } from "./download-events";
 
 /** Where a session's browser answers CDP (Chromium's debugging port, reachable from here). */
 export interface CdpTarget {
@@ -42,6 +43,12 @@ export interface GatewayHooks {
   handleDomainCommand(sessionId: string, method: string, params: unknown): Promise<unknown>;
   /** Optional: a client allowed downloads on this session (they land in the browser's downloads directory). */
   onDownloadsEnabled?(sessionId: string): void;
+  /**
+   * Optional: the browser finished a download that a client of this session heard of (its file
+   * is `download.name` in the downloads directory). Called before that client gets the event;
+   * once per connection that heard it, so several clients may report the same download.
+   */
+  onDownloadFinished?(sessionId: string, download: FinishedDownload): void;
 }
 
 /** Thrown by handleDomainCommand to answer with a CDP error of this code. */

@@ -110,7 +110,10 @@ export interface BrowserProvider {
    * browser (BROWSER_PATHS.uploads); rejects when it does not fit the directory's cap.
    */
   copyFileIn?(handle: string, dir: string, file: IncomingFile): Promise<void>;
-  /** A tar archive of a browser's directory, entries named "<basename>/…"; also after the browser exited. */
+  /**
+   * A tar archive of a browser's directory, entries named "<basename>/…", or of one file in it
+   * (one entry, "<file name>"); also after the browser exited.
+   */
   copyOut?(handle: string, path: string): Promise<NodeJS.ReadableStream>;
   /** Resolves true once the browser exited by itself (e.g. after CDP Browser.close), false on timeout. */
   waitExited?(handle: string, timeoutMs: number): Promise<boolean>;

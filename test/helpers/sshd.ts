@@ -2,7 +2,7 @@
 // host key and user key in a temp dir, a non-default port, stream-local and TCP forwarding on.
 // It fronts this machine's Docker engine, so an "ssh://root@127.0.0.1:<port>" worker reaches
 // the same engine as the local one, through SSH only.
-import { mkdtempSync, readFileSync, writeFileSync, chmodSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, chmodSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./binary";
@@ -19,6 +19,8 @@ export interface Sshd {
   stop(): Promise<void>;
   /** Replaces the host key (a different server at the same address); takes effect on start(). */
   rotateHostKey(): Promise<void>;
+  /** stop(), then removes the temp dir with the keys and config: no start() after it. */
+  dispose(): Promise<void>;
 }
 
 function run(cmd: string[]): string {
@@ -105,6 +107,10 @@ export async function startSshd(): Promise<Sshd> {
       run(["rm", "-f", hostKey, `${hostKey}.pub`]);
       genHostKey();
       sshd.hostKeyFingerprint = fingerprint();
+    },
+    async dispose() {
+      await sshd.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   await sshd.start();

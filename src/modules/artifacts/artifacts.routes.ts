@@ -1,7 +1,8 @@
-// /api/v1/sessions/:id/artifacts — files a session produced (screenshots, downloads, later
-// recordings and run logs), and POST /api/v1/sessions/:id/screenshot to take one. Who may see
-// a session may see its artifacts. Downloads are served as attachments in a sandbox: a file
-// a page downloaded is untrusted content and must never run as BrowserGrid's origin.
+// /api/v1/sessions/:id/artifacts — files a session produced (screenshots, downloads as soon as
+// they finished, later recordings and run logs), and POST /api/v1/sessions/:id/screenshot to
+// take one. Who may see a session may see its artifacts. Downloads are served as attachments in
+// a sandbox: a file a page downloaded is untrusted content and must never run as BrowserGrid's
+// origin.
 import { Elysia, t } from "elysia";
 import type { AppDeps } from "../../http/context";
 import { authMacro } from "../../http/plugins/auth";
@@ -39,7 +40,12 @@ export function artifactRoutes(deps: AppDeps) {
         auth: "viewer",
         params: t.Object({ id: t.String({ maxLength: 64 }) }),
         response: { 200: t.Object({ artifacts: t.Array(ArtifactSchema) }), 404: ErrorSchema },
-        detail: { tags: ["artifacts"], summary: "A session's artifacts, oldest first", description: "For a session that has just ended, answers once its downloads have been copied in (they are copied right after DELETE answers)." },
+        detail: {
+          tags: ["artifacts"],
+          summary: "A session's artifacts, oldest first",
+          description:
+            "A download is listed as soon as Chromium finished it, while the session runs: the copy starts before the CDP client hears of the completion, and this listing waits for copies under way, so a script that waited for its download (Playwright: download.failure()) finds it here. For a session that has just ended, answers once its remaining downloads have been copied in (right after DELETE answers). A second download with the same file name is a second artifact.",
+        },
       },
     )
     .get(
@@ -60,7 +66,11 @@ export function artifactRoutes(deps: AppDeps) {
       {
         auth: "viewer",
         params: t.Object({ id: t.String({ maxLength: 64 }), artifactId: t.String({ maxLength: 64 }) }),
-        detail: { tags: ["artifacts"], summary: "Download one artifact" },
+        detail: {
+          tags: ["artifacts"],
+          summary: "Download one artifact",
+          description: "The file's bytes as an attachment (sandboxed), with its SHA-256 in X-Checksum-SHA256; works while the session runs and after it ended, until retention deletes it.",
+        },
       },
     )
     .post(

@@ -2,6 +2,8 @@
 // and each streams into storage without being held in memory whole.
 import { expect, test } from "bun:test";
 import { pack } from "tar-stream";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { makeTestApp } from "../../../test/helpers/app";
 import { peakRssGrowth } from "../../../test/helpers/archives";
 import { FakeProvider } from "../../../test/helpers/fake-provider";
@@ -24,11 +26,11 @@ async function sessionOf() {
 }
 
 /** A tar as Docker's archive API streams it, made as it is read (a big file costs no memory). */
-function downloadsTar(files: { name: string; size: number; type?: "file" | "symlink" }[]): NodeJS.ReadableStream {
+function downloadsTar(files: { name: string; size: number; type?: "file" | "symlink"; fill?: number }[]): NodeJS.ReadableStream {
   const p = pack();
   void (async () => {
-    const piece = Buffer.alloc(MiB, 0x61);
     for (const f of files) {
+      const piece = Buffer.alloc(Math.min(MiB, Math.max(f.size, 1)), f.fill ?? 0x61);
       if (f.type === "symlink") {
         p.entry({ name: f.name, type: "symlink", linkname: "/etc/passwd" });
         continue;
@@ -61,3 +63,59 @@ test("a 300 MiB download streams into storage: the server does not grow by its s
   expect(result).toBe(1);
   expect(growth).toBeLessThan(256 * MiB); // holding the data whole would take 300 MiB or more
 }, 120_000);
+
+const names = (rows: { name: string; size: number }[]) => rows.map((a) => [a.name, a.size]);
+
+test("one finished download: only the named regular file is stored, within the cap", async () => {
+  const { sessionId, artifacts } = await sessionOf();
+  expect(await artifacts.collectDownload(sessionId, downloadsTar([{ name: "report.csv", size: 0, type: "symlink" }]), "report.csv")).toBeNull();
+  expect(await artifacts.collectDownload(sessionId, downloadsTar([{ name: "other.csv", size: 4 }]), "report.csv")).toBeNull();
+  expect(await artifacts.collectDownload(sessionId, downloadsTar([{ name: "../report.csv", size: 4 }]), "report.csv")).toBeNull();
+  expect(await artifacts.collectDownload(sessionId, downloadsTar([{ name: "report.csv", size: 4 * MiB }]), "report.csv", MiB)).toBeNull();
+  expect(artifacts.list(sessionId)).toEqual([]);
+  const row = await artifacts.collectDownload(sessionId, downloadsTar([{ name: "report.csv", size: 10 }, { name: "report.csv", size: 20 }]), "report.csv");
+  expect(row).toMatchObject({ kind: "download", name: "report.csv", size: 10, contentType: "text/csv" });
+  expect(names(artifacts.list(sessionId))).toEqual([["report.csv", 10]]);
+});
+
+test("the end-of-session copy does not store again what was stored while the session ran; a changed file is new", async () => {
+  const { sessionId, artifacts, t } = await sessionOf();
+  expect(await artifacts.collectDownload(sessionId, downloadsTar([{ name: "a.txt", size: 5 }]), "a.txt")).not.toBeNull();
+  // The same download reported by a second client: no second row, no second file.
+  expect(await artifacts.collectDownload(sessionId, downloadsTar([{ name: "a.txt", size: 5 }]), "a.txt")).toBeNull();
+  expect(await artifacts.collectDownload(sessionId, downloadsTar([{ name: "b.txt", size: 5 }]), "b.txt")).not.toBeNull();
+  // At the end: a.txt unchanged, b.txt overwritten by a second download of the same name, c.txt new.
+  const n = await artifacts.collectDownloads(sessionId, downloadsTar([{ name: "downloads/a.txt", size: 5 }, { name: "downloads/b.txt", size: 5, fill: 0x62 }, { name: "downloads/c.txt", size: 3 }]));
+  expect(n).toBe(2);
+  expect(artifacts.list(sessionId).map((a) => `${a.name}:${a.sha256.slice(0, 8)}`).sort()).toEqual(
+    ["a.txt:" + sha("aaaaa"), "b.txt:" + sha("aaaaa"), "b.txt:" + sha("bbbbb"), "c.txt:" + sha("aaa")].sort(),
+  );
+  const files = readdirSync(join(t.deps.config.dataDir, "storage", "artifacts", sessionId));
+  expect(files.length).toBe(4); // the duplicate's file went with its row
+});
+
+const sha = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 8);
+
+test("collections of one session run one after another; settled() waits for all", async () => {
+  const { sessionId, artifacts } = await sessionOf();
+  const order: string[] = [];
+  const slow = artifacts.collecting(sessionId, async () => {
+    await Bun.sleep(50);
+    order.push("first");
+  });
+  const fast = artifacts.collecting(sessionId, async () => {
+    order.push("second");
+  });
+  const failing = artifacts.collecting(sessionId, async () => {
+    throw new Error("copy failed");
+  });
+  const after = artifacts.collecting(sessionId, async () => {
+    order.push("after a failure");
+  });
+  await artifacts.settled(sessionId);
+  expect(order).toEqual(["first", "second", "after a failure"]);
+  await slow;
+  await fast;
+  await after;
+  expect(failing).rejects.toThrow("copy failed");
+});

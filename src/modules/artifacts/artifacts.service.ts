@@ -1,7 +1,7 @@
 // Session artifacts: screenshots taken through the API, files the browser downloaded, later
 // recordings and run logs. Bytes live in storage/artifacts/<sessionId>/, rows in `artifacts`
 // with size and SHA-256. Retention deletes by age, then oldest first past a total size.
-import { and, asc, eq, lt, sql } from "drizzle-orm";
+import { and, asc, eq, lt, ne, sql } from "drizzle-orm";
 import { extract } from "tar-stream";
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
@@ -47,7 +47,7 @@ export function contentTypeOf(name: string): string {
 }
 
 /** Caps on what one session's downloads may add. */
-const MAX_DOWNLOAD_FILE_BYTES = 512 * 1024 * 1024;
+export const MAX_DOWNLOAD_FILE_BYTES = 512 * 1024 * 1024;
 const MAX_DOWNLOADS_PER_SESSION = 200;
 
 export class ArtifactService {
@@ -77,16 +77,24 @@ export class ArtifactService {
 
   private pending = new Map<string, Promise<void>>();
 
-  /** Runs a collection of a session's files; settled() waits for it. */
+  /**
+   * Runs a collection of a session's files after those already queued for it (one at a time per
+   * session, so a finished download copied while the session runs is stored before the
+   * end-of-session copy looks for duplicates); settled() waits for all of them.
+   */
   collecting(sessionId: string, run: () => Promise<void>): Promise<void> {
-    const p = run().finally(() => {
-      if (this.pending.get(sessionId) === p) this.pending.delete(sessionId);
-    });
+    const before = this.pending.get(sessionId) ?? Promise.resolve();
+    const p: Promise<void> = before
+      .catch(() => {})
+      .then(run)
+      .finally(() => {
+        if (this.pending.get(sessionId) === p) this.pending.delete(sessionId);
+      });
     this.pending.set(sessionId, p);
     return p;
   }
 
-  /** Resolves once files being collected for the session (an ending session's downloads) are stored. */
+  /** Resolves once files being collected for the session (finished downloads, an ending session's downloads) are stored. */
   async settled(sessionId: string): Promise<void> {
     await this.pending.get(sessionId)?.catch(() => {});
   }
@@ -131,31 +139,58 @@ export class ArtifactService {
   /**
    * Stores the files of a tar read from the browser's downloads directory. Partial downloads
    * (.crdownload), links, devices and anything outside the directory are skipped: the archive
-   * comes from a container a page may have controlled.
+   * comes from a container a page may have controlled. Files already stored while the session
+   * ran (same name and SHA-256) are not stored twice.
    */
   async collectDownloads(sessionId: string, tar: NodeJS.ReadableStream): Promise<number> {
-    const ex = extract();
-    const feeding = new Promise<void>((resolve, reject) => {
-      tar.on("error", reject);
-      ex.on("error", reject);
-      ex.on("finish", resolve);
-      tar.pipe(ex as unknown as NodeJS.WritableStream);
-    });
-    feeding.catch(() => {});
+    let count = this.downloadCount(sessionId);
     let stored = 0;
-    for await (const entry of ex) {
+    await eachTarEntry(tar, async (entry) => {
       const name = normaliseEntryName(entry.header.name, "downloads");
       const size = entry.header.size ?? 0;
-      if (!name || entry.header.type !== "file" || name.endsWith(".crdownload") || size > MAX_DOWNLOAD_FILE_BYTES || stored >= MAX_DOWNLOADS_PER_SESSION) {
-        entry.resume();
-        continue;
-      }
-      // Streamed into the store, never held whole (a download may be hundreds of MiB).
-      await this.add(sessionId, "download", name.split("/").pop()!, entry as unknown as AsyncIterable<Uint8Array>, { maxBytes: MAX_DOWNLOAD_FILE_BYTES });
-      stored++;
-    }
-    await feeding;
+      if (!name || entry.header.type !== "file" || name.endsWith(".crdownload") || size > MAX_DOWNLOAD_FILE_BYTES || count >= MAX_DOWNLOADS_PER_SESSION) return false;
+      if (await this.addDownload(sessionId, name.split("/").pop()!, entry, MAX_DOWNLOAD_FILE_BYTES)) stored++, count++;
+      return true;
+    });
     return stored;
+  }
+
+  /**
+   * Stores the one file `name` from a tar of that file alone (the provider's copy of
+   * BROWSER_PATHS.downloads/<name>): a regular file of at most `maxBytes`, else nothing is
+   * stored. null when it was refused or is already stored (same name and SHA-256).
+   */
+  async collectDownload(sessionId: string, tar: NodeJS.ReadableStream, name: string, maxBytes = MAX_DOWNLOAD_FILE_BYTES): Promise<ArtifactRow | null> {
+    const cap = Math.min(maxBytes, MAX_DOWNLOAD_FILE_BYTES);
+    let row: ArtifactRow | null = null;
+    let taken = false;
+    await eachTarEntry(tar, async (entry) => {
+      const size = entry.header.size ?? 0;
+      if (taken || entry.header.type !== "file" || normaliseEntryName(entry.header.name) !== name || size > cap) return false;
+      taken = true;
+      if (this.downloadCount(sessionId) >= MAX_DOWNLOADS_PER_SESSION) return false;
+      row = await this.addDownload(sessionId, name, entry, cap);
+      return true;
+    });
+    return row;
+  }
+
+  private downloadCount(sessionId: string): number {
+    return this.deps.db.select({ n: sql<number>`count(*)` }).from(artifacts).where(and(eq(artifacts.sessionId, sessionId), eq(artifacts.kind, "download"))).get()?.n ?? 0;
+  }
+
+  /** Streams one download into the store (never held whole); null when the same file is already stored. */
+  private async addDownload(sessionId: string, name: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<ArtifactRow | null> {
+    const row = await this.add(sessionId, "download", name, body, { maxBytes });
+    const twin = this.deps.db
+      .select({ id: artifacts.id })
+      .from(artifacts)
+      .where(and(eq(artifacts.sessionId, sessionId), eq(artifacts.kind, "download"), eq(artifacts.name, row.name), eq(artifacts.sha256, row.sha256), ne(artifacts.id, row.id)))
+      .get();
+    if (!twin) return row;
+    this.deps.db.delete(artifacts).where(eq(artifacts.id, row.id)).run();
+    await this.deps.blobs.delete(row.storageKey);
+    return null;
   }
 
   /** Deletes artifacts past the maximum age, then the oldest until the total fits. */
@@ -192,3 +227,24 @@ export class ArtifactService {
   }
 }
 
+type TarEntry = AsyncIterable<Uint8Array> & { header: { name: string; type?: string | null; size?: number } };
+
+/**
+ * Reads a tar stream entry by entry; `use` streams an entry's body (true) or leaves it to be
+ * skipped (false). Resolves once the whole archive was read; rejects when it is broken.
+ */
+async function eachTarEntry(tar: NodeJS.ReadableStream, use: (entry: TarEntry) => Promise<boolean>): Promise<void> {
+  const ex = extract();
+  const feeding = new Promise<void>((resolve, reject) => {
+    // A source that breaks (a copy cut off, a worker gone) must end the loop below too.
+    tar.on("error", (err) => (ex.destroy(err), reject(err)));
+    ex.on("error", reject);
+    ex.on("finish", resolve);
+    tar.pipe(ex as unknown as NodeJS.WritableStream);
+  });
+  feeding.catch(() => {});
+  for await (const entry of ex) {
+    if (!(await use(entry as unknown as TarEntry))) entry.resume();
+  }
+  await feeding;
+}

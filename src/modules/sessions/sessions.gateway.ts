@@ -10,6 +10,7 @@ import type { CreateSessionInput } from "./sessions.service";
 import { sessionDomain } from "./sessions.domain";
 import { markDownloadsEnabled, saveProfileNow } from "../profiles/session-storage";
 import { applyRuleSetsCommand } from "../rule-sets/session-rules";
+import { captureFinishedDownload } from "../artifacts/artifacts.downloads";
 
 /** An ephemeral session whose WebSocket never opened ends this soon. */
 const EPHEMERAL_IDLE_SEC = 60;
@@ -76,6 +77,7 @@ export function createSessionGateway(deps: AppDeps) {
       onClientsChanged: (sessionId, count) => sessions.onClientsChanged(sessionId, count),
       onActivity: () => {},
       onDownloadsEnabled: (id) => markDownloadsEnabled(deps, id),
+      onDownloadFinished: (id, download) => captureFinishedDownload(deps, id, download),
       handleDomainCommand: sessionDomain({ db, sessions, publicUrl: deps.config.publicUrl, installKey, saveProfile: (id) => saveProfileNow(deps, sessions, id), applyRuleSets: (id, p) => applyRuleSetsCommand(deps, sessions, id, p) }),
     },
   });
