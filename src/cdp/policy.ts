@@ -84,7 +84,7 @@ export const CHECKED: Readonly<Record<string, { check: CheckName; why: string }>
   "Target.createTarget": { check: "url", why: "opens a URL in a new page, as Page.navigate" },
   "Network.loadNetworkResource": { check: "url", why: "fetches a URL from the browser, as Page.navigate" },
   "Fetch.continueRequest": { check: "url", why: "may rewrite a paused request's URL, as Page.navigate" },
-  "Browser.setDownloadBehavior": { check: "downloadPath", why: "downloadPath is pinned to the session's downloads dir (never the profile or elsewhere)" },
+  "Browser.setDownloadBehavior": { check: "downloadPath", why: "downloadPath is pinned to the session's downloads dir (never the profile or elsewhere); eventsEnabled is forced on when downloads are allowed, so a finished download is stored as an artifact at once (a client that did not ask for the events does not receive them)" },
   "Page.setDownloadBehavior": { check: "downloadPath", why: "as Browser.setDownloadBehavior" },
   "Target.createBrowserContext": { check: "noContextProxy", why: "proxyServer/proxyBypassList refused: a context proxy (direct://) would bypass the session's egress proxy" },
   "Target.setAutoAttach": { check: "flatSession", why: "flatten: true required: a non-flat session's commands travel inside Target.sendMessageToTarget, unseen by this policy" },
