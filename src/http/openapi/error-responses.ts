@@ -1,0 +1,75 @@
+// The error statuses of the API, documented from the rules that produce them, in one place.
+// Every error answer has one shape (src/http/errors.ts ErrorBody), published once as
+// components.schemas.Error. The statuses that follow from how a route is declared are added
+// here; the ones that come from a route's own domain errors (409, 410, 429 capacity, 503, …)
+// are declared on the route (`response: { 409: ErrorSchema }`) and keep their description.
+
+type Operation = { security?: unknown[]; parameters?: { in: string }[]; requestBody?: unknown; responses?: Record<string, unknown>; "x-min-role"?: string };
+
+export const ERROR_SCHEMA = {
+  type: "object",
+  required: ["error"],
+  additionalProperties: false,
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      additionalProperties: false,
+      properties: {
+        code: { type: "string", description: "Stable, machine-readable reason, e.g. not_found, invalid_request, capacity_exhausted" },
+        message: { type: "string", description: "One sentence for a person: what is wrong and what to do" },
+        requestId: { type: "string", description: "Also in the X-Request-Id header and the server log" },
+      },
+    },
+  },
+} as const;
+
+/** What each status means on any route; a route's own description of it wins. */
+export const STATUS_TEXT: Record<string, string> = {
+  "400": "Invalid request: a parameter or body field is wrong (the message names it), or the body is not valid JSON.",
+  "401": "No valid credentials: send Authorization: Bearer <api key>.",
+  "403": "Your role does not allow this, or a signed-in browser request came from another origin.",
+  "404": "Not found.",
+  "409": "Conflict with the current state.",
+  "410": "Gone.",
+  "411": "Length Required: send Content-Length.",
+  "413": "The request body is larger than this route takes.",
+  "415": "The body must be JSON: send Content-Type: application/json.",
+  "429": "Too many requests: wait for Retry-After seconds.",
+  "503": "Unavailable for now: try again later.",
+};
+
+const SAFE_METHODS = new Set(["get", "head", "options"]);
+
+/**
+ * The statuses a route answers because of how it is declared:
+ * - authenticated (non-empty security): 401; 429 from the per-key API rate limit; 403 when it
+ *   needs more than the viewer role (`x-min-role`), or changes state (cross-origin refusal);
+ * - parameters or a body: 400 (validation, unparsable JSON);
+ * - a path parameter: 404 (nothing by that id or name);
+ * - a body: 413 (body-limits.ts) and, for JSON bodies, 415.
+ */
+export function impliedErrorStatuses(method: string, op: Operation, isPublic: boolean): string[] {
+  const out: string[] = [];
+  if (!isPublic) {
+    out.push("401", "429");
+    if (op["x-min-role"] !== "viewer" || !SAFE_METHODS.has(method)) out.push("403");
+  }
+  if (op.parameters?.length || op.requestBody) out.push("400");
+  if (op.parameters?.some((p) => p.in === "path")) out.push("404");
+  if (op.requestBody) out.push("413");
+  const content = (op.requestBody as { content?: Record<string, unknown> } | undefined)?.content;
+  if (content && "application/json" in content) out.push("415");
+  return out;
+}
+
+const Retry = { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer", minimum: 1 } } };
+
+/** The response object of an error status, referring to the one Error schema. */
+export function errorResponse(status: string, description?: string) {
+  return {
+    description: description ?? STATUS_TEXT[status] ?? `Error ${status}`,
+    ...(status === "429" ? { headers: Retry } : {}),
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  };
+}
