@@ -10,7 +10,7 @@
 import { toOpenAPISchema } from "@elysiajs/openapi";
 import { PUBLIC_ROUTES } from "../plugins/auth";
 import { cleanSchema } from "./schema-shape";
-import { ERROR_SCHEMA, errorResponse, impliedErrorStatuses } from "./error-responses";
+import { ERROR_SCHEMA, errorResponse, impliedErrorStatuses, isErrorSchema, STATUS_TEXT } from "./error-responses";
 
 export interface DocumentInfo {
   version: string;
@@ -68,17 +68,35 @@ function shapeOperation(method: string, path: string, op: Json): Json {
   const responses: Json = {};
   for (const [status, response] of Object.entries(declared)) {
     const described = response.description && !/^Response for status /.test(response.description) ? response.description : undefined;
-    if (Number(status) >= 400) responses[status] = errorResponse(status, described);
+    const schema = response.content?.["application/json"]?.schema;
+    if (Number(status) >= 400 && (schema === undefined || isErrorSchema(schema))) responses[status] = errorResponse(status, described);
     else if (status === "204" || status === "304") responses[status] = { description: described ?? "Done; no content." };
-    else responses[status] = { ...response, description: described ?? "Success." };
+    else responses[status] = { ...response, description: described ?? STATUS_TEXT[status] ?? "Success." };
   }
-  for (const status of impliedErrorStatuses(method, op, open)) responses[status] ??= errorResponse(status);
+  for (const status of impliedErrorStatuses(method, path, op, open)) responses[status] ??= errorResponse(status);
   op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
   return op;
 }
 
-function tagsOf(paths: Json): { name: string }[] {
+/** What each tag groups; a route with a tag not listed here fails the document test. */
+export const TAG_DESCRIPTIONS: Record<string, string> = {
+  "api-keys": "Keys for scripts and SDKs: Authorization: Bearer bg_<id>_<secret>",
+  artifacts: "Files a session produced: screenshots, downloads",
+  audit: "Who changed what, when",
+  auth: "Signing in and out, who is calling, changing your password",
+  health: "Liveness and readiness probes; no credentials needed",
+  maintenance: "Maintenance windows: no new sessions while one is active",
+  pools: "Kinds of browser (image, limits, egress policy) and their warm browsers",
+  profiles: "Saved browser state (cookies, storage) to start sessions with",
+  proxies: "Upstream proxies the browsers use, with per-domain routes",
+  "rule-sets": "Request rules (block, mock, rewrite) applied to a session's browser",
+  sessions: "Browsers: start one, get its CDP URL, end it",
+  users: "Accounts and their roles",
+  workers: "Machines that run the browsers",
+};
+
+function tagsOf(paths: Json): { name: string; description?: string }[] {
   const names = new Set<string>();
   for (const item of Object.values(paths)) for (const op of Object.values(item as Json)) for (const tag of (op as Json).tags ?? []) names.add(tag);
-  return [...names].sort().map((name) => ({ name }));
+  return [...names].sort().map((name) => ({ name, ...(TAG_DESCRIPTIONS[name] ? { description: TAG_DESCRIPTIONS[name] } : {}) }));
 }

@@ -4,25 +4,18 @@
 // here; the ones that come from a route's own domain errors (409, 410, 429 capacity, 503, …)
 // are declared on the route (`response: { 409: ErrorSchema }`) and keep their description.
 
+import { ErrorSchema } from "../errors";
+import { cleanSchema } from "./schema-shape";
+import { HOST_EXEMPT_PATHS } from "../plugins/host-guard";
+
 type Operation = { security?: unknown[]; parameters?: { in: string }[]; requestBody?: unknown; responses?: Record<string, unknown>; "x-min-role"?: string };
 
-export const ERROR_SCHEMA = {
-  type: "object",
-  required: ["error"],
-  additionalProperties: false,
-  properties: {
-    error: {
-      type: "object",
-      required: ["code", "message"],
-      additionalProperties: false,
-      properties: {
-        code: { type: "string", description: "Stable, machine-readable reason, e.g. not_found, invalid_request, capacity_exhausted" },
-        message: { type: "string", description: "One sentence for a person: what is wrong and what to do" },
-        requestId: { type: "string", description: "Also in the X-Request-Id header and the server log" },
-      },
-    },
-  },
-} as const;
+/** components.schemas.Error: the one body of every error answer. */
+export const ERROR_SCHEMA = cleanSchema(ErrorSchema) as Record<string, unknown>;
+const ERROR_JSON = JSON.stringify(ERROR_SCHEMA);
+
+/** Whether a route's declared schema for an error status is the shared one (else the route answers its own shape). */
+export const isErrorSchema = (schema: unknown) => JSON.stringify(schema) === ERROR_JSON;
 
 /** What each status means on any route; a route's own description of it wins. */
 export const STATUS_TEXT: Record<string, string> = {
@@ -35,6 +28,7 @@ export const STATUS_TEXT: Record<string, string> = {
   "411": "Length Required: send Content-Length.",
   "413": "The request body is larger than this route takes.",
   "415": "The body must be JSON: send Content-Type: application/json.",
+  "421": "The Host header names no address of this server: a request without an API key must use BROWSERGRID_PUBLIC_URL or an allowed host.",
   "429": "Too many requests: wait for Retry-After seconds.",
   "503": "Unavailable for now: try again later.",
 };
@@ -47,10 +41,12 @@ const SAFE_METHODS = new Set(["get", "head", "options"]);
  *   needs more than the viewer role (`x-min-role`), or changes state (cross-origin refusal);
  * - parameters or a body: 400 (validation, unparsable JSON);
  * - a path parameter: 404 (nothing by that id or name);
- * - a body: 413 (body-limits.ts) and, for JSON bodies, 415.
+ * - a body: 413 (body-limits.ts) and, for JSON bodies, 415;
+ * - every route but the health probes: 421 (host-guard.ts, for requests without an API key).
  */
-export function impliedErrorStatuses(method: string, op: Operation, isPublic: boolean): string[] {
+export function impliedErrorStatuses(method: string, path: string, op: Operation, isPublic: boolean): string[] {
   const out: string[] = [];
+  if (!HOST_EXEMPT_PATHS.has(path)) out.push("421");
   if (!isPublic) {
     out.push("401", "429");
     if (op["x-min-role"] !== "viewer" || !SAFE_METHODS.has(method)) out.push("403");

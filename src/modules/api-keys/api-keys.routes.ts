@@ -92,7 +92,7 @@ export function apiKeyRoutes(deps: AppDeps) {
       {
         auth: "member",
         params: t.Object({ id: t.String({ minLength: 1, maxLength: 32, pattern: "^[A-Za-z0-9]+$" }) }, { additionalProperties: false }),
-        detail: { tags: ["api-keys"], summary: "Revoke an API key (yours; admins: any)" },
+        detail: { tags: ["api-keys"], summary: "Revoke an API key (yours; admins: any)", responses: { 204: { description: "Revoked" } } },
       },
     );
 }

@@ -60,7 +60,17 @@ export function artifactRoutes(deps: AppDeps) {
       {
         auth: "viewer",
         params: t.Object({ id: t.String({ maxLength: 64 }), artifactId: t.String({ maxLength: 64 }) }),
-        detail: { tags: ["artifacts"], summary: "Download one artifact" },
+        detail: {
+          tags: ["artifacts"],
+          summary: "Download one artifact",
+          responses: {
+            200: {
+              description: "The file, as an attachment with its own Content-Type; X-Checksum-Sha256 is its SHA-256",
+              headers: { "X-Checksum-Sha256": { schema: { type: "string" } } },
+              content: { "*/*": { schema: { type: "string", format: "binary" } } },
+            },
+          },
+        },
       },
     )
     .post(

@@ -17,4 +17,4 @@ export const UserSchema = t.Object({
   updatedAt: t.String({ format: "date-time" }),
 });
 
-export const ErrorSchema = t.Object({ error: t.Object({ code: t.String(), message: t.String(), requestId: t.Optional(t.String()) }) });
+export { ErrorSchema } from "../../http/errors";
