@@ -6,6 +6,7 @@ import type { AppDeps } from "./context";
 import { requestContext } from "./plugins/request-context";
 import { authPlugin } from "./plugins/auth";
 import { hostGuard } from "./plugins/host-guard";
+import { jsonBodiesOnly } from "./plugins/json-body";
 import { authRoutes } from "../modules/auth/auth.routes";
 import { authPages } from "../modules/auth/auth.pages";
 import { userRoutes } from "../modules/users/users.routes";
@@ -37,11 +38,13 @@ import { proxyRoutes } from "../modules/proxies/proxies.routes";
 import { proxyPages } from "../modules/proxies/proxies.pages";
 import { uploadRoutes } from "../modules/uploads/uploads.routes";
 import { buildApiDocument } from "./openapi/document";
+import { allowedMethodsOf } from "./allowed-methods";
 
 export function createApp(deps: AppDeps) {
   let apiDocument: Record<string, unknown> | undefined;
   const app: any = new Elysia({ name: "browsergrid" })
-    .use(requestContext(deps.log))
+    .use(requestContext(deps.log, allowedMethodsOf(() => app.routes)))
+    .use(jsonBodiesOnly)
     .use(hostGuard(deps))
     .use(authPlugin(deps))
     .use(healthRoutes(deps))
