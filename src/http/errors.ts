@@ -18,6 +18,9 @@ export const ErrorSchema = t.Object({
   }),
 });
 
+/** ErrorSchema with what this status means on one route: `response: { 409: errorFor("…") }`. */
+export const errorFor = (description: string) => t.Object(ErrorSchema.properties, { description });
+
 export function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}, requestId?: string): Response {
   const body: ErrorBody = { error: { code, message, ...(requestId ? { requestId } : {}) } };
   return jsonText(JSON.stringify(body), status, headers);

@@ -62,12 +62,17 @@ function shapeOperation(method: string, path: string, op: Json): Json {
   if (open) op.security = [];
   else delete op.security;
   const content = op.requestBody?.content as Json | undefined;
-  if (content && content["application/json"]) for (const type of FORM_TYPES) delete content[type];
+  if (content && content["application/json"]) {
+    for (const type of FORM_TYPES) delete content[type];
+    // Elysia takes a missing body as {}: a body is required only when it needs a field.
+    const schema = content["application/json"].schema as Json;
+    if (schema.type === "object" && !schema.required?.length && !schema.minProperties) op.requestBody.required = false;
+  }
 
   const declared: Json = op.responses ?? {};
   const responses: Json = {};
   for (const [status, response] of Object.entries(declared)) {
-    const described = response.description && !/^Response for status /.test(response.description) ? response.description : undefined;
+    const described = response.description && !/^Response for status /.test(response.description) ? (response.description as string) : undefined;
     const schema = response.content?.["application/json"]?.schema;
     if (Number(status) >= 400 && (schema === undefined || isErrorSchema(schema))) responses[status] = errorResponse(status, described);
     else if (status === "204" || status === "304") responses[status] = { description: described ?? "Done; no content." };

@@ -15,7 +15,11 @@ export const ERROR_SCHEMA = cleanSchema(ErrorSchema) as Record<string, unknown>;
 const ERROR_JSON = JSON.stringify(ERROR_SCHEMA);
 
 /** Whether a route's declared schema for an error status is the shared one (else the route answers its own shape). */
-export const isErrorSchema = (schema: unknown) => JSON.stringify(schema) === ERROR_JSON;
+export function isErrorSchema(schema: unknown): boolean {
+  if (!schema || typeof schema !== "object") return false;
+  const { description: _, ...shape } = schema as Record<string, unknown>;
+  return JSON.stringify(shape) === ERROR_JSON;
+}
 
 /** What each status means on any route; a route's own description of it wins. */
 export const STATUS_TEXT: Record<string, string> = {

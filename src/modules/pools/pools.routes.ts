@@ -10,6 +10,7 @@ import { CreatePoolBody, PoolParams, PoolResponse, UpdatePoolBody } from "./pool
 import { createPool, deletePool, getPool, listPools, updatePool, type Pool } from "./pools.service";
 import { warmCounts } from "./warm.store";
 import { proxyName } from "../proxies/proxies.service";
+import { ErrorSchema } from "../../http/errors";
 
 export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
   const workers = listWorkers(deps.db, p.id);
@@ -75,7 +76,7 @@ export function poolRoutes(deps: AppDeps) {
         ctx.set.status = 201;
         return poolView(deps, p);
       },
-      { auth: "admin", body: CreatePoolBody, response: { 201: PoolResponse }, detail: detail("Create a pool") },
+      { auth: "admin", body: CreatePoolBody, response: { 201: PoolResponse, 409: ErrorSchema }, detail: detail("Create a pool", "409 when a pool of that name exists.") },
     )
     .patch(
       "/:name",
@@ -99,8 +100,8 @@ export function poolRoutes(deps: AppDeps) {
       {
         auth: "admin",
         params: PoolParams,
-        response: t.Object({ deleted: t.Boolean(), name: t.String() }),
-        detail: detail("Delete a pool", "Only a pool without workers and live sessions; its ended sessions' history goes with it. The default pool stays."),
+        response: { 200: t.Object({ deleted: t.Boolean(), name: t.String() }), 409: ErrorSchema },
+        detail: detail("Delete a pool", "Only a pool without workers and live sessions (409 otherwise); its ended sessions' history goes with it. The default pool stays."),
       },
     );
 }

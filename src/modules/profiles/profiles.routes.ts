@@ -196,6 +196,7 @@ export function profileRoutes(deps: AppDeps) {
               headers: { "X-Browsergrid-Profile-Version": { schema: { type: "integer" } } },
               content: { "application/gzip": { schema: { type: "string", format: "binary" } } },
             },
+            409: { description: "The profile has no saved version yet." },
           },
         },
       },
