@@ -10,7 +10,7 @@ describe("JSON bodies only on /api/", () => {
   test("a form, multipart or text body is refused with 415 and creates nothing", async () => {
     const t = await makeTestApp();
     const before = (await t.call("GET", "/api/v1/api-keys", { auth: t.adminKey })).body.items.length;
-    for (const [type, body] of [
+    for (const [type, body] of <[string, string][]>[
       [FORM, "name=from-a-form"],
       ["multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--b--\r\n'],
       ["text/plain", '{"name":"as-text"}'],
