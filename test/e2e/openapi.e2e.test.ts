@@ -88,6 +88,18 @@ describe("the served API document", () => {
     expect(refused.out).toContain("nullable");
   });
 
+  test("schemathesis fails a status the document leaves out (the fuzz below can fail)", async () => {
+    const without404 = writeVariant("without-404.json", (d) => {
+      delete d.paths["/api/v1/pools/{name}"].get.responses["404"];
+    });
+    const fuzz = await run(
+      [SCHEMATHESIS, "--no-color", "--config-file", "test/openapi/schemathesis.toml", "run", without404, "--url", grid.url, "--header", `Authorization: Bearer ${ADMIN_KEY}`, "--include-name", "GET /api/v1/pools/{name}", "--checks", "status_code_conformance", "--max-examples", "5"],
+      FUZZ_DEADLINE_MS,
+    );
+    expect(fuzz.out).toContain("Undocumented status code");
+    expect(fuzz.code).not.toBe(0);
+  }, FUZZ_DEADLINE_MS);
+
   test(
     "holds under schemathesis --checks all: no 5xx, no undocumented status, answers match their schemas",
     async () => {
