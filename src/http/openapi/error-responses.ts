@@ -10,16 +10,32 @@ import { HOST_EXEMPT_PATHS } from "../plugins/host-guard";
 
 type Operation = { security?: unknown[]; parameters?: { in: string }[]; requestBody?: unknown; responses?: Record<string, unknown>; "x-min-role"?: string };
 
-/** components.schemas.Error: the one body of every error answer. */
-export const ERROR_SCHEMA = cleanSchema(ErrorSchema) as Record<string, unknown>;
-const ERROR_JSON = JSON.stringify(ERROR_SCHEMA);
+/**
+ * components.schemas.Error: the one body of every error answer. Elysia adds keywords to a
+ * schema in place once a route using it is compiled, so the shape is compared, and published,
+ * without them: no other property is ever sent.
+ */
+export const ERROR_SCHEMA = closed(cleanSchema(JSON.parse(JSON.stringify(ErrorSchema))) as Record<string, unknown>);
+const ERROR_SHAPE = JSON.stringify(shapeOf(ERROR_SCHEMA));
+
+function closed(schema: Record<string, any>): Record<string, unknown> {
+  const error = { ...schema.properties.error, additionalProperties: false };
+  return { ...schema, additionalProperties: false, properties: { error } };
+}
+
+/** The schema without the keywords that say nothing about which properties it has. */
+function shapeOf(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(shapeOf);
+  if (!schema || typeof schema !== "object") return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([k]) => k !== "description" && k !== "additionalProperties")
+      .map(([k, v]) => [k, shapeOf(v)]),
+  );
+}
 
 /** Whether a route's declared schema for an error status is the shared one (else the route answers its own shape). */
-export function isErrorSchema(schema: unknown): boolean {
-  if (!schema || typeof schema !== "object") return false;
-  const { description: _, ...shape } = schema as Record<string, unknown>;
-  return JSON.stringify(shape) === ERROR_JSON;
-}
+export const isErrorSchema = (schema: unknown) => JSON.stringify(shapeOf(schema)) === ERROR_SHAPE;
 
 /** What each status means on any route; a route's own description of it wins. */
 export const STATUS_TEXT: Record<string, string> = {
