@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that sets up this machine and runs every test: installs Bun, the Docker
-# engine (and starts dockerd when nothing answers), Chromium for UI/client tests, builds the
-# browser images, then type-checks and runs `bun test`. Idempotent; exits non-zero on failure.
+# engine (and starts dockerd when nothing answers), Chromium for UI/client tests, the OpenAPI
+# validator and fuzzer, builds the browser images, then type-checks and runs `bun test`.
+# Idempotent; exits non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -22,6 +23,11 @@ GO=$(command -v go || echo /usr/local/go/bin/go)
 [ -x "$GO" ] || die "Go 1.21 or newer is needed for the chromedp client test (test/clients/chromedp)"
 log "Go modules for the chromedp client test"
 (cd test/clients/chromedp && "$GO" mod download)
+
+# The API document's validator and fuzzer (test/e2e/openapi.e2e.test.ts), pinned, in a venv
+# under ~/.cache; its linter (@redocly/cli) is a devDependency.
+log "OpenAPI tools"
+bash scripts/openapi-tools.sh
 
 log "Docker engine"
 bash scripts/setup-docker.sh

@@ -1,11 +1,12 @@
 // The HTTP application: one Elysia instance per feature, composed here in order —
-// request plumbing, OpenAPI, public routes, then authenticated feature modules.
+// request plumbing, public routes, then authenticated feature modules; the OpenAPI document
+// (openapi/document.ts) is built from all of them.
 import { Elysia } from "elysia";
-import { openapi } from "@elysiajs/openapi";
 import type { AppDeps } from "./context";
 import { requestContext } from "./plugins/request-context";
 import { authPlugin } from "./plugins/auth";
 import { hostGuard } from "./plugins/host-guard";
+import { jsonBodiesOnly } from "./plugins/json-body";
 import { authRoutes } from "../modules/auth/auth.routes";
 import { authPages } from "../modules/auth/auth.pages";
 import { userRoutes } from "../modules/users/users.routes";
@@ -36,30 +37,16 @@ import { ruleSetPages } from "../modules/rule-sets/rule-sets.pages";
 import { proxyRoutes } from "../modules/proxies/proxies.routes";
 import { proxyPages } from "../modules/proxies/proxies.pages";
 import { uploadRoutes } from "../modules/uploads/uploads.routes";
+import { buildApiDocument } from "./openapi/document";
+import { allowedMethodsOf } from "./allowed-methods";
 
 export function createApp(deps: AppDeps) {
+  let apiDocument: Record<string, unknown> | undefined;
   const app: any = new Elysia({ name: "browsergrid" })
-    .use(requestContext(deps.log))
+    .use(requestContext(deps.log, allowedMethodsOf(() => app.routes)))
+    .use(jsonBodiesOnly)
     .use(hostGuard(deps))
     .use(authPlugin(deps))
-    .use(
-      openapi({
-        provider: null,
-        specPath: "/api/openapi.json",
-        exclude: { paths: ["/api/openapi.json", "/api/docs", /^\/assets/] },
-        documentation: {
-          info: {
-            title: "BrowserGrid API",
-            version: deps.version,
-            description: "Self-hosted browser grid: sessions with a CDP URL each, pools, workers and keys.",
-          },
-          components: {
-            securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API key bg_<id>_<secret>" } },
-          },
-          security: [{ bearer: [] }],
-        },
-      }),
-    )
     .use(healthRoutes(deps))
     .use(assetRoutes())
     .use(authPages(deps))
@@ -90,6 +77,8 @@ export function createApp(deps: AppDeps) {
     .use(ruleSetPages(deps))
     .use(proxyPages(deps))
     .use(settingsPages(deps))
+    // Built on first request, once every route is registered; public (auth PUBLIC_ROUTES).
+    .get("/api/openapi.json", () => (apiDocument ??= buildApiDocument(app, { version: deps.version, publicUrl: deps.config.publicUrl })), { detail: { hide: true } })
     .get(
       "/api/docs",
       async (): Promise<Response> => {

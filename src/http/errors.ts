@@ -1,12 +1,25 @@
 // One place maps errors to HTTP: domain errors keep their status and message; validation
 // errors say which field is wrong; anything else is a 500 logged with its stack and answered
 // with a plain message that echoes no internals.
+import { t } from "elysia";
 import { DomainError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 
 export interface ErrorBody {
   error: { code: string; message: string; requestId?: string };
 }
+
+/** ErrorBody as a route schema: `response: { 404: ErrorSchema }`; the OpenAPI document publishes it once, as Error. */
+export const ErrorSchema = t.Object({
+  error: t.Object({
+    code: t.String({ description: "Stable, machine-readable reason, e.g. not_found, invalid_request, capacity_exhausted" }),
+    message: t.String({ description: "One sentence for a person: what is wrong and what to do" }),
+    requestId: t.Optional(t.String({ description: "Also in the X-Request-Id header and the server log" })),
+  }),
+});
+
+/** ErrorSchema with what this status means on one route: `response: { 409: errorFor("…") }`. */
+export const errorFor = (description: string) => t.Object(ErrorSchema.properties, { description });
 
 export function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}, requestId?: string): Response {
   const body: ErrorBody = { error: { code, message, ...(requestId ? { requestId } : {}) } };

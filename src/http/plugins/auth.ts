@@ -7,7 +7,7 @@
 // declare their minimum role with the `auth` macro; a route that declares none is admin-only,
 // so forgetting the declaration never opens a door. Cookie- and proxy-authenticated requests
 // that change state must come from our own origin (csrf.ts). API calls are rate-limited per key.
-import { Elysia } from "elysia";
+import { Elysia, type DocumentDecoration } from "elysia";
 import type { Actor, AppDeps } from "../context";
 import type { Role } from "../../db/schema";
 import { DomainError, Forbidden, Unauthorized } from "../../lib/errors";
@@ -158,6 +158,8 @@ type WithActor = { actor?: Actor | null };
  */
 export const authMacro = new Elysia({ name: "auth-macro" }).macro({
   auth: (need: Role) => ({
+    /** The OpenAPI document states it, and derives the 403 it may answer (openapi/error-responses.ts). */
+    detail: { "x-min-role": need } as DocumentDecoration,
     transform(ctx) {
       (ctx as unknown as Record<symbol, unknown>)[DECLARED] = true;
       requireRole((ctx as WithActor).actor ?? null, need);

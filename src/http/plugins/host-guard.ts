@@ -16,7 +16,7 @@ import { DomainError } from "../../lib/errors";
 import { isAllowedHost, requestHost } from "../../security/host-allow-list";
 import { bearerOf } from "./auth";
 
-const HOST_EXEMPT_PATHS = new Set(["/healthz", "/readyz"]);
+export const HOST_EXEMPT_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
 
 export class MisdirectedRequest extends DomainError {
   constructor(host: string, publicUrl: string) {

@@ -4,7 +4,7 @@
 import { Elysia } from "elysia";
 import type { Logger } from "../../lib/logger";
 import { randomId } from "../../lib/ids";
-import { JSON_TYPE, mapError } from "../errors";
+import { errorResponse, JSON_TYPE, mapError } from "../errors";
 
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -31,7 +31,11 @@ export function requestIdFor(request: Request): string {
   return incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomId(12);
 }
 
-export function requestContext(log: Logger) {
+/**
+ * `allowedMethods` (allowed-methods.ts) turns "no such route" into 405 with Allow when the path
+ * exists under other methods.
+ */
+export function requestContext(log: Logger, allowedMethods?: (pathname: string) => string[]) {
   return new Elysia({ name: "request-context" })
     .derive({ as: "global" }, ({ request }) => ({ requestId: requestIdFor(request), requestStart: performance.now() }))
     .onAfterHandle({ as: "global" }, (ctx) => {
@@ -50,7 +54,10 @@ export function requestContext(log: Logger) {
       // No route matched (404) or the request failed before routing: no derive has run yet.
       const requestId = ((ctx as { requestId?: string }).requestId ??= requestIdFor(ctx.request));
       (ctx as { handledAt?: number }).handledAt = performance.now();
-      const res = mapError(ctx.code, ctx.error, log, requestId);
+      const allow = ctx.code === "NOT_FOUND" && allowedMethods ? allowedMethods(new URL(ctx.request.url).pathname) : [];
+      const res = allow.length
+        ? errorResponse(405, "method_not_allowed", `${ctx.request.method.slice(0, 16)} is not allowed here: use ${allow.join(", ")}.`, { allow: allow.join(", ") }, requestId)
+        : mapError(ctx.code, ctx.error, log, requestId);
       ctx.set.status = res.status;
       stamp(res.headers, requestId);
       return res;

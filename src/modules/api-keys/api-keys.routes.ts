@@ -5,6 +5,7 @@ import { strictObject } from "../../http/strict-object";
 import type { AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, Forbidden } from "../../lib/errors";
+import { errorFor } from "../../http/errors";
 import { audit } from "../audit/audit.service";
 import { createApiKey, listApiKeys, revokeApiKey, toPublicApiKey } from "./api-keys.service";
 import { ErrorSchema, RoleSchema } from "../users/users.schema";
@@ -76,7 +77,7 @@ export function apiKeyRoutes(deps: AppDeps) {
       {
         auth: "viewer",
         query: t.Object({ all: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])) }, { additionalProperties: false }),
-        response: t.Object({ items: t.Array(ApiKeySchema) }),
+        response: { 200: t.Object({ items: t.Array(ApiKeySchema) }), 403: errorFor("?all=true is for admins only.") },
         detail: { tags: ["api-keys"], summary: "List your API keys (admins: every user's with ?all=true)" },
       },
     )
@@ -92,7 +93,7 @@ export function apiKeyRoutes(deps: AppDeps) {
       {
         auth: "member",
         params: t.Object({ id: t.String({ minLength: 1, maxLength: 32, pattern: "^[A-Za-z0-9]+$" }) }, { additionalProperties: false }),
-        detail: { tags: ["api-keys"], summary: "Revoke an API key (yours; admins: any)" },
+        detail: { tags: ["api-keys"], summary: "Revoke an API key (yours; admins: any)", responses: { 204: { description: "Revoked" } } },
       },
     );
 }

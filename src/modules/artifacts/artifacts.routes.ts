@@ -70,6 +70,13 @@ export function artifactRoutes(deps: AppDeps) {
           tags: ["artifacts"],
           summary: "Download one artifact",
           description: "The file's bytes as an attachment (sandboxed), with its SHA-256 in X-Checksum-SHA256; works while the session runs and after it ended, until retention deletes it.",
+          responses: {
+            200: {
+              description: "The file, as an attachment with its own Content-Type; X-Checksum-Sha256 is its SHA-256",
+              headers: { "X-Checksum-Sha256": { schema: { type: "string" } } },
+              content: { "*/*": { schema: { type: "string", format: "binary" } } },
+            },
+          },
         },
       },
     )

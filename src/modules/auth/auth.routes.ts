@@ -40,7 +40,7 @@ export function authRoutes(deps: AppDeps) {
         set.status = 204;
         return null;
       },
-      { auth: "viewer", detail: { tags: ["auth"], summary: "Sign out: ends this UI session and clears the cookie" } },
+      { auth: "viewer", detail: { tags: ["auth"], summary: "Sign out: ends this UI session and clears the cookie", responses: { 204: { description: "Signed out" } } } },
     )
     .get(
       "/me",
@@ -68,7 +68,7 @@ export function authRoutes(deps: AppDeps) {
       {
         auth: "viewer",
         body: strictObject({ currentPassword: PasswordSchema, newPassword: NewPasswordSchema }),
-        detail: { tags: ["auth"], summary: "Change your password; ends your other sessions" },
+        detail: { tags: ["auth"], summary: "Change your password; ends your other sessions", description: "400 when the current password is wrong or the new one is refused.", responses: { 204: { description: "Changed" } } },
       },
     );
 }

@@ -2,6 +2,11 @@
 import { Elysia, t } from "elysia";
 import type { AppDeps } from "../../http/context";
 
+const Readiness = t.Object({
+  status: t.Union([t.Literal("ready"), t.Literal("not_ready")]),
+  checks: t.Array(t.Object({ name: t.String(), ok: t.Boolean(), detail: t.Optional(t.String()) })),
+});
+
 export function healthRoutes(deps: AppDeps) {
   return new Elysia({ name: "health" })
     .get("/healthz", () => ({ status: "ok" as const, version: deps.version, uptimeSec: Math.round((Date.now() - deps.startedAt) / 1000) }), {
@@ -17,10 +22,11 @@ export function healthRoutes(deps: AppDeps) {
         return { status: ready ? ("ready" as const) : ("not_ready" as const), checks };
       },
       {
+        response: { 200: Readiness, 503: Readiness },
         detail: {
           tags: ["health"],
           summary: "Readiness: database open and at least one worker reachable.",
-          description: "503 with the failing checks otherwise; the workers check names each unhealthy worker (its Docker engine answers but misses deadlines) with the reason.",
+          description: "503 with the same body while a check fails; `checks` says which. The workers check names each unhealthy worker (its Docker engine answers but misses deadlines) with the reason.",
         },
       },
     );

@@ -10,6 +10,7 @@ import { CreatePoolBody, PoolParams, PoolResponse, UpdatePoolBody } from "./pool
 import { assertPoolDeletable, createPool, deletePool, getPool, listPools, updatePool, type Pool } from "./pools.service";
 import { listWarm, warmCounts } from "./warm.store";
 import { proxyName } from "../proxies/proxies.service";
+import { ErrorSchema } from "../../http/errors";
 
 export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
   const workers = listWorkers(deps.db, p.id);
@@ -79,8 +80,8 @@ export function poolRoutes(deps: AppDeps) {
       {
         auth: "admin",
         body: CreatePoolBody,
-        response: { 201: PoolResponse },
-        detail: detail("Create a pool", 'Workers that serve "all" pools (the local Docker engine by default) serve it at once; give other workers the pool with PATCH /api/v1/workers/:id {pools}.'),
+        response: { 201: PoolResponse, 409: ErrorSchema },
+        detail: detail("Create a pool", '409 when a pool of that name exists. Workers that serve "all" pools (the local Docker engine by default) serve it at once; give other workers the pool with PATCH /api/v1/workers/:id {pools}.'),
       },
     )
     .patch(
@@ -110,7 +111,7 @@ export function poolRoutes(deps: AppDeps) {
       {
         auth: "admin",
         params: PoolParams,
-        response: t.Object({ deleted: t.Boolean(), name: t.String() }),
+        response: { 200: t.Object({ deleted: t.Boolean(), name: t.String() }), 409: ErrorSchema },
         detail: detail(
           "Delete a pool",
           "Only a pool without live sessions, and that no worker serves alone (409 pool_in_use names them: give them other pools first). Its warm browsers are stopped, workers stop serving it, its ended sessions' history goes with it. The default pool stays.",

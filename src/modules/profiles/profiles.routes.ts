@@ -96,10 +96,11 @@ export function profileRoutes(deps: AppDeps) {
         auth: "member",
         parse: "none",
         query: strictObject({ name: Name, description: t.Optional(Description) }),
-        response: { 201: ProfileSchema, 400: ErrorSchema, 409: ErrorSchema },
+        response: { 201: ProfileSchema, 400: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema },
         detail: {
           tags: ["profiles"],
           summary: "Import a profile from a tar or tar.gz archive (the body)",
+          requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
           description:
             "The archive holds the contents of a Chromium user-data-dir (as exported). It is streamed, never held whole: a body over the profile size cap (BROWSERGRID_PROFILE_MAX_MB) gets 413, and only after the API key or cookie was checked is any of it read. Entries that leave the directory, links, devices, fifos, more than 100,000 entries and files over the size limits (also once unpacked) are refused with 400; nothing is kept of a refused archive.",
         },
@@ -138,7 +139,12 @@ export function profileRoutes(deps: AppDeps) {
       {
         auth: "member",
         params: Params,
-        detail: { tags: ["profiles"], summary: "Delete a profile and all its versions", description: "409 while a persisting session holds it." },
+        detail: {
+          tags: ["profiles"],
+          summary: "Delete a profile and all its versions",
+          description: "409 while a persisting session holds it.",
+          responses: { 204: { description: "Deleted" }, 409: { description: "A persisting session holds the profile." } },
+        },
       },
     )
     .get("/:id/versions", ({ params, actor }) => ({ versions: profiles.versions(forRead(actor, params.id)) }), {
@@ -180,7 +186,19 @@ export function profileRoutes(deps: AppDeps) {
         auth: "member",
         params: Params,
         query: strictObject({ version: t.Optional(wholeNumber("version", 1, 1e9)) }),
-        detail: { tags: ["profiles"], summary: "Download a version (default: current) as tar.gz", description: "The archive holds cookies: treat it like a password." },
+        detail: {
+          tags: ["profiles"],
+          summary: "Download a version (default: current) as tar.gz",
+          description: "The archive holds cookies: treat it like a password.",
+          responses: {
+            200: {
+              description: "The archive; X-Browsergrid-Profile-Version says which version it is",
+              headers: { "X-Browsergrid-Profile-Version": { schema: { type: "integer" } } },
+              content: { "application/gzip": { schema: { type: "string", format: "binary" } } },
+            },
+            409: { description: "The profile has no saved version yet." },
+          },
+        },
       },
     );
 }

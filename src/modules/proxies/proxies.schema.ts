@@ -3,8 +3,15 @@
 import { t } from "elysia";
 import { strictObject } from "../../http/strict-object";
 import { MAX_ROUTE_DOMAINS, MAX_ROUTES } from "./proxies.service";
+import { PROXY_NAME } from "./proxy-url";
 
-const Name = t.String({ minLength: 1, maxLength: 64, description: "Unique; letters, digits, \".\", \"-\", \"_\"; starts with a letter or digit" });
+const Name = t.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: PROXY_NAME.source,
+  error: 'Proxy name must be 1-64 letters, digits, ".", "-" or "_", starting with a letter or digit.',
+  description: "Unique; letters, digits, \".\", \"-\", \"_\"; starts with a letter or digit",
+});
 const Url = t.String({
   minLength: 1,
   maxLength: 2048,

@@ -69,7 +69,7 @@ export function ruleSetRoutes(deps: AppDeps) {
     .put("/:id", (ctx) => updated(ctx, updateRuleSet(db, ctx.params.id, ctx.body, "replace")), {
       auth: "admin",
       params: RuleSetParams,
-      body: UpdateRuleSetBody,
+      body: CreateRuleSetBody,
       response: { 200: RuleSetResponse, ...Errors },
       detail: { tags, summary: "Replace a rule set (name and rules required)", description: "A change of the rules makes a new version; the old one is kept. Sessions running it keep the version they started with. Built-in presets: 409." },
     })

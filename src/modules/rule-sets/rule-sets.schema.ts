@@ -3,6 +3,7 @@
 // the response schema spells the rule shape out for the OpenAPI document.
 import { t } from "elysia";
 import { oneOf, strictObject, wholeNumber } from "../../http/strict-object";
+import { RULE_SET_NAME } from "./rule-sets.service";
 import { RESOURCE_TYPES, RULE_LIMITS } from "./rule-sets.rules";
 
 export const RULES_DOC = [
@@ -35,7 +36,13 @@ export const RuleSchema = t.Object(
 );
 
 const Rules = t.Array(t.Unknown(), { maxItems: RULE_LIMITS.rules, description: RULES_DOC });
-const Name = t.String({ maxLength: 64, description: 'Letters, digits, ".", "-", "_"; starts with a letter or digit (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$)' });
+const Name = t.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: RULE_SET_NAME.source,
+  error: 'Rule set name must be 1-64 letters, digits, ".", "-" or "_", starting with a letter or digit.',
+  description: 'Letters, digits, ".", "-", "_"; starts with a letter or digit',
+});
 const Description = t.String({ maxLength: 1000 });
 
 export const CreateRuleSetBody = strictObject({ name: Name, description: t.Optional(Description), rules: Rules });

@@ -11,7 +11,7 @@ import { ownerOf, toPublicEvent } from "./sessions.model";
 import type { Db } from "../../db/client";
 import { namesOf } from "./sessions.names";
 import { authMacro } from "../../http/plugins/auth";
-import { jsonText } from "../../http/errors";
+import { errorFor, jsonText } from "../../http/errors";
 import type { FastRoute } from "../../http/fast-reads";
 import { canSeeAll, findVisibleSession, visibleSession } from "./sessions.access";
 
@@ -103,7 +103,12 @@ export function sessionRoutes(deps: { db: Db; sessions: SessionService }) {
       {
         auth: "member",
         body: CreateSessionBody,
-        response: { 201: SessionResponse },
+        response: {
+          201: SessionResponse,
+          409: errorFor("The profile is held by another persisting session."),
+          429: errorFor("The pool is full and no slot freed within its queue timeout: retry after Retry-After seconds."),
+          503: errorFor("No new sessions now: maintenance, a pool that is draining or paused, a server shutting down, or a browser that could not start."),
+        },
         detail: {
           tags: ["sessions"],
           summary: "Start a browser session",

@@ -69,7 +69,7 @@ export function uploadRoutes(deps: AppDeps) {
       detail: {
         tags: ["sessions"],
         summary: "Upload a file into a running session's browser",
-        requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+        requestBody: { required: false, description: "The file; an empty body makes an empty file", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
         description:
           "The raw request body is the file (any content type; Content-Length required). It lands in the browser's uploads directory as `name`, the only place DOM.setFileInputFiles may name. Size: up to the pool's `storageMb` for one file and for all of a session's uploads together (413 past it). Only the session's owner or an admin.",
       },

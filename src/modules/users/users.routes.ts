@@ -61,6 +61,15 @@ export function userRoutes(deps: AppDeps) {
         set.status = 204;
         return null;
       },
-      { auth: "admin", params: UserIdParams, detail: { tags: ["users"], summary: "Delete a user, their sessions and API keys (admin)", description: "Their running and queued browser sessions are ended first (clients closed, containers removed): the answer comes once they have ended." } },
+      {
+        auth: "admin",
+        params: UserIdParams,
+        detail: {
+          tags: ["users"],
+          summary: "Delete a user, their sessions and API keys (admin)",
+          description: "Their running and queued browser sessions are ended first (clients closed, containers removed): the answer comes once they have ended. 409 for the last enabled admin.",
+          responses: { 204: { description: "Deleted" }, 409: { description: "The last enabled admin cannot be deleted." } },
+        },
+      },
     );
 }
