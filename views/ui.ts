@@ -30,7 +30,12 @@ interface FieldOpts {
   hint?: string;
   required?: boolean;
   attrs?: SafeHtml;
+  /** The form this field belongs to, on pages with several forms: keeps element ids unique. */
+  scope?: string;
 }
+
+/** The id base of a field: unique on the page when its form is named. */
+const fieldId = (o: FieldOpts) => (o.scope ? `${o.scope}-${o.name}` : o.name);
 
 function described(name: string, error?: string, hint?: string): SafeHtml {
   const ids = [hint ? `${name}-hint` : "", error ? `${name}-error` : ""].filter(Boolean).join(" ");
@@ -42,19 +47,21 @@ function below(name: string, error?: string, hint?: string): SafeHtml {
 }
 
 export function input(o: FieldOpts): SafeHtml {
-  return html`<div class="field"><label for="f-${o.name}">${o.label}</label>
-<input id="f-${o.name}" name="${o.name}" type="${o.type ?? "text"}"${o.value !== undefined && o.value !== null && o.type !== "password" ? html` value="${o.value}"` : ""}${
+  const id = fieldId(o);
+  return html`<div class="field"><label for="f-${id}">${o.label}</label>
+<input id="f-${id}" name="${o.name}" type="${o.type ?? "text"}"${o.value !== undefined && o.value !== null && o.type !== "password" ? html` value="${o.value}"` : ""}${
     o.required ? html` required` : ""
-  }${described(o.name, o.error, o.hint)}${o.attrs ?? ""}>
-${below(o.name, o.error, o.hint)}</div>`;
+  }${described(id, o.error, o.hint)}${o.attrs ?? ""}>
+${below(id, o.error, o.hint)}</div>`;
 }
 
 export function select(o: FieldOpts & { options: [string, string][] }): SafeHtml {
-  return html`<div class="field"><label for="f-${o.name}">${o.label}</label>
-<select id="f-${o.name}" name="${o.name}"${described(o.name, o.error, o.hint)}${o.attrs ?? ""}>${o.options.map(
+  const id = fieldId(o);
+  return html`<div class="field"><label for="f-${id}">${o.label}</label>
+<select id="f-${id}" name="${o.name}"${described(id, o.error, o.hint)}${o.attrs ?? ""}>${o.options.map(
     ([v, l]) => html`<option value="${v}"${String(o.value ?? "") === v ? html` selected` : ""}>${l}</option>`,
   )}</select>
-${below(o.name, o.error, o.hint)}</div>`;
+${below(id, o.error, o.hint)}</div>`;
 }
 
 export function checkbox(o: { name: string; label: string; checked: boolean; hint?: string }): SafeHtml {

@@ -113,7 +113,7 @@ describe("pools and workers", () => {
     await card.getByText("Edit capacity, warm size, timeouts, proxy and allow-list").click();
     await card.getByLabel("Capacity (max sessions)").fill("0");
     await card.getByRole("button", { name: "Save default" }).click();
-    await expect(page.locator("#pool-default #maxSessions-error").textContent()).resolves.toMatch(/from 1 to 1000/);
+    await expect(page.locator("#pool-default #edit-default-maxSessions-error").textContent()).resolves.toMatch(/from 1 to 1000/);
     expect((await grid.api("GET", "/api/v1/pools/default")).body.maxSessions).toBe(10);
     await page.locator("#pool-default").getByLabel("Capacity (max sessions)").fill("12");
     await page.locator("#pool-default").getByRole("button", { name: "Save default" }).click();
@@ -188,4 +188,21 @@ describe("pools and workers", () => {
     expect((await grid.api("GET", `/api/v1/workers/${w.id}`)).status).toBe(404);
     expect(problems).toEqual([]);
   });
+});
+
+test("every admin page has unique element ids (a label points at its own field), with a second pool and its edit form", async () => {
+  await grid.api("POST", "/api/v1/pools", { name: "second" });
+  const paths = ["/", "/sessions", "/pools", "/workers", "/profiles", "/rule-sets", "/proxies", "/api-keys", "/connect", "/users", "/audit", "/settings", "/quickstart"];
+  const duplicates: Record<string, string[]> = {};
+  for (const path of paths) {
+    await page.goto(`${grid.url}${path}`);
+    const dups = await page.evaluate(() => {
+      const seen = new Map<string, number>();
+      for (const e of document.querySelectorAll("[id]")) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
+      return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+    });
+    if (dups.length) duplicates[path] = dups;
+  }
+  expect(duplicates).toEqual({});
+  await grid.api("DELETE", "/api/v1/pools/second");
 });

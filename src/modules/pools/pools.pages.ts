@@ -17,7 +17,7 @@ import { listProxies, proxyName } from "../proxies/proxies.service";
 /** The pool's default proxy: none or one of the stored proxies. */
 function proxyField(deps: AppDeps, form: string, value: string | undefined, error: string | undefined): SafeHtml {
   const options: [string, string][] = [["", "None"], ...listProxies(deps.db).map((x): [string, string] => [x.name, x.name])];
-  return select({ name: "proxy", label: "Default proxy", value: value ?? "", options, error, attrs: html` form="${form}"` });
+  return select({ name: "proxy", label: "Default proxy", value: value ?? "", options, error, scope: form, attrs: html` form="${form}"` });
 }
 
 interface State {
@@ -39,9 +39,9 @@ const LABELS: Record<(typeof NUMERIC)[number], string> = {
 function numberFields(prefix: string, values: Record<string, string | undefined>, errors: FieldErrors, p?: Pool): SafeHtml {
   return html`${NUMERIC.map((k) => {
     const [min, max] = POOL_LIMITS[k];
-    return input({ name: k, label: LABELS[k], type: "number", value: values[k] ?? (p ? String(p[k]) : undefined), error: errors[k], attrs: html` min="${min}" max="${max}" inputmode="numeric" form="${prefix}"` });
+    return input({ name: k, label: LABELS[k], type: "number", value: values[k] ?? (p ? String(p[k]) : undefined), error: errors[k], scope: prefix, attrs: html` min="${min}" max="${max}" inputmode="numeric" form="${prefix}"` });
   })}
-${input({ name: "cpus", label: "CPUs per browser", type: "number", value: values.cpus ?? (p ? String(p.cpuMillis / 1000) : undefined), error: errors.cpus, attrs: html` min="${POOL_CPU_LIMITS.min}" max="${POOL_CPU_LIMITS.max}" step="0.001" inputmode="decimal" form="${prefix}"` })}`;
+${input({ name: "cpus", label: "CPUs per browser", type: "number", value: values.cpus ?? (p ? String(p.cpuMillis / 1000) : undefined), error: errors.cpus, scope: prefix, attrs: html` min="${POOL_CPU_LIMITS.min}" max="${POOL_CPU_LIMITS.max}" step="0.001" inputmode="decimal" form="${prefix}"` })}`;
 }
 
 /** The egress allow-list: one entry per line. */
@@ -94,8 +94,8 @@ ${
     ? html`<section class="card"><h2>New pool</h2>
 <form method="post" action="/pools" id="new-pool" novalidate></form>
 <div class="form-grid">
-${input({ name: "name", label: "Name", value: s.create?.values.name, error: s.create?.errors.name, hint: "lowercase letters, digits, - and _", attrs: html` maxlength="63" autocomplete="off" form="new-pool"` })}
-${select({ name: "flavour", label: "Browser", value: s.create?.values.flavour ?? "headless-shell", options: [["headless-shell", "Headless shell"], ["chromium", "Chromium (full)"]], attrs: html` form="new-pool"` })}
+${input({ name: "name", label: "Name", value: s.create?.values.name, error: s.create?.errors.name, hint: "lowercase letters, digits, - and _", scope: "new-pool", attrs: html` maxlength="63" autocomplete="off" form="new-pool"` })}
+${select({ name: "flavour", label: "Browser", value: s.create?.values.flavour ?? "headless-shell", options: [["headless-shell", "Headless shell"], ["chromium", "Chromium (full)"]], scope: "new-pool", attrs: html` form="new-pool"` })}
 ${numberFields("new-pool", s.create?.values ?? {}, s.create?.errors ?? {})}
 ${proxyField(deps, "new-pool", s.create?.values.proxy, s.create?.errors.proxy)}
 </div>

@@ -56,9 +56,9 @@ export function sessionRows(rows: SessionRow[], ctx: RowContext, filtered: boole
 
 export function filterForm(f: ListFilters, pools: Pool[], workers: Worker[]): SafeHtml {
   return html`<form method="get" action="/sessions" class="filters" role="search" aria-label="Filter sessions">
-${select({ name: "status", label: "Status", value: f.status, options: [["", "Any status"], ...STATUSES.map((s) => [s, s.replace("_", " ")] as [string, string])] })}
-${select({ name: "pool", label: "Pool", value: f.pool, options: [["", "Any pool"], ...pools.map((p) => [p.name, p.name] as [string, string])] })}
-${select({ name: "worker", label: "Worker", value: f.worker, options: [["", "Any worker"], ...workers.map((w) => [w.id, w.name] as [string, string])] })}
+${select({ name: "status", label: "Status", value: f.status, scope: "filter", options: [["", "Any status"], ...STATUSES.map((s) => [s, s.replace("_", " ")] as [string, string])] })}
+${select({ name: "pool", label: "Pool", value: f.pool, scope: "filter", options: [["", "Any pool"], ...pools.map((p) => [p.name, p.name] as [string, string])] })}
+${select({ name: "worker", label: "Worker", value: f.worker, scope: "filter", options: [["", "Any worker"], ...workers.map((w) => [w.id, w.name] as [string, string])] })}
 <div class="field filter-actions"><button type="submit" class="secondary">Filter</button></div>
 </form>`;
 }
