@@ -63,7 +63,7 @@ describe("a profile moves between workers", () => {
     expect(added.body).toMatchObject({ kind: "ssh", pool: "default", status: "online" });
     const remote = added.body as Worker;
     const local = (await workers()).find((w) => w.kind === "docker")!;
-    expect(local).toMatchObject({ pool: "default", status: "online" });
+    expect(local).toMatchObject({ pools: "all", status: "online" }); // the local engine serves every pool
 
     expect((await grid.api("POST", "/api/v1/profiles", { name: "shop", description: "login carried across workers" })).status).toBe(201);
 
