@@ -7,7 +7,7 @@ CREATE TABLE `worker_pools` (
 );
 --> statement-breakpoint
 CREATE INDEX `worker_pools_pool_idx` ON `worker_pools` (`pool_id`);--> statement-breakpoint
-INSERT INTO `worker_pools`("worker_id", "pool_id") SELECT "id", "pool_id" FROM `workers` WHERE NOT ("kind" = 'docker' AND "endpoint" LIKE 'unix://%');--> statement-breakpoint
+INSERT INTO `worker_pools`("worker_id", "pool_id") SELECT "id", "pool_id" FROM `workers` WHERE NOT ("kind" = 'docker' AND "endpoint" LIKE 'unix://%' AND ((SELECT count(*) FROM `pools`) = 1 OR NOT EXISTS (SELECT 1 FROM `pools` WHERE "egress_allow" != '[]')));--> statement-breakpoint
 PRAGMA foreign_keys=OFF;--> statement-breakpoint
 CREATE TABLE `__new_workers` (
 	`id` text PRIMARY KEY NOT NULL,
@@ -26,7 +26,7 @@ CREATE TABLE `__new_workers` (
 	`last_error` text
 );
 --> statement-breakpoint
-INSERT INTO `__new_workers`("id", "name", "all_pools", "endpoint", "kind", "capacity", "status", "last_heartbeat_at", "labels", "created_at", "host_key_fingerprint", "ssh_key_encrypted", "remove_requested_at", "last_error") SELECT "id", "name", ("kind" = 'docker' AND "endpoint" LIKE 'unix://%'), "endpoint", "kind", "capacity", "status", "last_heartbeat_at", "labels", "created_at", "host_key_fingerprint", "ssh_key_encrypted", "remove_requested_at", "last_error" FROM `workers`;--> statement-breakpoint
+INSERT INTO `__new_workers`("id", "name", "all_pools", "endpoint", "kind", "capacity", "status", "last_heartbeat_at", "labels", "created_at", "host_key_fingerprint", "ssh_key_encrypted", "remove_requested_at", "last_error") SELECT "id", "name", ("kind" = 'docker' AND "endpoint" LIKE 'unix://%' AND ((SELECT count(*) FROM `pools`) = 1 OR NOT EXISTS (SELECT 1 FROM `pools` WHERE "egress_allow" != '[]'))), "endpoint", "kind", "capacity", "status", "last_heartbeat_at", "labels", "created_at", "host_key_fingerprint", "ssh_key_encrypted", "remove_requested_at", "last_error" FROM `workers`;--> statement-breakpoint
 DROP TABLE `workers`;--> statement-breakpoint
 ALTER TABLE `__new_workers` RENAME TO `workers`;--> statement-breakpoint
 PRAGMA foreign_keys=ON;--> statement-breakpoint

@@ -1,6 +1,8 @@
 // Migration 0005 (a worker serves a set of pools) on a database with data in it: the local
 // Docker engine serves every pool (the contract: unless an admin narrows it, which was not
-// possible before), every other worker keeps serving the pool it had, and nothing that pointed at a worker is lost by the rebuild of
+// possible before) — except where that would silently narrow a pool's egress allow-list (a
+// worker serving several pools opens only what all of them allow) —, every other worker keeps
+// serving the pool it had, and nothing that pointed at a worker is lost by the rebuild of
 // the workers table (sessions, warm browsers), which runs with foreign keys off and is checked
 // before the commit.
 import { expect, test } from "bun:test";
@@ -54,4 +56,12 @@ test("a migration that leaves a dangling reference rolls back whole, and foreign
   expect(db.query("SELECT tag FROM __migrations WHERE tag = '0005_worker_pools'").get()).toBeNull();
   expect(db.query("SELECT name FROM pragma_table_info('workers') WHERE name = 'pool_id'").all()).toEqual([{ name: "pool_id" }]);
   expect(db.query("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
+});
+
+test("the local engine keeps its one pool when serving all would narrow a pool's egress allow-list", () => {
+  const db = databaseBefore0005();
+  db.exec(`UPDATE pools SET egress_allow = '["10.1.0.0/16"]' WHERE id = 'pool_d'`);
+  applyMigrations(db);
+  expect(db.query("SELECT all_pools AS allPools FROM workers WHERE id = 'wrk_local'").get()).toEqual({ allPools: 0 });
+  expect(db.query("SELECT pool_id AS p FROM worker_pools WHERE worker_id = 'wrk_local'").all()).toEqual([{ p: "pool_d" }]);
 });
