@@ -1,7 +1,7 @@
 // `browsergrid doctor`: the checks a new install fails on, each with the fix; warnings (a Docker
 // engine with a known deadlock) say what to do without failing the run.
 import { dockerClient } from "../providers/engine";
-import { EngineDeadlines, withDeadlines } from "../providers/engine-deadlines";
+import { EngineDeadlines, hasNetworkDeadlock, withDeadlines } from "../providers/engine-deadlines";
 import { EngineTimeout } from "../lib/errors";
 import type { Command } from "./command";
 import { ConfigError, loadConfig, type Config } from "../config";
@@ -15,20 +15,18 @@ export interface Check {
   warn?: boolean;
 }
 
-/** Engines older than this deadlock under container churn (moby/moby#42545, libnetwork#2649; measured on 20.10.24). */
-const FIRST_SAFE_MAJOR = 23;
 const UPGRADE = "upgrade to ≥ 26; on Debian 12 the set-up script installs Debian 13's docker.io 26.1.5 (sudo sh scripts/setup-docker.sh)";
 
 /** The engine's version against the known libnetwork deadlock: ok, or a warning with the upgrade. */
 export function engineVersionCheck(version: string): Check {
-  const m = /^(\d+)\.(\d+)/.exec(version);
-  if (!m) return { name: "docker engine version", ok: true, warn: true, detail: `engine version "${version.slice(0, 40)}" not understood; engines before 23 deadlock under container churn`, fix: UPGRADE };
-  if (Number(m[1]) >= FIRST_SAFE_MAJOR) return { name: "docker engine version", ok: true, detail: `engine ${version}` };
+  const deadlock = hasNetworkDeadlock(version);
+  if (deadlock === null) return { name: "docker engine version", ok: true, warn: true, detail: `engine version "${version.slice(0, 40)}" not understood; engines before 23 deadlock under container churn`, fix: UPGRADE };
+  if (!deadlock) return { name: "docker engine version", ok: true, detail: `engine ${version}` };
   return {
     name: "docker engine version",
     ok: true,
     warn: true,
-    detail: `engine ${version} has a known deadlock under container churn (moby/moby#42545): inspect, info, network calls and removals then hang until dockerd restarts; BrowserGrid marks the worker unhealthy, but sessions cannot start there`,
+    detail: `engine ${version} has a known deadlock under container churn (moby/moby#42545): inspect, info, network calls and removals then hang until dockerd restarts; BrowserGrid runs network-changing calls one at a time on it and marks the worker unhealthy if it wedges anyway, but sessions cannot start there then`,
     fix: UPGRADE,
   };
 }

@@ -16,7 +16,7 @@ import { ensureBrowserNetwork } from "./docker-network";
 import { BROWSER_PATHS, type BrowserLimits, type BrowserProvider, type BrowserSpec, type IncomingFile, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
 import { statusOf } from "./docker-status";
 import { dockerClient, dockerodeReads, socketReads, type EngineReads } from "./engine";
-import { EngineDeadlines, withDeadlines } from "./engine-deadlines";
+import { EngineDeadlines, hasNetworkDeadlock, withDeadlines } from "./engine-deadlines";
 import { EngineTimeout } from "../lib/errors";
 import { rememberBrowserPath } from "../cdp/upstream";
 
@@ -68,6 +68,8 @@ export class DockerProvider implements BrowserProvider {
   private readonly imagePrefix: string;
   private readonly readyTimeoutMs: number;
   private networkReady?: Promise<void>;
+  /** The engine's version, read once it first answers (it decides serializeNetworkChanges). */
+  private engineVersion?: string;
   private readonly stopping = new Map<string, number>();
   private readonly starting = new Set<string>();
   private readonly listeners = new Set<(event: ProviderEvent) => void>();
@@ -204,6 +206,10 @@ export class DockerProvider implements BrowserProvider {
         }),
         this.reads.listContainers(filters),
       ]);
+      if (this.engineVersion === undefined) {
+        this.engineVersion = (await this.reads.info()).ServerVersion ?? "";
+        this.deadlines.serializeNetworkChanges(hasNetworkDeadlock(this.engineVersion) === true);
+      }
       return { ok: true };
     } catch (err) {
       if (err instanceof EngineTimeout)

@@ -38,6 +38,23 @@ const MULTIPLE: Record<EngineCallKind, number> = {
   archive: 12,
 };
 
+/** Engines older than this deadlock under container churn (moby/moby#42545, libnetwork#2649; seen on 20.10.24). */
+export const FIRST_SAFE_ENGINE_MAJOR = 23;
+
+/** Whether an engine of this version (`ServerVersion`, e.g. "20.10.24+dfsg1") has the known network deadlock; null when not understood. */
+export function hasNetworkDeadlock(version: string): boolean | null {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  return m ? Number(m[1]) < FIRST_SAFE_ENGINE_MAJOR : null;
+}
+
+/**
+ * Calls that join or leave a container's network sandbox (start attaches its endpoint; stop,
+ * kill and removal detach it) or change a network. The 20.10 deadlock is two of these racing:
+ * an endpoint deletion in the network watch loop against a sandbox leave. On such an engine they
+ * run one at a time (serializeNetworkChanges).
+ */
+const NETWORK_CHANGING: ReadonlySet<EngineCallKind> = new Set(["start", "stop", "remove", "network"]);
+
 export function engineDeadlineMs(kind: EngineCallKind, quickMs = DEFAULT_ENGINE_TIMEOUT_MS): number {
   return Math.round(MULTIPLE[kind] * quickMs);
 }
@@ -54,6 +71,9 @@ export function browserStartBudgetMs(quickMs = DEFAULT_ENGINE_TIMEOUT_MS, readyT
 export class EngineDeadlines {
   private readonly timeouts = Object.fromEntries(ENGINE_CALL_KINDS.map((k) => [k, 0])) as Record<EngineCallKind, number>;
   private readonly listeners = new Set<(err: EngineTimeout) => void>();
+  private serial = false;
+  /** The last network-changing call while `serial`: the next one waits for it. */
+  private networkTail: Promise<unknown> = Promise.resolve();
 
   /** `worker`: the name errors show; `quickMs`: BROWSERGRID_ENGINE_TIMEOUT_MS. */
   constructor(
@@ -63,6 +83,19 @@ export class EngineDeadlines {
 
   deadlineMs(kind: EngineCallKind): number {
     return engineDeadlineMs(kind, this.quickMs);
+  }
+
+  /**
+   * On an engine with the known network deadlock (hasNetworkDeadlock), network-changing calls
+   * run one at a time: fewer concurrent sandbox changes, at the cost of parallel starts and
+   * removals on that engine. A call's deadline includes its wait for the one before it.
+   */
+  serializeNetworkChanges(on: boolean): void {
+    this.serial = on;
+  }
+
+  get serializesNetworkChanges(): boolean {
+    return this.serial;
   }
 
   /** Calls past their deadline so far, per kind (every kind present). */
@@ -102,8 +135,14 @@ export class EngineDeadlines {
       }, ms);
       if (outer) outer.addEventListener("abort", (onOuterAbort = () => reject(outer.reason)), { once: true });
     });
+    const queued = this.serial && NETWORK_CHANGING.has(kind);
+    const before = this.networkTail;
+    const ran = queued ? before.then(() => (signal.aborted ? Promise.reject(signal.reason) : call(signal))) : call(signal);
+    const settled = Promise.race([ran, expired]);
+    // The next one waits until this call ends or its deadline passes, never longer.
+    if (queued) this.networkTail = settled.catch(() => {});
     try {
-      return await Promise.race([call(signal), expired]);
+      return await settled;
     } finally {
       clearTimeout(timer);
       if (onOuterAbort) outer?.removeEventListener("abort", onOuterAbort);

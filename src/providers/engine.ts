@@ -95,7 +95,7 @@ type Filters = Record<string, string[]>;
 /** The engine reads BrowserGrid makes at start and on heartbeats. */
 export interface EngineReads {
   ping(): Promise<unknown>;
-  info(): Promise<{ SecurityOptions?: string[]; OperatingSystem?: string }>;
+  info(): Promise<{ SecurityOptions?: string[]; OperatingSystem?: string; ServerVersion?: string }>;
   /** Throws with statusCode 404 when there is no such network. */
   inspectNetwork(name: string): Promise<Docker.NetworkInspectInfo>;
   listContainers(filters: Filters): Promise<Docker.ContainerInfo[]>;

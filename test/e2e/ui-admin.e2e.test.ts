@@ -198,7 +198,7 @@ test("every admin page has unique element ids (a label points at its own field),
     await page.goto(`${grid.url}${path}`);
     const dups = await page.evaluate(() => {
       const seen = new Map<string, number>();
-      for (const e of document.querySelectorAll("[id]")) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
+      for (const e of Array.from(document.querySelectorAll("[id]"))) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
       return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
     });
     if (dups.length) duplicates[path] = dups;
