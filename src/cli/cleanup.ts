@@ -17,6 +17,7 @@ import { getSetting } from "../modules/settings/settings.service";
 import { listWorkers } from "../modules/workers/workers.service";
 import { buildProvider } from "../modules/workers/worker-providers";
 import { EgressGuard } from "../security/egress/guard";
+import { guardFleet } from "../modules/workers/guard-fleet";
 import { loadInstallKey } from "../security/install-key";
 import { dockerClient } from "../providers/engine";
 import { EngineDeadlines, withDeadlines } from "../providers/engine-deadlines";
@@ -31,7 +32,7 @@ export interface CleanupReport {
 
 export async function cleanupInstall(config: Readonly<Config>, db: Db, installId: string): Promise<CleanupReport> {
   const report: CleanupReport = { containers: [], networks: [], tables: [], problems: [] };
-  const egress = new EgressGuard({ db, log, config, installId });
+  const egress = new EgressGuard({ fleet: guardFleet(db), log, config, installId });
   const ctx = { config, db, log, installId, installKey: loadInstallKey(config.dataDir), egress };
   const providers: BrowserProvider[] = [];
   for (const worker of listWorkers(db)) {

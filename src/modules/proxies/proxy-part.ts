@@ -16,7 +16,7 @@ import { findProxy, proxyClosure, routeFor, unknownProxy, upstreamOf, type Proxy
 import { ProxyRelay, type RelayErrorEvent, type RelayRegistration } from "./proxy-relay";
 import { checkProxy, UpstreamError } from "./proxy-upstream";
 import type { Reach } from "../../security/egress/egress-policy";
-import { inCidrV4 } from "../network/address-ranges";
+import { inCidrV4 } from "../../security/egress/address-ranges";
 import { getSetting, setSetting } from "../settings/settings.service";
 
 /** The relay's port is kept across restarts: running browsers were started with it. */
