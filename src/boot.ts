@@ -66,7 +66,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
 
   const providers = new ProviderRegistryImpl();
   await ensureLocalDockerWorker({ config, db, log }, engineAnswers);
-  const egress = new EgressGuard({ fleet: guardFleet(db), log, config, installId });
+  const egress = new EgressGuard({ fleet: guardFleet(db), log, config });
   const fleet = createFleet({ config, db, log, installId, installKey, providers, egress });
 
   const startDeadlineMs = browserStartBudgetMs(config.engineTimeoutMs);

@@ -13,7 +13,6 @@ import { ensureDefaultPool } from "../pools/pools.service";
 import { workers } from "../../db/schema";
 import { loadConfig } from "../../config";
 
-const installId = `egress-${randomId(8)}`;
 const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } } as unknown as import("../../lib/logger").Logger;
 
 const root = process.getuid?.() === 0 && Bun.which("nft") !== null;
@@ -24,7 +23,7 @@ function guardOfOnlineWorker(id: string, name: string, target: GuardTarget) {
   ensureDefaultPool(db);
   db.insert(workers).values({ id, name, allPools: true, endpoint: `unix:///tmp/${id}.sock`, kind: "docker", status: "online" }).run();
   const table = `bgunit_${randomId(6).toLowerCase().replace(/[^a-z0-9]/g, "x")}`;
-  const guard = new EgressGuard({ fleet: guardFleet(db), log, config: loadConfig({ BROWSERGRID_DATA_DIR: mkdtempSync(join(tmpdir(), "bg-egress-unit-")), BROWSERGRID_EGRESS_TABLE: table }), installId });
+  const guard = new EgressGuard({ fleet: guardFleet(db), log, config: loadConfig({ BROWSERGRID_DATA_DIR: mkdtempSync(join(tmpdir(), "bg-egress-unit-")), BROWSERGRID_EGRESS_TABLE: table }) });
   guard.register({ id, name }, target);
   return { db, guard, table };
 }

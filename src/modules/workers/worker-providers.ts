@@ -5,6 +5,7 @@ import type { Config } from "../../config";
 import type { Logger } from "../../lib/logger";
 import { DockerProvider } from "../../providers/docker";
 import { dockerClient, socketReads } from "../../providers/engine";
+import { hostHelper } from "../../providers/host-helper";
 import { EngineDeadlines, withDeadlines } from "../../providers/engine-deadlines";
 import { parseEndpoint } from "../../providers/endpoint";
 import { LocalProcessProvider } from "../../providers/local-process";
@@ -51,7 +52,7 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
   };
   switch (endpoint.kind) {
     case "docker": {
-      ctx.egress.register(worker, { kind: "local", docker: withDeadlines(dockerClient({ socketPath: endpoint.socketPath }), deadlines), reads: socketReads(endpoint.socketPath, deadlines) });
+      ctx.egress.register(worker, { kind: "local", helper: hostHelper(withDeadlines(dockerClient({ socketPath: endpoint.socketPath }), deadlines), ctx.installId), reads: socketReads(endpoint.socketPath, deadlines) });
       return new DockerProvider(endpoint.socketPath, common);
     }
     case "ssh": {
@@ -59,7 +60,7 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
       const conn = new SshConnection({ endpoint: worker.endpoint, privateKey: open(ctx.installKey, SSH_KEY_PURPOSE, worker.sshKeyEncrypted), hostKeyFingerprint: worker.hostKeyFingerprint });
       const tunnels = new CdpTunnels(conn);
       const docker = withDeadlines(dockerOverSsh(conn), deadlines);
-      ctx.egress.register(worker, { kind: "remote", docker });
+      ctx.egress.register(worker, { kind: "remote", helper: hostHelper(docker, ctx.installId) });
       const provider = new DockerProvider(docker, {
         ...common,
         kind: "ssh",

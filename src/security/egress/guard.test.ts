@@ -40,11 +40,11 @@ test("rootless Docker and Docker Desktop are recognised from docker info", async
 
 test("local-process workers are missing a guard (sessions refused) unless the guard is off", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bg-egress-unit-"));
-  const on = new EgressGuard({ fleet: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir }), installId });
+  const on = new EgressGuard({ fleet: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir }) });
   on.register({ id: "w-local", name: "local-process" }, { kind: "none", reason: "local-process browsers have no packet filter" });
   expect(on.status("w-local")).toMatchObject({ state: "missing", reason: "local-process browsers have no packet filter" });
   await expect(on.assertReady("w-local")).rejects.toMatchObject({ code: "egress_guard_missing" });
-  const off = new EgressGuard({ fleet: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_EGRESS_GUARD: "off" }), installId });
+  const off = new EgressGuard({ fleet: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_EGRESS_GUARD: "off" }) });
   off.register({ id: "w-local", name: "local-process" }, { kind: "none", reason: "local-process browsers have no packet filter" });
   expect(off.status("w-local").state).toBe("off");
   await off.assertReady("w-local");

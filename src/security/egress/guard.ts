@@ -8,7 +8,6 @@
 //   changes, names that resolve differently) use the "replace" transaction, which fails when the
 //   table is gone, so a deleted table stays visible as "missing" until someone acts.
 // BROWSERGRID_EGRESS_GUARD=off turns all of it off (state "off"), loudly.
-import type Docker from "dockerode";
 import type { Config } from "../../config";
 import { Unavailable } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
@@ -16,7 +15,8 @@ import { bridgeNameFor } from "../../providers/docker-network";
 import { parseAllowEntry, resolveAllowList, systemResolve4, type AllowEntry, type Resolve4, type ResolvedAllow } from "./allow-list";
 import { hostEgress, mayReach, thisHostPolicy, type EgressPolicy, type Reach } from "./egress-policy";
 import { localNftHost, remoteNftHost, type NftHost } from "./nft-host";
-import { dockerodeReads, type EngineReads } from "../../providers/engine";
+import type { EngineReads } from "../../providers/engine";
+import type { HostHelper } from "../../providers/host-helper";
 import { buildRuleset } from "./ruleset";
 import { checkListing } from "./verify";
 
@@ -61,8 +61,8 @@ function canRunNftHere(): boolean {
   return process.getuid?.() === 0 && Bun.which("nft") !== null;
 }
 
-/** local: `reads` asks the engine whether it is rootless; `docker` runs the helper container when this process cannot run nft itself. */
-export type GuardTarget = { kind: "local"; docker?: Docker; reads?: Pick<EngineReads, "info"> } | { kind: "remote"; docker: Docker } | { kind: "none"; reason: string };
+/** local: `reads` asks the engine whether it is rootless; `helper` runs the helper container when this process cannot run nft itself. */
+export type GuardTarget = { kind: "local"; helper?: HostHelper; reads?: Pick<EngineReads, "info"> } | { kind: "remote"; helper: HostHelper } | { kind: "none"; reason: string };
 
 interface Entry {
   workerId: string;
@@ -107,7 +107,7 @@ export class EgressGuard {
   private readonly globalAllow: AllowEntry[];
   private readonly resolve4: Resolve4;
 
-  constructor(private readonly deps: { fleet: GuardFleet; log: Logger; config: Readonly<Config>; installId: string; resolve4?: Resolve4 }) {
+  constructor(private readonly deps: { fleet: GuardFleet; log: Logger; config: Readonly<Config>; resolve4?: Resolve4 }) {
     const c = deps.config;
     this.enabled = c.egressGuard;
     this.table = c.egressTable;
@@ -125,11 +125,11 @@ export class EgressGuard {
     const image = `${this.deps.config.browserImage}:headless-shell`;
     // The appliance runs as an unprivileged user in the docker group (install.sh): it cannot run
     // nft itself, but it can start the same one-shot helper container a remote host gets.
-    const viaDocker = target.kind === "remote" ? target.docker : target.kind === "local" && !canRunNftHere() ? target.docker : undefined;
+    const viaDocker = target.kind === "remote" ? target.helper : target.kind === "local" && !canRunNftHere() ? target.helper : undefined;
     const host = viaDocker
-      ? remoteNftHost(viaDocker, { where: target.kind === "local" ? "this host (through Docker)" : worker.name, image, installId: this.deps.installId })
+      ? remoteNftHost(viaDocker, { where: target.kind === "local" ? "this host (through Docker)" : worker.name, image })
       : target.kind === "local"
-        ? localNftHost(target.reads ?? (target.docker && dockerodeReads(target.docker)))
+        ? localNftHost(target.reads ?? target.helper)
         : null;
     const unguardable = target.kind === "none" ? target.reason : null;
     const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? "not installed yet", verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
