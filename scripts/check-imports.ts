@@ -164,7 +164,7 @@ export function describeLayers(graph: ImportGraph): string[] {
  *  imports inside comments or strings are not counted and none written in code is missed. A
  *  non-literal module name comes back as `<expression>`, which no resolver accepts. */
 export function readImports(file: string, text: string): Omit<ImportEdge, "target" | "unresolved">[] {
-  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
   const found: (Omit<ImportEdge, "target" | "unresolved"> & { literal: boolean })[] = [];
   const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
   const add = (node: ts.Node, spec: ts.Expression | undefined, typeOnly: boolean) => {
