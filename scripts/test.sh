@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that sets up this machine and runs every test: installs Bun, the Docker
 # engine (and starts dockerd when nothing answers), Chromium for UI/client tests, the OpenAPI
-# validator and fuzzer, builds the browser images, then type-checks and runs `bun test`.
+# validator and fuzzer, builds the browser images, then type-checks, checks the import rules
+# (scripts/check-imports.ts) and runs `bun test`.
 # Idempotent; exits non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,9 @@ bash scripts/build-images.sh
 
 log "type check"
 bunx tsc --noEmit -p .
+
+log "import rules"
+bun scripts/check-imports.ts
 
 log "bun test"
 mkdir -p test-results

@@ -33,7 +33,8 @@ import { bootstrapAdminFromEnv } from "./modules/auth/auth.service";
 import { sessionStorageHooks, storageUpkeep } from "./modules/profiles/session-storage";
 import { sessionNetwork, type NetworkPart } from "./modules/network/session-network";
 import { EgressGuard } from "./security/egress/guard";
-import { egressPart, egressProbe } from "./security/egress/egress-part";
+import { egressPart, egressProbe } from "./modules/network/egress-part";
+import { guardFleet } from "./modules/workers/guard-fleet";
 import { ruleSetsNetworkPart } from "./modules/rule-sets/session-rules";
 import { ProxyPart } from "./modules/proxies/proxy-part";
 import { browserStartBudgetMs } from "./providers/engine-deadlines";
@@ -65,7 +66,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
 
   const providers = new ProviderRegistryImpl();
   await ensureLocalDockerWorker({ config, db, log }, engineAnswers);
-  const egress = new EgressGuard({ db, log, config, installId });
+  const egress = new EgressGuard({ fleet: guardFleet(db), log, config });
   const fleet = createFleet({ config, db, log, installId, installKey, providers, egress });
 
   const startDeadlineMs = browserStartBudgetMs(config.engineTimeoutMs);

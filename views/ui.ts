@@ -1,7 +1,7 @@
 // Small building blocks shared by the admin pages: the signed-in page wrapper, labelled form
 // fields with their error next to them, status badges, times and live durations. Every value
 // goes through html`` and is escaped.
-import type { Actor } from "../src/http/context";
+import type { Actor } from "../src/security/actor";
 import { html, htmlResponse, type SafeHtml } from "./html";
 import { layout } from "./layout";
 

@@ -6,7 +6,6 @@
 // Refuses while the server of the data dir runs (server-pid.ts): it would pull the browsers out
 // from under live sessions. Safe to run twice: what is already gone is not an error.
 import { existsSync } from "node:fs";
-import type Docker from "dockerode";
 import type { Command } from "./command";
 import { loadConfigOrReport } from "./command";
 import { runningServerPid } from "./server-pid";
@@ -17,9 +16,9 @@ import { getSetting } from "../modules/settings/settings.service";
 import { listWorkers } from "../modules/workers/workers.service";
 import { buildProvider } from "../modules/workers/worker-providers";
 import { EgressGuard } from "../security/egress/guard";
+import { guardFleet } from "../modules/workers/guard-fleet";
 import { loadInstallKey } from "../security/install-key";
-import { dockerClient } from "../providers/engine";
-import { EngineDeadlines, withDeadlines } from "../providers/engine-deadlines";
+import { removeInstallLeftovers } from "../providers/docker-leftovers";
 import type { BrowserProvider } from "../providers/provider";
 
 export interface CleanupReport {
@@ -31,7 +30,7 @@ export interface CleanupReport {
 
 export async function cleanupInstall(config: Readonly<Config>, db: Db, installId: string): Promise<CleanupReport> {
   const report: CleanupReport = { containers: [], networks: [], tables: [], problems: [] };
-  const egress = new EgressGuard({ db, log, config, installId });
+  const egress = new EgressGuard({ fleet: guardFleet(db), log, config });
   const ctx = { config, db, log, installId, installKey: loadInstallKey(config.dataDir), egress };
   const providers: BrowserProvider[] = [];
   for (const worker of listWorkers(db)) {
@@ -55,41 +54,16 @@ export async function cleanupInstall(config: Readonly<Config>, db: Db, installId
 
   // The local engine also holds what no worker row names any more: containers of removed
   // workers and egress helper containers. The label is the install's, so nothing else matches.
-  const docker = withDeadlines(dockerClient({ socketPath: config.dockerSocket }), new EngineDeadlines("local", config.engineTimeoutMs));
-  const byLabel = { label: [`browsergrid.install=${installId}`] };
-  try {
-    for (const c of await docker.listContainers({ all: true, filters: byLabel })) {
-      await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone);
-      report.containers.push(`${c.Id.slice(0, 12)} (${c.Labels["browsergrid.session"] ?? c.Labels["browsergrid.helper"] ?? "unlabelled"})`);
-    }
-    report.networks = await removeNetworks(docker, byLabel, report);
-  } catch (err) {
-    report.problems.push(`local Docker engine: ${(err as Error).message}`);
-  }
+  const leftovers = await removeInstallLeftovers({ socketPath: config.dockerSocket, installId, engineTimeoutMs: config.engineTimeoutMs });
+  report.containers.push(...leftovers.containers);
+  report.networks = leftovers.networks;
+  report.problems.push(...leftovers.problems);
 
   const tables = await egress.removeTables();
   report.tables = tables.removed.map((where) => `inet ${config.egressTable} on ${where}`);
   for (const f of tables.failed) report.problems.push(`egress table inet ${config.egressTable} on ${f.where}: ${f.error}`);
   await Promise.all(providers.map((p) => p.close().catch(() => {})));
   return report;
-}
-
-async function removeNetworks(docker: Docker, filters: { label: string[] }, report: CleanupReport): Promise<string[]> {
-  const removed: string[] = [];
-  for (const n of await docker.listNetworks({ filters })) {
-    try {
-      await docker.getNetwork(n.Id).remove();
-      removed.push(n.Name);
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) continue;
-      report.problems.push(`network ${n.Name}: ${(err as Error).message} (a container of another install may still use it)`);
-    }
-  }
-  return removed;
-}
-
-function ignoreGone(err: { statusCode?: number }): void {
-  if (err.statusCode !== 404) throw err;
 }
 
 export const cleanupCommand: Command = {

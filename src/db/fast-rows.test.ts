@@ -4,10 +4,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { ensureDefaultPool } from "../modules/pools/pools.service";
 import { openDatabase } from "./client";
 import { dataGeneration, GenerationCache, insertReturning, OTHER_WRITERS_WINDOW_MS, updateReturning } from "./fast-rows";
-import { sessions } from "./schema";
+import { pools, sessions } from "./schema";
 
 function setup() {
   const path = join(mkdtempSync(join(tmpdir(), "bg-gen-")), "t.db");
@@ -48,7 +47,7 @@ test("a read inside a transaction that is rolled back never reaches the cache", 
 
 test("insertReturning and updateReturning write and return rows exactly as the query builder does", () => {
   const db = openDatabase(join(mkdtempSync(join(tmpdir(), "bg-write-")), "t.db"));
-  const pool = ensureDefaultPool(db);
+  const pool = db.insert(pools).values({ id: "pool_fast_rows", name: "default" }).returning().get();
   const base = { poolId: pool.id, ownerType: "static_key", status: "running" as const, config: { browser: "headless-shell", n: [1, 2] }, metadata: { a: "x" }, timeoutSec: 60, idleTimeoutSec: 30, workerId: undefined };
   const fast = insertReturning(db.$client, sessions, { ...base, id: "ses_fast" });
   const built = db.insert(sessions).values({ ...base, id: "ses_built" }).returning().get();

@@ -3,24 +3,10 @@
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import type { Logger } from "../lib/logger";
-import type { Role } from "../db/schema";
 import type { SessionService } from "../modules/sessions/sessions.service";
 import type { WorkerFleet } from "../modules/workers/fleet";
 import type { WarmPool } from "../modules/pools/warm-pool";
 import type { EgressGuard } from "../security/egress/guard";
-
-/** Who is making a request, resolved once by the auth plugin. */
-export interface Actor {
-  type: "user" | "api_key" | "static_key" | "proxy";
-  /** The user behind the request; null only for static keys from the environment. */
-  userId: string | null;
-  email?: string;
-  role: Role;
-  keyId?: string;
-  via: "cookie" | "bearer" | "query" | "proxy" | "static";
-  /** The UI login session (cookie auth only). */
-  authSessionId?: string;
-}
 
 export interface ProbeResult {
   name: string;

@@ -16,7 +16,8 @@ import type { Role } from "../db/schema";
 import { verifyApiKey } from "../modules/api-keys/api-keys.service";
 import { authState } from "../modules/auth/auth.state";
 import { roleRank } from "../modules/users/users.service";
-import type { Actor, AppDeps } from "./context";
+import type { AppDeps } from "./context";
+import type { Actor } from "../security/actor";
 import { bearerOf, rateKeyOf } from "./plugins/auth";
 import { jsonAnswerHeaders, logRequest, requestIdFor, targetOf } from "./plugins/request-context";
 

@@ -3,7 +3,8 @@
 // name so the grid's egress filter (nftables) can match traffic from it.
 import type Docker from "dockerode";
 import { statusOf } from "./docker-status";
-import { dockerodeReads, type EngineReads } from "./engine";
+import { dockerClient, dockerodeReads, socketReads, type EngineReads } from "./engine";
+import { EngineDeadlines, withDeadlines } from "./engine-deadlines";
 
 export const ICC_OPTION = "com.docker.network.bridge.enable_icc";
 export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
@@ -48,4 +49,19 @@ export async function ensureBrowserNetwork(docker: Docker, name: string, install
     );
   }
   return info;
+}
+
+/**
+ * Where BrowserGrid's own services listen for the browsers of the local engine (the proxy
+ * relay): the host's IPv4 address on the browser network (its gateway) and the network's
+ * subnet. Creates the network when missing, as ensureBrowserNetwork; every engine call within
+ * the quick-call deadline.
+ */
+export async function browserNetworkGateway(opts: { socketPath: string; network: string; installId: string; engineTimeoutMs?: number }): Promise<{ gateway: string; subnet: string | null }> {
+  const deadlines = new EngineDeadlines("local", opts.engineTimeoutMs);
+  const docker = withDeadlines(dockerClient({ socketPath: opts.socketPath }), deadlines);
+  const info = await ensureBrowserNetwork(docker, opts.network, opts.installId, socketReads(opts.socketPath, deadlines));
+  const ipam = (info.IPAM?.Config ?? []).find((c: { Gateway?: string }) => c.Gateway && !c.Gateway.includes(":"));
+  if (!ipam?.Gateway) throw new Error(`Docker network ${opts.network} has no IPv4 gateway address`);
+  return { gateway: ipam.Gateway, subnet: ipam.Subnet ?? null };
 }

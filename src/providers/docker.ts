@@ -18,7 +18,6 @@ import { statusOf } from "./docker-status";
 import { dockerClient, dockerodeReads, socketReads, type EngineReads } from "./engine";
 import { EngineDeadlines, hasNetworkDeadlock, withDeadlines } from "./engine-deadlines";
 import { EngineTimeout } from "../lib/errors";
-import { rememberBrowserPath } from "../cdp/upstream";
 
 export { CDP_PORT, LABELS } from "./docker-container";
 
@@ -37,6 +36,12 @@ export interface DockerProviderOptions {
   tunnel?: { reach(host: string, port: number): { host: string; port: number }; release(host: string, port: number): void };
   /** Runs on close() (e.g. ends the SSH connection). */
   onClose?: () => void;
+  /**
+   * A started browser answered /json/version at host:port with this webSocketDebuggerUrl. The
+   * gateway's path cache is handed in here (worker-providers.ts), so the first client of a
+   * session skips that round trip; providers never import the gateway.
+   */
+  onBrowserPath?: (host: string, port: number, webSocketDebuggerUrl: string) => void;
   /**
    * The egress guard of this engine's host (src/security/egress): start() refuses (fail closed)
    * unless assertReady() resolves. Required so no caller forgets it; tests that start browsers
@@ -295,7 +300,7 @@ export class DockerProvider implements BrowserProvider {
           keepalive: false,
         });
         const body = (await res.json().catch(() => null)) as { webSocketDebuggerUrl?: string } | null;
-        if (res.ok && body?.webSocketDebuggerUrl) return rememberBrowserPath(host, port, body.webSocketDebuggerUrl);
+        if (res.ok && body?.webSocketDebuggerUrl) return this.options.onBrowserPath?.(host, port, body.webSocketDebuggerUrl);
       } catch {
         signal?.throwIfAborted();
       }

@@ -2,7 +2,13 @@
 // (SSH workers, local processes) add theirs here.
 import type { BrowserProvider } from "./provider";
 
-export class ProviderRegistryImpl {
+/** What sessions and warm pools read: the provider of a worker, and every provider. */
+export interface ProviderRegistry {
+  get(workerId: string): BrowserProvider | undefined;
+  entries(): [string, BrowserProvider][];
+}
+
+export class ProviderRegistryImpl implements ProviderRegistry {
   private map = new Map<string, BrowserProvider>();
 
   set(workerId: string, provider: BrowserProvider): void {

@@ -5,7 +5,14 @@
 // Host names the public URL's host, a loopback name or address, the listening address, or a
 // name listed in BROWSERGRID_ALLOWED_HOSTS. A Host this code cannot parse is not ours.
 import { isIP } from "node:net";
-import type { Config } from "../config";
+
+/** The three settings the allow-list is built from (a `Config` is one; config.ts validates
+ *  BROWSERGRID_ALLOWED_HOSTS with `checkAllowedHostEntry`, so this file cannot import it back). */
+export interface HostSettings {
+  publicUrl: string;
+  host: string;
+  allowedHosts: readonly string[];
+}
 
 /** Loopback names a browser can only reach on the machine itself: a rebinding page cannot use them as its Host. */
 const LOOPBACK_HOSTNAMES = ["localhost", "127.0.0.1", "[::1]"];
@@ -41,10 +48,10 @@ export function normalizeHostname(name: string): string {
   return isIP(lower) === 6 ? `[${lower}]` : lower;
 }
 
-const allowedByConfig = new WeakMap<Readonly<Config>, ReadonlySet<string>>();
+const allowedByConfig = new WeakMap<Readonly<HostSettings>, ReadonlySet<string>>();
 
 /** The host names this install answers to (see the file comment). */
-export function allowedHostnames(config: Readonly<Config>): ReadonlySet<string> {
+export function allowedHostnames(config: Readonly<HostSettings>): ReadonlySet<string> {
   let names = allowedByConfig.get(config);
   if (names) return names;
   const set = new Set(LOOPBACK_HOSTNAMES);
@@ -57,7 +64,7 @@ export function allowedHostnames(config: Readonly<Config>): ReadonlySet<string> 
 }
 
 /** True when `host` (a Host header value) names this install. */
-export function isAllowedHost(host: string, config: Readonly<Config>): boolean {
+export function isAllowedHost(host: string, config: Readonly<HostSettings>): boolean {
   const parsed = parseHost(host);
   return parsed !== null && allowedHostnames(config).has(parsed.hostname);
 }

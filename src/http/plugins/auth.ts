@@ -8,7 +8,8 @@
 // so forgetting the declaration never opens a door. Cookie- and proxy-authenticated requests
 // that change state must come from our own origin (csrf.ts). API calls are rate-limited per key.
 import { Elysia, type DocumentDecoration } from "elysia";
-import type { Actor, AppDeps } from "../context";
+import type { AppDeps } from "../context";
+import type { Actor } from "../../security/actor";
 import type { Role } from "../../db/schema";
 import { DomainError, Forbidden, Unauthorized } from "../../lib/errors";
 import { clientIp, isTrustedProxy } from "../../security/client-ip";

@@ -1,7 +1,8 @@
 // /api-keys: your keys (admins: everyone's), a create form whose answer shows the full key
 // once — in the page body, never in a URL — and revoke buttons.
 import { Elysia, t } from "elysia";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { DomainError } from "../../lib/errors";
 import { html, type SafeHtml } from "../../../views/html";

@@ -4,7 +4,8 @@
 // API at ~50 requests/s per core. Comparison is constant-time. A key acts with its owner's
 // role, or a lower one chosen at creation, and never above the owner's current role.
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { apiKeys, type Role } from "../../db/schema";
 import { newApiKey, parseApiKey } from "../../security/tokens";
 import { safeEqual, sha256Hex } from "../../lib/ids";

@@ -2,7 +2,8 @@
 // bad), sign-outs, password changes, user and key changes and setup; other modules record
 // their own actions with `audit()`. Details never hold secrets — callers pass names and ids.
 import { and, desc, lt } from "drizzle-orm";
-import type { AppDeps, Actor } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { auditLog } from "../../db/schema";
 
 /** An authenticated actor, or a named system actor ("cli", "system", "anonymous"). */

@@ -4,7 +4,8 @@
 // regardless. While a limit blocks, the password is not even checked, so the block cannot be
 // used as an oracle.
 import { eq } from "drizzle-orm";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { users } from "../../db/schema";
 import { verifyAgainstDummy, verifyPassword, PASSWORD_MAX_LENGTH } from "../../security/passwords";
 import { BadRequest, DomainError, Forbidden, Unauthorized } from "../../lib/errors";

@@ -1,7 +1,7 @@
 // Per-process auth state: rate limiters, the verified-key cache and the hashed static keys.
 // Kept beside the AppDeps it belongs to (one per app, so tests never share counters).
 import type { AppDeps } from "../../http/context";
-import type { Actor } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { FailureDelay, FailureLimiter, TokenBuckets, type Clock } from "../../http/plugins/rate-limit";
 import { parseApiKey } from "../../security/tokens";
 import { sha256Hex } from "../../lib/ids";

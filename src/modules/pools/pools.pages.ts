@@ -3,7 +3,8 @@
 // to the field it is about.
 import { Elysia, t } from "elysia";
 import { oneOf } from "../../http/strict-object";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { DomainError } from "../../lib/errors";
 import { html, type SafeHtml } from "../../../views/html";

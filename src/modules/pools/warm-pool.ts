@@ -16,7 +16,7 @@ import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import { newId } from "../../lib/ids";
 import type { Capacity } from "../sessions/capacity";
-import type { ProviderRegistry } from "../sessions/sessions.service";
+import type { ProviderRegistry } from "../../providers/registry";
 import { findPoolById, listPools, type Pool } from "./pools.service";
 import { listWorkers } from "../workers/workers.service";
 import { explicitPoolsByWorker } from "../workers/worker-pools";

@@ -5,7 +5,8 @@
 // profile held by a persisting session) is shown on the page and nothing is stored.
 import { wholeNumber } from "../../http/strict-object";
 import { Elysia, t } from "elysia";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { DomainError } from "../../lib/errors";
 import { html, type SafeHtml } from "../../../views/html";

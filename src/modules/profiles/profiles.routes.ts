@@ -2,7 +2,8 @@
 // restore, export and import. Members manage their own; viewers and admins read all; admins
 // change any. Exports hold cookies (credentials), so reading one needs write rights too.
 import { Elysia, t } from "elysia";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { strictObject, wholeNumber } from "../../http/strict-object";
 import { BadRequest } from "../../lib/errors";

@@ -2,7 +2,8 @@
 // rules as /api/v1/proxies; a refusal is shown next to the field it is about and nothing is
 // stored. Password fields are never filled in: on edit, an empty one keeps the stored password.
 import { Elysia, t } from "elysia";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { DomainError } from "../../lib/errors";
 import { html, type SafeHtml } from "../../../views/html";

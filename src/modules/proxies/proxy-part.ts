@@ -2,12 +2,10 @@
 // session's proxy (request, else the pool's default; null opts out), checks its credentials
 // before anything exists, points Chromium at the relay, registers the container's address with
 // the relay once it runs, and writes the relay's byte counts to the session row.
-import { dockerClient, socketReads } from "../../providers/engine";
-import { EngineDeadlines, withDeadlines } from "../../providers/engine-deadlines";
 import type { Db } from "../../db/client";
 import { DomainError, BadRequest, Unavailable } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
-import { ensureBrowserNetwork } from "../../providers/docker-network";
+import { browserNetworkGateway } from "../../providers/docker-network";
 import type { NetworkPart, NetworkPartPrepared } from "../network/session-network";
 import type { Pool } from "../pools/pools.service";
 import type { CreateSessionInput, Owner } from "../sessions/sessions.service";
@@ -16,7 +14,7 @@ import { findProxy, proxyClosure, routeFor, unknownProxy, upstreamOf, type Proxy
 import { ProxyRelay, type RelayErrorEvent, type RelayRegistration } from "./proxy-relay";
 import { checkProxy, UpstreamError } from "./proxy-upstream";
 import type { Reach } from "../../security/egress/egress-policy";
-import { inCidrV4 } from "../network/address-ranges";
+import { inCidrV4 } from "../../security/egress/address-ranges";
 import { getSetting, setSetting } from "../settings/settings.service";
 
 /** The relay's port is kept across restarts: running browsers were started with it. */
@@ -90,14 +88,10 @@ export class ProxyPart implements NetworkPart {
 
   private async startRelay(): Promise<void> {
     const network = this.opts.network ?? "browsergrid-default";
-    const deadlines = new EngineDeadlines("local", this.opts.engineTimeoutMs);
-    const docker = withDeadlines(dockerClient({ socketPath: this.opts.dockerSocket }), deadlines);
-    const info = await ensureBrowserNetwork(docker, network, this.opts.installId, socketReads(this.opts.dockerSocket, deadlines));
-    const ipam = (info.IPAM?.Config ?? []).find((c: { Gateway?: string }) => c.Gateway && !c.Gateway.includes(":"));
-    if (!ipam?.Gateway) throw new Error(`Docker network ${network} has no IPv4 gateway address`);
+    const { gateway, subnet } = await browserNetworkGateway({ socketPath: this.opts.dockerSocket, network, installId: this.opts.installId, engineTimeoutMs: this.opts.engineTimeoutMs });
     const make = (port: number | undefined) =>
       new ProxyRelay({
-        hostname: ipam.Gateway!,
+        hostname: gateway,
         port,
         route: (reg, host) => routeFor(this.opts.db, this.opts.installKey, reg.proxyId, host),
         directAllowed: this.opts.directAllowed,
@@ -124,7 +118,7 @@ export class ProxyPart implements NetworkPart {
       throw err;
     }
     this.relay = relay;
-    this.subnet = ipam.Subnet ?? null;
+    this.subnet = subnet;
     this.opts.log.info("proxy relay listening", { address: this.relayAddress, network });
   }
 

@@ -1,7 +1,8 @@
 // /api/v1/rule-sets — stored interception rules (members read, admins change, every change
 // audited) — and /api/v1/sessions/:id/rule-sets, the REST twin of BrowserGrid.applyRuleSets.
 import { Elysia, t } from "elysia";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { audit } from "../audit/audit.service";
 import { ErrorSchema } from "../users/users.schema";

@@ -13,7 +13,7 @@
 // (disabled, deleted, demoted to viewer) the session is ended, and until it has ended the
 // gateway refuses its token and the BrowserGrid.* domain refuses to mint links.
 import type { Db } from "../../db/client";
-import type { Actor } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { NotFound } from "../../lib/errors";
 import { ownerOf } from "./sessions.model";
 import * as store from "./sessions.store";

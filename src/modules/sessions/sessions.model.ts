@@ -8,7 +8,7 @@ import type { SessionEventRow, SessionRow } from "./sessions.store";
 import { memoHmac } from "../../security/install-key";
 import { sha256Hex } from "../../lib/ids";
 import { isTerminal } from "./sessions.store";
-import type { Actor } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { liveExpiry, signedLiveUrl } from "../live/live.tokens";
 
 /** Sessions belong to the user behind a request (or to the static key that made them). */

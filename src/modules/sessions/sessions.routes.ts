@@ -2,7 +2,7 @@
 // sessions; viewers read all; admins do everything. A session's connect secrets (cdpUrl,
 // liveUrl) go to its owner and to admins only (sessions.access.ts).
 import { Elysia, t } from "elysia";
-import type { Actor } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { BadRequest } from "../../lib/errors";
 import type { SessionService } from "./sessions.service";
 import * as store from "./sessions.store";

@@ -5,6 +5,7 @@
 import type { Logger } from "../../lib/logger";
 import { withoutFsync, type Db } from "../../db/client";
 import type { BrowserFlavour, BrowserProvider, BrowserSpec } from "../../providers/provider";
+import type { ProviderRegistry } from "../../providers/registry";
 import { BadRequest, DomainError, Gone, NotFound, Unavailable } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { safeEqual, sha256Hex } from "../../lib/ids";
@@ -13,7 +14,7 @@ import { listWorkers } from "../workers/workers.service";
 import { explicitPoolsByWorker } from "../workers/worker-pools";
 import { Capacity, type HeldSlot } from "./capacity";
 import { ownerMayHoldSessions, mayControlSession, secretsScopeKey } from "./sessions.access";
-import type { Actor } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { connectTokenHash, toPublicSession, toPublicSessionJson, toPublicSessionsJsonBytes, type PublicSession } from "./sessions.model";
 import * as store from "./sessions.store";
 import type { SessionRow } from "./sessions.store";
@@ -48,11 +49,6 @@ export interface Owner {
 /** What the service needs from the gateway: closing a session's clients. */
 export interface ClientCloser {
   closeSession(sessionId: string, code: number, reason: string): void;
-}
-
-export interface ProviderRegistry {
-  get(workerId: string): BrowserProvider | undefined;
-  entries(): [string, BrowserProvider][];
 }
 
 /** Profiles and artifacts around a session's life (src/modules/profiles/session-storage.ts). */

@@ -3,7 +3,8 @@
 // and stop their own sessions, admins everyone's, viewers read all; the CDP URL and live
 // control go to the owner and admins only (sessions.access.ts, the API's rules).
 import { Elysia, t } from "elysia";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro } from "../../http/plugins/auth";
 import { htmlEventStream } from "../../http/sse";
 import { DomainError } from "../../lib/errors";

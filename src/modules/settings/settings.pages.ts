@@ -2,7 +2,8 @@
 // active new sessions get 503 with its message and /readyz reports not ready; the rules live in
 // maintenance.service.ts, this page only reads and writes through it.
 import { Elysia, t } from "elysia";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { DomainError } from "../../lib/errors";
 import { html, type SafeHtml } from "../../../views/html";

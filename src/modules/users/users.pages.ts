@@ -2,7 +2,8 @@
 // service refuses to lose the last enabled admin; that refusal is shown next to the user.
 import { Elysia, t } from "elysia";
 import { oneOf } from "../../http/strict-object";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { DomainError } from "../../lib/errors";
 import { html, type SafeHtml } from "../../../views/html";

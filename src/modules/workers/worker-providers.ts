@@ -5,6 +5,7 @@ import type { Config } from "../../config";
 import type { Logger } from "../../lib/logger";
 import { DockerProvider } from "../../providers/docker";
 import { dockerClient, socketReads } from "../../providers/engine";
+import { hostHelper } from "../../providers/host-helper";
 import { EngineDeadlines, withDeadlines } from "../../providers/engine-deadlines";
 import { parseEndpoint } from "../../providers/endpoint";
 import { LocalProcessProvider } from "../../providers/local-process";
@@ -17,6 +18,7 @@ import { SSH_KEY_PURPOSE, type Worker } from "./workers.service";
 import type { EgressGuard } from "../../security/egress/guard";
 import { join } from "node:path";
 import type { Db } from "../../db/client";
+import { rememberBrowserPath } from "../../cdp/upstream";
 import { browserLimitsOf, findPoolById } from "../pools/pools.service";
 
 export interface ProviderContext {
@@ -42,6 +44,7 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
     network: ctx.config.dockerNetwork,
     dns: ctx.config.browserDns,
     egressGuard: ctx.egress.forWorker(worker.id),
+    onBrowserPath: rememberBrowserPath,
     poolLimits: (poolId: string) => {
       const pool = findPoolById(ctx.db, poolId);
       return pool ? browserLimitsOf(pool) : undefined;
@@ -49,7 +52,7 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
   };
   switch (endpoint.kind) {
     case "docker": {
-      ctx.egress.register(worker, { kind: "local", docker: withDeadlines(dockerClient({ socketPath: endpoint.socketPath }), deadlines), reads: socketReads(endpoint.socketPath, deadlines) });
+      ctx.egress.register(worker, { kind: "local", helper: hostHelper(withDeadlines(dockerClient({ socketPath: endpoint.socketPath }), deadlines), ctx.installId), reads: socketReads(endpoint.socketPath, deadlines) });
       return new DockerProvider(endpoint.socketPath, common);
     }
     case "ssh": {
@@ -57,7 +60,7 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
       const conn = new SshConnection({ endpoint: worker.endpoint, privateKey: open(ctx.installKey, SSH_KEY_PURPOSE, worker.sshKeyEncrypted), hostKeyFingerprint: worker.hostKeyFingerprint });
       const tunnels = new CdpTunnels(conn);
       const docker = withDeadlines(dockerOverSsh(conn), deadlines);
-      ctx.egress.register(worker, { kind: "remote", docker });
+      ctx.egress.register(worker, { kind: "remote", helper: hostHelper(docker, ctx.installId) });
       const provider = new DockerProvider(docker, {
         ...common,
         kind: "ssh",

@@ -3,7 +3,8 @@
 // the admin confirms it), drain, resume and remove. The SSH private key of an unconfirmed
 // add waits in memory for at most five minutes, for that login session only, never in a page.
 import { Elysia, t } from "elysia";
-import type { Actor, AppDeps } from "../../http/context";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
 import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, DomainError } from "../../lib/errors";
 import { randomSecret } from "../../lib/ids";

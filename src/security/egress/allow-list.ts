@@ -7,7 +7,7 @@
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import { BadRequest } from "../../lib/errors";
-import { inCidrV4, ipv4ToInt } from "../../modules/network/address-ranges";
+import { inCidrV4, ipv4ToInt } from "./address-ranges";
 
 export type AllowEntry =
   | { kind: "cidr"; cidr: string }

@@ -5,7 +5,7 @@
 // bridge; a rule shape the walker does not know fails the test instead of being skipped.
 import { describe, expect, test } from "bun:test";
 import { isIP } from "node:net";
-import { inCidrV4 } from "../../modules/network/address-ranges";
+import { inCidrV4 } from "./address-ranges";
 import type { ResolvedAllow } from "./allow-list";
 import { effectiveIpv4, hostEgress, mayReach, NOTHING_ALLOWED, thisHostPolicy, type EgressPolicy, type HostEgress } from "./egress-policy";
 import { parseHelperFacts } from "./host-facts";

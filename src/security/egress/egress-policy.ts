@@ -11,7 +11,7 @@
 // route, a browser that the guard keeps off the host and the host's LAN would otherwise reach
 // both from the host itself (SSRF to the Docker API, databases, BrowserGrid, a VPS's neighbours).
 import { isIP } from "node:net";
-import { BLOCKED_V4_CIDRS, inCidrV4, ipv6Groups, mergeCidrs } from "../../modules/network/address-ranges";
+import { BLOCKED_V4_CIDRS, inCidrV4, ipv6Groups, mergeCidrs } from "./address-ranges";
 import { allowListPermits, type ResolvedAllow } from "./allow-list";
 import { localHostFacts, type HostFacts } from "./host-facts";
 

@@ -1,17 +1,14 @@
 // Fail closed below the session service: a DockerProvider whose guard is not ready starts no
 // browser and leaves no container; engines whose host filter is out of reach are recognised;
-// local-process workers are never "guarded".
+// local-process workers are never "guarded". The first install as /readyz sees it (a guard
+// reading a real workers table): src/modules/network/egress-part.test.ts.
 import { afterAll, expect, test } from "bun:test";
 import Docker from "dockerode";
 import { randomId } from "../../lib/ids";
 import { Unavailable } from "../../lib/errors";
 import { DockerProvider } from "../../providers/docker";
 import { engineLimitation } from "./nft-host";
-import { EgressGuard, type GuardTarget } from "./guard";
-import { egressProbe } from "./egress-part";
-import { openMemoryDatabase } from "../../db/client";
-import { ensureDefaultPool } from "../../modules/pools/pools.service";
-import { workers } from "../../db/schema";
+import { EgressGuard } from "./guard";
 import { loadConfig } from "../../config";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,11 +40,11 @@ test("rootless Docker and Docker Desktop are recognised from docker info", async
 
 test("local-process workers are missing a guard (sessions refused) unless the guard is off", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bg-egress-unit-"));
-  const on = new EgressGuard({ db: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir }), installId });
+  const on = new EgressGuard({ fleet: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir }) });
   on.register({ id: "w-local", name: "local-process" }, { kind: "none", reason: "local-process browsers have no packet filter" });
   expect(on.status("w-local")).toMatchObject({ state: "missing", reason: "local-process browsers have no packet filter" });
   await expect(on.assertReady("w-local")).rejects.toMatchObject({ code: "egress_guard_missing" });
-  const off = new EgressGuard({ db: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_EGRESS_GUARD: "off" }), installId });
+  const off = new EgressGuard({ fleet: undefined as never, log, config: loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_EGRESS_GUARD: "off" }) });
   off.register({ id: "w-local", name: "local-process" }, { kind: "none", reason: "local-process browsers have no packet filter" });
   expect(off.status("w-local").state).toBe("off");
   await off.assertReady("w-local");
@@ -61,58 +58,4 @@ test("configuration: the guard switch, the install-wide allow-list and browser D
   expect(() => loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_EGRESS_ALLOW: "10.0.0.1,fd00::1" })).toThrow(/BROWSERGRID_EGRESS_ALLOW: entry "fd00::1" is IPv6/);
   expect(() => loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_BROWSER_DNS: "127.0.0.53" })).toThrow(/BROWSERGRID_BROWSER_DNS/);
   expect(() => loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_EGRESS_TABLE: "x; flush ruleset" })).toThrow(/BROWSERGRID_EGRESS_TABLE/);
-});
-
-const root = process.getuid?.() === 0 && Bun.which("nft") !== null;
-
-/** A guard with its own nft table, and one online worker registered with it. */
-function guardOfOnlineWorker(id: string, name: string, target: GuardTarget) {
-  const db = openMemoryDatabase();
-  ensureDefaultPool(db);
-  db.insert(workers).values({ id, name, allPools: true, endpoint: `unix:///tmp/${id}.sock`, kind: "docker", status: "online" }).run();
-  const table = `bgunit_${randomId(6).toLowerCase().replace(/[^a-z0-9]/g, "x")}`;
-  const guard = new EgressGuard({ db, log, config: loadConfig({ BROWSERGRID_DATA_DIR: mkdtempSync(join(tmpdir(), "bg-egress-unit-")), BROWSERGRID_EGRESS_TABLE: table }), installId });
-  guard.register({ id, name }, target);
-  return { db, guard, table };
-}
-
-test.skipIf(!root)("at start the install counts from installAll on: a verification meanwhile waits for it (never a table left from before), and /readyz counts it as ready", async () => {
-  const { db, guard, table } = guardOfOnlineWorker("w-first", "local", { kind: "local" });
-  const probe = egressProbe(db, guard);
-  try {
-    // A table of that name from an earlier run: it must not pass for this run's guard.
-    expect(Bun.spawnSync(["nft", "add", "table", "inet", table]).exitCode).toBe(0);
-    const relay = Promise.withResolvers<void>();
-    const all = guard.installAll(relay.promise);
-    expect(guard.installingFirst("w-first")).toBe(true);
-    expect(await probe()).toMatchObject({ ok: true, detail: "being installed on local" });
-    let verified: unknown;
-    const check = guard.verify("w-first").then((s) => (verified = s));
-    await Bun.sleep(100);
-    expect(verified).toBeUndefined(); // waits for the install, which waits for the relay
-    relay.resolve();
-    await all;
-    await check;
-    expect(verified).toMatchObject({ state: "ok", reason: null });
-    expect(guard.installingFirst("w-first")).toBe(false);
-    expect(await probe()).toMatchObject({ ok: true, detail: undefined });
-    expect(Bun.spawnSync(["nft", "list", "table", "inet", table]).stdout.toString()).toContain("browsergrid: reject the rest");
-  } finally {
-    Bun.spawnSync(["nft", "delete", "table", "inet", table]);
-  }
-}, 30_000);
-
-test.skipIf(!root)("a first install that fails makes /readyz not ready, with the reason", async () => {
-  const { db, guard, table } = guardOfOnlineWorker("w-fail", "rootless", { kind: "local", reads: { info: async () => ({ SecurityOptions: ["name=rootless"] }) } });
-  try {
-    await guard.installAll();
-    expect(guard.installingFirst("w-fail")).toBe(false);
-    expect(await egressProbe(db, guard)()).toMatchObject({ ok: false, detail: expect.stringContaining("rootless Docker") });
-    // The table was written (alongside asking the engine) but filters nothing there: a
-    // verification must not pass it, before a browser starts or a session is accepted.
-    await expect(guard.assertReady("w-fail")).rejects.toMatchObject({ code: "egress_guard_missing" });
-    expect(guard.status("w-fail")).toMatchObject({ state: "missing", reason: expect.stringContaining("rootless Docker") });
-  } finally {
-    Bun.spawnSync(["nft", "delete", "table", "inet", table]);
-  }
 });

@@ -8,19 +8,15 @@
 //   changes, names that resolve differently) use the "replace" transaction, which fails when the
 //   table is gone, so a deleted table stays visible as "missing" until someone acts.
 // BROWSERGRID_EGRESS_GUARD=off turns all of it off (state "off"), loudly.
-import type Docker from "dockerode";
 import type { Config } from "../../config";
-import type { Db } from "../../db/client";
 import { Unavailable } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
-import { findPoolById, listPools, type Pool } from "../../modules/pools/pools.service";
-import { poolsOfWorker } from "../../modules/workers/worker-pools";
-import { listWorkers, type Worker } from "../../modules/workers/workers.service";
 import { bridgeNameFor } from "../../providers/docker-network";
 import { parseAllowEntry, resolveAllowList, systemResolve4, type AllowEntry, type Resolve4, type ResolvedAllow } from "./allow-list";
 import { hostEgress, mayReach, thisHostPolicy, type EgressPolicy, type Reach } from "./egress-policy";
 import { localNftHost, remoteNftHost, type NftHost } from "./nft-host";
-import { dockerodeReads, type EngineReads } from "../../providers/engine";
+import type { EngineReads } from "../../providers/engine";
+import type { HostHelper } from "../../providers/host-helper";
 import { buildRuleset } from "./ruleset";
 import { checkListing } from "./verify";
 
@@ -35,6 +31,25 @@ export function allowedByEveryPool(lists: readonly (readonly string[])[]): strin
   return first!.filter((entry, i) => first!.indexOf(entry) === i && rest.every((l) => l.includes(entry)));
 }
 
+/**
+ * What the guard reads about workers and pools. Built in boot.ts from the workers and pools
+ * modules (src/modules/workers/guard-fleet.ts): they sit above security/, so the guard is
+ * handed this instead of importing them. Read on every call, never cached: the CLI changes the
+ * database behind the server's back.
+ */
+export interface GuardFleet {
+  /** Every worker, or those serving `poolId`. */
+  workers(poolId?: string): GuardWorker[];
+  /** The egress allow-list of each pool the worker serves (empty when it serves none or is gone). */
+  poolAllowLists(workerId: string): (readonly string[])[];
+}
+
+export interface GuardWorker {
+  id: string;
+  name: string;
+  status: string;
+}
+
 export interface GuardStatus {
   state: "ok" | "missing" | "off";
   reason: string | null;
@@ -46,8 +61,8 @@ function canRunNftHere(): boolean {
   return process.getuid?.() === 0 && Bun.which("nft") !== null;
 }
 
-/** local: `reads` asks the engine whether it is rootless; `docker` runs the helper container when this process cannot run nft itself. */
-export type GuardTarget = { kind: "local"; docker?: Docker; reads?: Pick<EngineReads, "info"> } | { kind: "remote"; docker: Docker } | { kind: "none"; reason: string };
+/** local: `reads` asks the engine whether it is rootless; `helper` runs the helper container when this process cannot run nft itself. */
+export type GuardTarget = { kind: "local"; helper?: HostHelper; reads?: Pick<EngineReads, "info"> } | { kind: "remote"; helper: HostHelper } | { kind: "none"; reason: string };
 
 interface Entry {
   workerId: string;
@@ -92,7 +107,7 @@ export class EgressGuard {
   private readonly globalAllow: AllowEntry[];
   private readonly resolve4: Resolve4;
 
-  constructor(private readonly deps: { db: Db; log: Logger; config: Readonly<Config>; installId: string; resolve4?: Resolve4 }) {
+  constructor(private readonly deps: { fleet: GuardFleet; log: Logger; config: Readonly<Config>; resolve4?: Resolve4 }) {
     const c = deps.config;
     this.enabled = c.egressGuard;
     this.table = c.egressTable;
@@ -106,15 +121,15 @@ export class EgressGuard {
   }
 
   /** Called when a worker's provider is built: how to reach the packet filter of its host. */
-  register(worker: Pick<Worker, "id" | "name">, target: GuardTarget): void {
+  register(worker: Pick<GuardWorker, "id" | "name">, target: GuardTarget): void {
     const image = `${this.deps.config.browserImage}:headless-shell`;
     // The appliance runs as an unprivileged user in the docker group (install.sh): it cannot run
     // nft itself, but it can start the same one-shot helper container a remote host gets.
-    const viaDocker = target.kind === "remote" ? target.docker : target.kind === "local" && !canRunNftHere() ? target.docker : undefined;
+    const viaDocker = target.kind === "remote" ? target.helper : target.kind === "local" && !canRunNftHere() ? target.helper : undefined;
     const host = viaDocker
-      ? remoteNftHost(viaDocker, { where: target.kind === "local" ? "this host (through Docker)" : worker.name, image, installId: this.deps.installId })
+      ? remoteNftHost(viaDocker, { where: target.kind === "local" ? "this host (through Docker)" : worker.name, image })
       : target.kind === "local"
-        ? localNftHost(target.reads ?? (target.docker && dockerodeReads(target.docker)))
+        ? localNftHost(target.reads ?? target.helper)
         : null;
     const unguardable = target.kind === "none" ? target.reason : null;
     const status: GuardStatus = this.enabled ? { state: "missing", reason: unguardable ?? "not installed yet", verifiedAt: null } : { state: "off", reason: null, verifiedAt: null };
@@ -217,9 +232,9 @@ export class EgressGuard {
   }
 
   /** Before a session is accepted: every online worker of the pool must have its guard (fail closed). */
-  async assertPoolReady(pool: Pick<Pool, "id" | "name">): Promise<void> {
+  async assertPoolReady(pool: { id: string; name: string }): Promise<void> {
     if (!this.enabled) return;
-    const workers = listWorkers(this.deps.db, pool.id).filter((w) => w.status === "online");
+    const workers = this.deps.fleet.workers(pool.id).filter((w) => w.status === "online");
     await Promise.all(
       workers.map((w) => {
         this.keepFresh(w.id);
@@ -246,7 +261,7 @@ export class EgressGuard {
   /** Heartbeat: verify every worker; where its allow-list now resolves differently, re-apply ("replace"). */
   async heartbeat(): Promise<void> {
     if (!this.enabled) return;
-    const rows = new Map(listWorkers(this.deps.db).map((w) => [w.id, w]));
+    const rows = new Map(this.deps.fleet.workers().map((w) => [w.id, w]));
     for (const id of this.entries.keys()) if (!rows.has(id)) this.entries.delete(id);
     await Promise.all(
       [...this.entries.values()].map(async (e) => {
@@ -267,7 +282,7 @@ export class EgressGuard {
   /** A pool's allow-list changed: re-apply on its workers whose guard is in place. */
   async poolChanged(poolId: string): Promise<void> {
     if (!this.enabled) return;
-    await this.reapply(listWorkers(this.deps.db, poolId).map((w) => w.id));
+    await this.reapply(this.deps.fleet.workers(poolId).map((w) => w.id));
   }
 
   /** A worker serves other pools now: its table follows their allow-lists. */
@@ -280,8 +295,8 @@ export class EgressGuard {
     await Promise.all(workerIds.filter((id) => this.entries.get(id)?.status.state === "ok").map((id) => this.apply(id, "replace")));
   }
 
-  private workerRow(workerId: string): Worker | undefined {
-    return listWorkers(this.deps.db).find((w) => w.id === workerId);
+  private workerRow(workerId: string): GuardWorker | undefined {
+    return this.deps.fleet.workers().find((w) => w.id === workerId);
   }
 
   /**
@@ -292,9 +307,7 @@ export class EgressGuard {
    */
   private poolEntries(workerId: string): AllowEntry[] {
     const w = this.workerRow(workerId);
-    const served = w ? poolsOfWorker(this.deps.db, w) : [];
-    const pools = served === "all" ? listPools(this.deps.db) : served.map((id) => findPoolById(this.deps.db, id)).filter((p): p is Pool => !!p);
-    const common = allowedByEveryPool(pools.map((p) => p.egressAllow));
+    const common = allowedByEveryPool(this.deps.fleet.poolAllowLists(workerId));
     const out: AllowEntry[] = [...this.globalAllow];
     for (const raw of common) {
       try {

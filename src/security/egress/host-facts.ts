@@ -6,7 +6,7 @@
 // resolv.conf — the same files on this host and, through a helper container on the host's
 // network, on a remote one.
 import { readFileSync } from "node:fs";
-import { inCidrV4 } from "../../modules/network/address-ranges";
+import { inCidrV4 } from "./address-ranges";
 
 /** Every browser bridge BrowserGrid creates is named with this prefix (providers/docker-network.ts). */
 export const BROWSER_BRIDGE_PREFIX = "bg-";

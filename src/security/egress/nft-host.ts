@@ -1,11 +1,10 @@
 // The two ways the guard reaches a host's packet filter, behind one small interface:
 // - this host: `nft` spawned with an argument vector (never a shell string), ruleset on stdin;
 // - a remote Docker engine (SSH workers): through the Docker API alone, with a one-shot helper
-//   container on the engine's host network with NET_ADMIN (see nft-helper.ts).
-import type Docker from "dockerode";
+//   container on the engine's host network with NET_ADMIN (src/providers/host-helper.ts).
 import type { EngineReads } from "../../providers/engine";
+import type { HostHelper } from "../../providers/host-helper";
 import { HOST_FACT_FILES, localHostFacts, parseHelperFacts, type HostFacts } from "./host-facts";
-import { runHelper } from "./nft-helper";
 
 export interface NftHost {
   readonly where: string;
@@ -82,13 +81,13 @@ export async function engineLimitation(engine: Pick<EngineReads, "info">): Promi
   return null;
 }
 
-export function remoteNftHost(docker: Docker, opts: { where: string; image: string; installId: string }): NftHost {
-  const helper = (cmd: string[], file?: { path: string; content: string }) => runHelper(docker, { image: opts.image, installId: opts.installId, cmd, file });
+export function remoteNftHost(engine: HostHelper, opts: { where: string; image: string }): NftHost {
+  const helper = (cmd: string[], file?: { path: string; content: string }) => engine.run({ image: opts.image, cmd, file });
   return {
     where: opts.where,
     local: false,
     async cannotInstall() {
-      const limit = await engineLimitation(docker);
+      const limit = await engineLimitation(engine);
       return limit ? `egress guard cannot be installed on ${opts.where}: ${limit}` : null;
     },
     async facts() {

@@ -1,6 +1,6 @@
 // The guard's ruleset text, the verifier of `nft -j list` output and the host-facts parsers.
 import { describe, expect, test } from "bun:test";
-import { BLOCKED_V4_CIDRS } from "../../modules/network/address-ranges";
+import { BLOCKED_V4_CIDRS } from "./address-ranges";
 import { parseBrowserBridgeRoutes, parseFibTrie, parseHelperFacts, parseResolvConf } from "./host-facts";
 import { buildRuleset, MARKS, type RulesetInput } from "./ruleset";
 import { checkListing } from "./verify";

@@ -24,7 +24,7 @@
 // The rules are the packet form of egress-policy.ts (HostEgress + each bridge's allow-list); the
 // proxy relay's direct routes check the same policy with mayReach(). A change here is a change
 // there: egress-policy.test.ts runs both on the same addresses.
-import { mergeCidrs } from "../../modules/network/address-ranges";
+import { mergeCidrs } from "./address-ranges";
 import type { ResolvedAllow } from "./allow-list";
 import type { HostEgress } from "./egress-policy";
 import { BROWSER_BRIDGE_PREFIX } from "./host-facts";

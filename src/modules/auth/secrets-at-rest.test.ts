@@ -1,8 +1,8 @@
 // A copy of the database must not let anyone sign in: dump every table and row the way
 // `sqlite3 .dump` would, and look for every secret that went through the app.
 import { expect, test } from "bun:test";
-import { makeTestApp, PASSWORDS } from "../../test/helpers/app";
-import { ensureSetupToken } from "../modules/auth/setup-token";
+import { makeTestApp, PASSWORDS } from "../../../test/helpers/app";
+import { ensureSetupToken } from "./setup-token";
 
 test("a full database dump holds no password, session token or API key in clear", async () => {
   const t = await makeTestApp({ withUsers: false });

@@ -1,18 +1,39 @@
 // A one-shot helper container that runs one command on a Docker engine's host network with
-// NET_ADMIN: how the egress guard changes (and reads) the packet filter of a remote host
-// through the Docker API alone. The browser image has nftables; no shell is involved — the
+// NET_ADMIN: how the egress guard (src/security/egress) changes (and reads) the packet filter of
+// a remote host through the Docker API alone, without importing the engine client itself. The browser image has nftables; no shell is involved — the
 // ruleset is copied into the created container as a file before it starts, and the command is
 // an argument vector. Labelled with the install (and as a helper) so it is recognisable; removed
 // after every run, and leftovers of an interrupted run are removed on the next.
 import type Docker from "dockerode";
-import { packEntries } from "../../storage/archive";
-import { statusOf } from "../../providers/docker-status";
+import { packEntries } from "../storage/archive";
+import { statusOf } from "./docker-status";
+import { dockerodeReads, type EngineReads } from "./engine";
 
 export const HELPER_LABEL = "browsergrid.helper";
 const HELPER_KIND = "egress-guard";
 const RUN_TIMEOUT_MS = 20_000;
 /** Helpers older than this are leftovers of an interrupted run, never one still in use. */
 const LEFTOVER_AGE_SEC = 120;
+
+/** One command for the helper: an argument vector, and optionally one file copied in before it starts. */
+export interface HostCommand {
+  image: string;
+  cmd: string[];
+  file?: { path: string; content: string };
+}
+
+/** A Docker engine's host, as the egress guard reaches it: the helper container, and `docker info`. */
+export interface HostHelper extends Pick<EngineReads, "info"> {
+  run(command: HostCommand): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/** The helper on one engine; its containers carry the install's label. */
+export function hostHelper(docker: Docker, installId: string): HostHelper {
+  return {
+    run: (command) => runHelper(docker, { ...command, installId }),
+    info: dockerodeReads(docker).info,
+  };
+}
 
 /** Splits Docker's multiplexed log stream (8-byte frame headers) into stdout and stderr. */
 export function demuxLogs(buf: Buffer): { stdout: string; stderr: string } {

@@ -1,11 +1,11 @@
 // The session network's first part: no session is accepted on a pool whose online workers do
 // not all have a verified egress guard (503 egress_guard_missing, nothing created). It runs
 // before the warm-browser claim, so a warm browser cannot bypass it either.
-import type { NetworkPart } from "../../modules/network/session-network";
-import type { EgressGuard } from "./guard";
+import type { NetworkPart } from "./session-network";
+import type { EgressGuard } from "../../security/egress/guard";
 import type { Db } from "../../db/client";
 import type { ProbeResult } from "../../http/context";
-import { listWorkers } from "../../modules/workers/workers.service";
+import { listWorkers } from "../workers/workers.service";
 
 export function egressPart(guard: EgressGuard): NetworkPart {
   return {
