@@ -162,8 +162,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (req.method !== "GET") return errorResponse(405, "method_not_allowed", "Use GET.", { allow: "GET" });
     const isWebSocket = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
 
-    const answer = await auth.answerWithoutConnection(request, req, isWebSocket);
-    if (answer) return answer;
+    if (route.kind === "root-json" || route.kind === "connect-json" || route.kind === "connect") {
+      const answer = await auth.answerWithoutConnection(request, req, isWebSocket);
+      if (answer) return answer;
+    }
 
     if (route.kind === "connect") {
       if (!token) return errorResponse(401, "unauthorized", "Missing API key: add ?token=<api key>.");
