@@ -3,23 +3,21 @@
 // state with a reason → slot freed → the queue moves. The database holds what should exist;
 // this service keeps timers and slot counts that follow it.
 //
-// Its parts: the create pipeline (sessions.create.ts), the gateway's side of a session
-// (sessions.connect.ts: connect authorisation, client counts) and the read models
-// (sessions.views.ts). This class is the one object the rest of BrowserGrid holds.
+// Its parts: the create pipeline (sessions.create.ts), the slots it places sessions in
+// (sessions.placement.ts), the gateway's side of a session (sessions.connect.ts: connect
+// authorisation, client counts) and the read models (sessions.views.ts). This class is the one object the rest of BrowserGrid holds.
 import type { Logger } from "../../lib/logger";
 import { withoutFsync, type Db } from "../../db/client";
 import type { BrowserProvider } from "../../providers/provider";
 import { NotFound, Unavailable } from "../../lib/errors";
 import type { Actor } from "../../http/context";
-import { findPoolById } from "../pools/pools.service";
-import { listWorkers } from "../workers/workers.service";
-import { explicitPoolsByWorker } from "../workers/worker-pools";
 import type { WarmPool } from "../pools/warm-pool";
 import { listWarm } from "../pools/warm.store";
 import { browserStartBudgetMs } from "../../providers/engine-deadlines";
-import { Capacity, type HeldSlot } from "./capacity";
+import type { Capacity, HeldSlot } from "./capacity";
 import { CLOSE_CODES, type ClientCloser, type ConnectTarget, type CreateSessionInput, type EndStatus, type Owner, type ProviderRegistry, type SessionNetwork, type SessionStorage } from "./sessions.contracts";
 import { SessionConnections } from "./sessions.connect";
+import { workerCapacity } from "./sessions.placement";
 import { createSession, type CreateHost, type CreateOptions } from "./sessions.create";
 import type { PublicSession } from "./sessions.model";
 import * as store from "./sessions.store";
@@ -59,20 +57,7 @@ export class SessionService {
       startDeadlineMs?: number;
     },
   ) {
-    this.capacity = new Capacity(
-      () => {
-        const explicit = explicitPoolsByWorker(deps.db);
-        return listWorkers(deps.db).map((w) => ({
-          id: w.id,
-          pools: w.allPools ? "all" : (explicit.get(w.id) ?? []),
-          capacity: w.capacity,
-          online: w.status === "online" && !!deps.providers.get(w.id),
-          unhealthy: w.status === "unhealthy" ? `worker "${w.name}" is unhealthy (${w.lastError ?? "its engine misses deadlines"})` : null,
-        }));
-      },
-      (poolId) => findPoolById(deps.db, poolId)?.maxSessions ?? 0,
-      (poolId) => findPoolById(deps.db, poolId)?.placement ?? "spread",
-    );
+    this.capacity = workerCapacity(deps.db, deps.providers);
     this.timers = new SessionTimers({
       onHardTimeout: (id) => void this.end(id, "timed_out", "maximum duration reached"),
       onIdleTimeout: (id) => void this.end(id, "timed_out", "idle timeout: no client connected"),
