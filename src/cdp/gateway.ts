@@ -20,31 +20,14 @@
 import type { Server } from "bun";
 import type { UpgradeHandler } from "../http/server";
 import { errorResponse } from "../http/errors";
-import { DomainError } from "../lib/errors";
 import { log as rootLog } from "../lib/logger";
 import { ClientConn, UpstreamConnectError, type ConnHost, type Counters, type SessionEntry } from "./connection";
-import { answerDiscovery, answerQuickConnectVersion, publicBase, type DiscoveryKind } from "./discovery";
+import { createGatewayAuth } from "./gateway-auth";
 import { parseGatewayRequest, type GatewayRequest } from "./routes";
-import { browserPath, forgetBrowserPath, UpstreamHttpError } from "./upstream";
+import { browserPath, forgetBrowserPath } from "./upstream";
 import type { CdpTarget, GatewayOptions, GatewayStats } from "./types";
 
 const MiB = 1024 * 1024;
-
-/**
- * /json/version at the root names no session: it answers an API key (quick connect) or a live
- * session's own connect token (chromedp given a cdpUrl keeps only its query). Clients that ask it
- * without a credential (Puppeteer before 22 drops browserURL's path and query) are told what
- * works instead.
- */
-const ROOT_DISCOVERY_REFUSAL =
-  "/json/version at the root answers ?token=<api key> (quick connect) or ?token=<a running session's token>. For a session, pass its cdpUrl as a WebSocket endpoint " +
-  "(Puppeteer browserWSEndpoint; chromedp: ws://…/cdp/<id>/devtools/browser/?token=…), or ask /cdp/<id>/json/version?token=….";
-
-/** The quick connect URL's query as the client gave it: the key first, then the session options. */
-function quickConnectQuery(token: string, params: URLSearchParams): string {
-  const query = new URLSearchParams([["token", token], ...params]);
-  return `?${query}`;
-}
 
 export interface Gateway extends UpgradeHandler {
   websocket: Bun.WebSocketHandler<ClientConn>;
@@ -63,6 +46,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const maxMessageBytes = opts.maxMessageBytes ?? 256 * MiB;
   const clientHighWater = opts.clientHighWaterBytes ?? 32 * MiB;
   const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 10_000;
+  const auth = createGatewayAuth({ hooks, publicUrl: opts.publicUrl, upstreamTimeoutMs, log });
   const sessions = new Map<string, SessionEntry>();
   const counters: Counters = { messagesToClients: 0, messagesToBrowsers: 0, domainCommands: 0, refusedCommands: 0 };
   let connectionsOpened = 0;
@@ -170,34 +154,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   }
 
-  async function authorized(sessionId: string, token: string | null): Promise<CdpTarget | Response> {
-    if (!token) return errorResponse(401, "unauthorized", "Missing session token: use the cdpUrl of the session (…?token=…, or /cdp/<id>~<token>).");
-    try {
-      const target = await hooks.authorize(sessionId, token);
-      return target ?? errorResponse(401, "unauthorized", "Invalid session token, or the session is not running.");
-    } catch (err) {
-      return refusal(err);
-    }
-  }
-
-  /** A session's discovery answer (`/cdp/<id>/json/…`), behind the same connect rule as its WebSocket. */
-  async function discovery(what: DiscoveryKind, sessionId: string, token: string | null, req: Request): Promise<Response> {
-    const target = await authorized(sessionId, token);
-    if (target instanceof Response) return target;
-    try {
-      return await answerDiscovery(what, target, publicBase(opts.publicUrl, req), sessionId, token!, upstreamTimeoutMs);
-    } catch (err) {
-      return refusal(err);
-    }
-  }
-
-  function refusal(err: unknown): Response {
-    if (err instanceof DomainError) return errorResponse(err.status, err.code, err.message, err.headers);
-    if (err instanceof UpstreamHttpError) return errorResponse(err.status, "browser_unavailable", "The session's browser is not reachable.");
-    log.error("cdp gateway request failed", { err });
-    return errorResponse(500, "internal", "Internal error; the server log has the details.");
-  }
-
+  /** Route → handler; who may use a route is gateway-auth.ts's answer. */
   async function handleRoute(request: GatewayRequest, req: Request, server: Server<unknown>): Promise<Response | undefined> {
     const { route, token, params } = request;
     if (route.kind === "not-found") return errorResponse(404, "not_found", "No such CDP route.");
@@ -205,40 +162,26 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (req.method !== "GET") return errorResponse(405, "method_not_allowed", "Use GET.", { allow: "GET" });
     const isWebSocket = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
 
-    // chromedp given a cdpUrl asks the root with the session's token: that token names its session.
-    const tokenSession = route.kind === "root-json" && token && hooks.sessionForToken ? hooks.sessionForToken(token) : null;
-    if (tokenSession) return await discovery("version", tokenSession, token!, req);
-
-    if (route.kind === "root-json" || route.kind === "connect-json" || (route.kind === "connect" && !isWebSocket)) {
-      // Credentials first: a caller without a valid key learns nothing else about the route.
-      if (!token) return errorResponse(401, "unauthorized", route.kind === "root-json" ? ROOT_DISCOVERY_REFUSAL : "Missing API key: add ?token=<api key>.");
-      if (hooks.verifyApiKey) {
-        try {
-          if (!(await hooks.verifyApiKey(token))) return errorResponse(401, "unauthorized", route.kind === "root-json" ? ROOT_DISCOVERY_REFUSAL : "Invalid, revoked or expired API key.");
-        } catch (err) {
-          return refusal(err);
-        }
-      }
-      if (route.kind !== "connect") return answerQuickConnectVersion(publicBase(opts.publicUrl, req), quickConnectQuery(token, params));
+    if (route.kind === "root-json" || route.kind === "connect-json" || route.kind === "connect") {
+      const answer = await auth.answerWithoutConnection(request, req, isWebSocket);
+      if (answer) return answer;
     }
 
     if (route.kind === "connect") {
       if (!token) return errorResponse(401, "unauthorized", "Missing API key: add ?token=<api key>.");
       if (!isWebSocket) return errorResponse(426, "upgrade_required", "Connect with a WebSocket, or use /connect/json/version.", { upgrade: "websocket" });
-      let target: CdpTarget;
-      try {
-        target = await hooks.quickConnect(token, params, req);
-      } catch (err) {
-        return refusal(err);
-      }
+      const target = await auth.quickConnect(token, params, req);
+      if (target instanceof Response) return target;
       const res = await openClient(req, server, target.sessionId, target, null);
       // The session exists but no client will come: let the session layer end it.
       if (res !== undefined) safely("onClientsChanged", () => hooks.onClientsChanged(target.sessionId, sessions.get(target.sessionId)?.clients.size ?? 0));
       return res;
     }
 
-    if (route.kind === "json") return await discovery(route.what, route.sessionId, token, req);
-    const target = await authorized(route.sessionId, token);
+    if (route.kind === "json") return await auth.discovery(route.what, route.sessionId, token, req);
+    // root-json and connect-json were answered above; what is left is a session's WebSocket.
+    if (route.kind !== "ws") return errorResponse(404, "not_found", "No such CDP route.");
+    const target = await auth.authorized(route.sessionId, token);
     if (target instanceof Response) return target;
     if (!isWebSocket) return errorResponse(426, "upgrade_required", "Connect with a WebSocket, or use /json/version.", { upgrade: "websocket" });
     return openClient(req, server, route.sessionId, target, route.pageId === null ? null : `/devtools/page/${route.pageId}`);

@@ -19,6 +19,7 @@ import { BROWSER_PATHS, type BrowserProvider } from "../../providers/provider";
 import { LocalBlobStore } from "../../storage/local-blob-store";
 import { CdpClient } from "../live/cdp-client";
 import { appendEvent, appendNote, getSession, listEvents, type SessionRow } from "../sessions/sessions.store";
+import { browserAddress } from "../sessions/sessions.address";
 import type { Owner, SessionService, SessionStorage } from "../sessions/sessions.service";
 import { ArtifactService } from "../artifacts/artifacts.service";
 import { ProfileService, type ProfileRef } from "./profiles.service";
@@ -63,10 +64,9 @@ const EXIT_TIMEOUT_MS = 10_000;
 
 /** BrowserGrid's own CDP link to a session's browser (never through the gateway). */
 export async function connectToBrowser(row: SessionRow, provider: BrowserProvider | undefined): Promise<CdpClient> {
-  if (!row.cdpEndpoint) throw new Conflict("The session has no browser.", "session_not_running");
-  const i = row.cdpEndpoint.lastIndexOf(":");
-  const cdp = { host: row.cdpEndpoint.slice(0, i), port: Number(row.cdpEndpoint.slice(i + 1)) };
-  return CdpClient.connect(provider?.reach ? provider.reach(cdp) : cdp, 3_000);
+  const address = browserAddress(row, provider);
+  if (!address) throw new Conflict("The session has no browser.", "session_not_running");
+  return CdpClient.connect(address, 3_000);
 }
 
 export function sessionStorageHooks(deps: Pick<AppDeps, "config" | "db" | "log">, sessions: SessionService): SessionStorage {

@@ -10,6 +10,7 @@ import type { NetworkPart, NetworkPartPrepared } from "../network/session-networ
 import type { Pool } from "../pools/pools.service";
 import type { CreateSessionInput, Owner } from "../sessions/sessions.service";
 import { appendEvent, type SessionRow } from "../sessions/sessions.store";
+import { parseBrowserEndpoint } from "../sessions/sessions.address";
 import { findProxy, proxyClosure, routeFor, unknownProxy, upstreamOf, type ProxyRow } from "./proxies.service";
 import { ProxyRelay, type RelayErrorEvent, type RelayRegistration } from "./proxy-relay";
 import { checkProxy, UpstreamError } from "./proxy-upstream";
@@ -171,7 +172,7 @@ export class ProxyPart implements NetworkPart {
 
   private register(row: SessionRow, proxyId: string): void {
     if (!this.relay) throw new Unavailable("The proxy relay stopped.", "proxy_relay_unavailable");
-    const ip = row.cdpEndpoint?.slice(0, row.cdpEndpoint.lastIndexOf(":"));
+    const ip = parseBrowserEndpoint(row.cdpEndpoint)?.host;
     if (!ip) throw new Error("the session has no container address");
     if (this.subnet && !inCidrV4(ip, this.subnet))
       throw new DomainError("proxy_unsupported_worker", `The browser's address ${ip} is not on the relay's network (${this.subnet}): ${LOCAL_DOCKER_ONLY}.`, 400);

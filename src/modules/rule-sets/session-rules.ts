@@ -13,6 +13,7 @@ import { CdpClient } from "../live/cdp-client";
 import type { NetworkPart } from "../network/session-network";
 import type { SessionService } from "../sessions/sessions.service";
 import { appendEvent, getSession, type SessionRow } from "../sessions/sessions.store";
+import { browserAddress } from "../sessions/sessions.address";
 import { RuleEngine } from "./rule-engine";
 import { loadRecordedVersions, MAX_SESSION_RULE_SETS, resolveRuleSets, type ResolvedRuleSet } from "./rule-sets.service";
 
@@ -43,10 +44,9 @@ const rulesOf = (sets: ResolvedRuleSet[]) => sets.flatMap((s) => s.rules);
 /** BrowserGrid's own link to the browser (through provider.reach on SSH workers), never the gateway. */
 function connector(row: SessionRow, provider: BrowserProvider | undefined): () => Promise<CdpClient> {
   return () => {
-    if (!row.cdpEndpoint) throw new Error("the session has no browser endpoint");
-    const i = row.cdpEndpoint.lastIndexOf(":");
-    const cdp = { host: row.cdpEndpoint.slice(0, i), port: Number(row.cdpEndpoint.slice(i + 1)) };
-    return CdpClient.connect(provider?.reach ? provider.reach(cdp) : cdp, 5_000);
+    const address = browserAddress(row, provider);
+    if (!address) throw new Error("the session has no browser endpoint");
+    return CdpClient.connect(address, 5_000);
   };
 }
 

@@ -1,7 +1,7 @@
 // The create-session form → the same input as POST /api/v1/sessions, with one message per
 // field in words a person can act on. Nothing is created unless every field is valid.
 import type { FieldErrors } from "../../../views/ui";
-import type { CreateSessionInput } from "./sessions.service";
+import type { CreateSessionInput } from "./sessions.contracts";
 
 export type CreateFormValues = Record<string, string | undefined>;
 

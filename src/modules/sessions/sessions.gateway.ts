@@ -6,7 +6,7 @@ import type { AppDeps } from "../../http/context";
 import { authenticateApiKey, requireRole } from "../../http/plugins/auth";
 import { BadRequest, NotFound, Unauthorized } from "../../lib/errors";
 import { connectToken, ownerOf } from "./sessions.model";
-import type { CreateSessionInput } from "./sessions.service";
+import type { CreateSessionInput } from "./sessions.contracts";
 import { sessionDomain } from "./sessions.domain";
 import { markDownloadsEnabled, saveProfileNow } from "../profiles/session-storage";
 import { applyRuleSetsCommand } from "../rule-sets/session-rules";

@@ -18,8 +18,8 @@
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import * as store from "./sessions.store";
+import type { ProviderRegistry } from "./sessions.contracts";
 import type { SessionService } from "./sessions.service";
-import type { ProviderRegistry } from "../../providers/registry";
 import { listWarm } from "../pools/warm.store";
 import type { WarmPool } from "../pools/warm-pool";
 
