@@ -1,18 +1,33 @@
 // The Dockerfile packages the compiled binary as the appliance container; it starts, answers
-// /healthz on the host network and reaches the host's Docker engine through the socket.
+// /healthz on the host network and reaches the host's Docker engine through the socket. It runs
+// with its own Docker network and egress table, and its data dir on the host, so the test can
+// remove what it started there too (without nft in the image, its egress guard reads the host
+// through one-shot helper containers, which a killed appliance may leave behind).
 import { afterAll, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBinary, freePort } from "../helpers/binary";
-import { docker, waitFor } from "../helpers/grid";
+import { docker, removeInstallContainers, waitFor } from "../helpers/grid";
 
 const ROOT = join(import.meta.dir, "../..");
 const TAG = "browsergrid/appliance:e2e";
+const NETWORK = "browsergrid-appliance-e2e";
+const TABLE = "bgappliance_e2e";
+const dataDir = mkdtempSync(join(tmpdir(), "bg-appliance-data-"));
+chmodSync(dataDir, 0o777); // the appliance may run as another user
 let containerId: string | undefined;
 
 afterAll(async () => {
-  if (containerId) await docker.getContainer(containerId).remove({ force: true }).catch(() => {});
+  if (containerId) {
+    const c = docker.getContainer(containerId);
+    await c.stop({ t: 30 }).catch(() => {}); // a stop lets it remove its own browsers first
+    await c.remove({ force: true }).catch(() => {});
+  }
+  await removeInstallContainers(dataDir);
+  Bun.spawnSync(["nft", "delete", "table", "inet", TABLE], { stderr: "ignore" });
+  await docker.getNetwork(NETWORK).remove().catch(() => {});
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 test("docker build + run: /healthz answers and doctor sees the engine", async () => {
@@ -27,8 +42,8 @@ test("docker build + run: /healthz answers and doctor sees the engine", async ()
   const port = freePort();
   const c = await docker.createContainer({
     Image: TAG,
-    Env: [`BROWSERGRID_PORT=${port}`],
-    HostConfig: { NetworkMode: "host", Binds: ["/var/run/docker.sock:/var/run/docker.sock"] },
+    Env: [`BROWSERGRID_PORT=${port}`, `BROWSERGRID_DOCKER_NETWORK=${NETWORK}`, `BROWSERGRID_EGRESS_TABLE=${TABLE}`],
+    HostConfig: { NetworkMode: "host", Binds: ["/var/run/docker.sock:/var/run/docker.sock", `${dataDir}:/data`] },
   });
   containerId = c.id;
   await c.start();
