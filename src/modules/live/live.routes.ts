@@ -18,7 +18,7 @@ import { page } from "../../../views/ui";
 import { audit } from "../audit/audit.service";
 import * as store from "../sessions/sessions.store";
 import { mayControlSession, visibleSession } from "../sessions/sessions.access";
-import { publicLivePage, liveRefused, shareResult } from "./live.pages";
+import { publicLivePage, liveRefused, shareResult } from "./live.html";
 import type { LiveInput } from "./live.supervisor";
 import { liveQuery, signedLiveUrl, verifyLiveQuery, type LiveGrant } from "./live.tokens";
 import { LiveViewer } from "./live.viewer";
