@@ -187,7 +187,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     startDeadlineMs: browserStartBudgetMs(config.engineTimeoutMs),
   });
   const { sessions } = deps;
-  const warm = deps.warm!;
+  const warm = deps.warm!; // built: warmPools is true
 
   // 4. The fleet's first heartbeat and reconciliation wait on Docker: they run while the HTTP
   // app and the gateway are built (live sessions are adopted once both are).
