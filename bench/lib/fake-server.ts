@@ -18,7 +18,7 @@ import { listen } from "../../src/http/server";
 import { bodyGateFor } from "../../src/http/body-gate";
 import { fastReads } from "../../src/http/fast-reads";
 import { sessionFastReads } from "../../src/modules/sessions/sessions.routes";
-import { SessionService } from "../../src/modules/sessions/sessions.service";
+import { buildServices } from "../../src/boot";
 import { ProviderRegistryImpl } from "../../src/providers/registry";
 import { ensureDefaultPool, updatePool } from "../../src/modules/pools/pools.service";
 import { registerWorker, setWorkerStatus } from "../../src/modules/workers/workers.service";
@@ -57,8 +57,7 @@ export async function startFakeServer(env: Record<string, string> = {}): Promise
   setWorkerStatus(db, worker.id, "online");
   const providers = new ProviderRegistryImpl();
   providers.set(worker.id, new FakeProvider(worker.id));
-  const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers, maxDurationSec: config.sessionMaxDurationSec });
-  const deps: AppDeps = { config, db, log, readinessProbes: [], startedAt: Date.now(), version: "bench", sessions, installKey };
+  const { deps } = buildServices({ config, db, log, installKey, providers, startedAt: Date.now(), version: "bench" });
   await loadAssets();
   const app = createApp(deps);
   const server = listen({ host: "127.0.0.1", port, app, fastRead: fastReads(deps, sessionFastReads(deps)), bodyGate: bodyGateFor(deps) });
@@ -68,7 +67,7 @@ export async function startFakeServer(env: Record<string, string> = {}): Promise
     server,
     stop: () => {
       server.stop(true);
-      void sessions.shutdown();
+      void deps.sessions.shutdown();
     },
   };
 }

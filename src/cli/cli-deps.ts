@@ -6,14 +6,19 @@ import { databasePath, openDatabase } from "../db/client";
 import { log } from "../lib/logger";
 import type { AppDeps } from "../http/context";
 import { VERSION } from "../version";
+import { createAuthState } from "../modules/auth/auth.state";
+import { createStorage } from "../modules/profiles/session-storage";
 
 /** Opens the install's database; prints a clear error and returns null when config is bad. */
 export function openForCli(): AppDeps | null {
   const config = loadConfigOrReport();
   if (!config) return null;
   const db = openDatabase(databasePath(config.dataDir));
-  // The CLI never starts sessions: no command reaches the session service from here.
-  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, installKey: loadInstallKey(config.dataDir) };
+  // The CLI never starts sessions: no command reaches the session service, the rule engines or
+  // the live views from here. It builds the two services its commands use (users, profiles).
+  const auth = createAuthState(config, Date.now);
+  const storage = createStorage(config, db, log);
+  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, installKey: loadInstallKey(config.dataDir), auth, storage, rules: undefined as never, live: undefined as never };
 }
 
 /** Reads a password: all of stdin with --password-stdin, else a hidden prompt (twice when new). */

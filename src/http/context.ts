@@ -1,5 +1,6 @@
 // What every route module receives: the frozen config, the database, the logger and the
-// services. Built once in main.ts (or by a test) and passed down; nothing is a global.
+// services. Built once by boot.ts (appDeps; tests build theirs through the same function) and
+// passed down; nothing is a global and nothing is built on first use.
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import type { Logger } from "../lib/logger";
@@ -7,6 +8,10 @@ import type { SessionService } from "../modules/sessions/sessions.service";
 import type { WorkerFleet } from "../modules/workers/fleet";
 import type { WarmPool } from "../modules/pools/warm-pool";
 import type { EgressGuard } from "../security/egress/guard";
+import type { AuthState } from "../modules/auth/auth.state";
+import type { Storage } from "../modules/profiles/session-storage";
+import type { RuleEngines } from "../modules/rule-sets/session-rules";
+import type { LiveHub } from "../modules/live/live.hub";
 
 export interface ProbeResult {
   name: string;
@@ -32,6 +37,14 @@ export interface AppDeps {
   warm?: WarmPool;
   /** The egress guard (absent in tests that start no browsers). */
   egress?: EgressGuard;
+  /** Sign-in and API-key limits, the verified-key cache, the static keys. */
+  auth: AuthState;
+  /** Profiles, artifacts and their blob store. */
+  storage: Storage;
+  /** The running rule engines, one per session with rule sets. */
+  rules: RuleEngines;
+  /** The live views being watched, one per session. */
+  live: LiveHub;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
 }

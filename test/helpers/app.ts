@@ -1,5 +1,5 @@
-// A full BrowserGrid app — createApp with every module, exactly as in production — on an
-// in-memory database, with one user per role, an API key each and a signed-in admin cookie.
+// A full BrowserGrid app — its services built by boot.ts's buildServices and createApp with every
+// module, exactly as in production — on an in-memory database, with one user per role, an API key each and a signed-in admin cookie.
 // Time is a movable clock (`advance(ms)`) so rate limits and expiries need no sleeping.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +9,7 @@ import { openMemoryDatabase } from "../../src/db/client";
 import { log } from "../../src/lib/logger";
 import type { AppDeps } from "../../src/http/context";
 import { createApp } from "../../src/http/app";
-import { SessionService } from "../../src/modules/sessions/sessions.service";
+import { buildServices, type ServiceInputs } from "../../src/boot";
 import { ProviderRegistryImpl } from "../../src/providers/registry";
 import { ensureDefaultPool } from "../../src/modules/pools/pools.service";
 import { createUser, type UserRow } from "../../src/modules/users/users.service";
@@ -39,15 +39,16 @@ export interface TestApp {
   call(method: string, path: string, opts?: { body?: unknown; auth?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function makeTestApp(opts: { env?: Record<string, string>; withUsers?: boolean; providers?: ProviderRegistryImpl } = {}): Promise<TestApp> {
+export async function makeTestApp(
+  opts: { env?: Record<string, string>; withUsers?: boolean; providers?: ProviderRegistryImpl; networkParts?: ServiceInputs["networkParts"] } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "bg-test-"));
   const config = loadConfig({ BROWSERGRID_DATA_DIR: dataDir, ...opts.env });
   const db = openMemoryDatabase();
   ensureDefaultPool(db);
   const installKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32)));
   let t = Date.now();
-  const sessions = new SessionService({ db, log, publicUrl: config.publicUrl, installKey, providers: opts.providers ?? new ProviderRegistryImpl(), maxDurationSec: config.sessionMaxDurationSec });
-  const deps: AppDeps = { config, db, log, readinessProbes: [], startedAt: t, version: "test", sessions, installKey, now: () => t };
+  const { deps } = buildServices({ config, db, log, installKey, providers: opts.providers ?? new ProviderRegistryImpl(), startedAt: t, version: "test", now: () => t, networkParts: opts.networkParts });
   const app = createApp(deps) as unknown as TestApp["app"];
 
   const users = {} as Record<Role, UserRow>;

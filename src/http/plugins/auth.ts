@@ -154,7 +154,7 @@ type WithActor = { actor?: Actor | null };
 /**
  * The `auth` route option, usable by any feature module without deps:
  * `.use(authMacro).get(path, ({ actor }) => …, { auth: "viewer" | "member" | "admin" })`.
- * The actor itself is resolved by authPlugin(deps), registered once in app.ts; a module used
+ * The actor itself is resolved by authPlugin(deps), built and registered once in app.ts; a module used
  * without it has no actor and so refuses everything.
  */
 export const authMacro = new Elysia({ name: "auth-macro" }).macro({
@@ -171,18 +171,13 @@ export const authMacro = new Elysia({ name: "auth-macro" }).macro({
   }),
 });
 
-const instances = new WeakMap<AppDeps, ReturnType<typeof build>>();
+/** Each app's plugin has its own seed, so Elysia never mistakes one app's for another's. */
 let seq = 0;
 
+/** The plugin that resolves the actor of every request; createApp builds it once per app. */
 export function authPlugin(deps: AppDeps) {
-  let p = instances.get(deps);
-  if (!p) instances.set(deps, (p = build(deps, ++seq)));
-  return p;
-}
-
-function build(deps: AppDeps, seed: number) {
   const state = authState(deps);
-  return new Elysia({ name: "auth", seed })
+  return new Elysia({ name: "auth", seed: ++seq })
     .derive({ as: "global" }, ({ request, route, server, set }): { actor: Actor | null; clientIp: string } => {
       if (NO_ACTOR.has(route)) return { actor: null, clientIp: "" };
       const r = resolveActor(deps, request, peerOf(request) ?? server?.requestIP(request)?.address);

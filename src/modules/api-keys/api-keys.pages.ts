@@ -68,19 +68,12 @@ ${
  * creates a second key) and is handed out once, to the same login session, within a minute.
  */
 const FLASH_TTL_MS = 60_000;
-const flashes = new WeakMap<AppDeps, Map<string, { name: string; key: string; until: number }>>();
-
-function flashBox(deps: AppDeps) {
-  let m = flashes.get(deps);
-  if (!m) flashes.set(deps, (m = new Map()));
-  return m;
-}
+type Flashes = Map<string, { name: string; key: string; until: number }>;
 
 const flashId = (actor: Actor, keyId: string) => `${actor.authSessionId ?? actor.userId}:${keyId}`;
 
-function takeFlash(deps: AppDeps, actor: Actor, keyId: string | undefined, now: number): { name: string; key: string } | undefined {
+function takeFlash(box: Flashes, actor: Actor, keyId: string | undefined, now: number): { name: string; key: string } | undefined {
   if (!keyId) return undefined;
-  const box = flashBox(deps);
   for (const [k, v] of box) if (v.until <= now) box.delete(k);
   const f = box.get(flashId(actor, keyId));
   box.delete(flashId(actor, keyId));
@@ -98,13 +91,15 @@ function parseExpiry(raw: string | undefined, now: number): { ms: number | null;
 }
 
 export function apiKeyPages(deps: AppDeps) {
+  // Built with the page (once per app, by createApp in boot.ts): new keys waiting for their redirect.
+  const flashes: Flashes = new Map();
   const now = () => (deps.now ?? Date.now)();
   return new Elysia({ name: "api-key-pages" })
     .use(authMacro)
     .get(
       "/api-keys",
       ({ actor, query }) => {
-        const created = takeFlash(deps, actor, query.created, now());
+        const created = takeFlash(flashes, actor, query.created, now());
         return page(actor, "API keys", "/api-keys", keysPage(deps, actor, { created }), { headers: { "cache-control": "no-store" } });
       },
       { auth: "viewer", query: t.Object({ created: t.Optional(t.String({ maxLength: 32 })) }, { additionalProperties: false }), detail: { hide: true } },
@@ -127,7 +122,7 @@ export function apiKeyPages(deps: AppDeps) {
         try {
           const { row, key } = createApiKey(deps, { userId: actor.userId, role: actor.role }, { name, role, expiresAt: exp.ms });
           audit(deps, actor, "api_key.created", row.id, { name: row.name, role: row.role }, requestIp(ctx));
-          flashBox(deps).set(flashId(actor, row.id), { name: row.name, key, until: now() + FLASH_TTL_MS });
+          flashes.set(flashId(actor, row.id), { name: row.name, key, until: now() + FLASH_TTL_MS });
           return seeOther(`/api-keys?created=${row.id}`);
         } catch (e) {
           if (!(e instanceof DomainError) || e.status >= 500) throw e;

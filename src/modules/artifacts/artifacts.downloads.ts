@@ -17,7 +17,7 @@ import { MAX_DOWNLOAD_FILE_BYTES } from "./artifacts.service";
 /** Opening the copy and reading it whole: past this the copy is cut off (the end-of-session copy tries again). */
 const COPY_DEADLINE_MS = 120_000;
 
-type Deps = Pick<AppDeps, "config" | "db" | "log" | "sessions">;
+type Deps = Pick<AppDeps, "config" | "db" | "log" | "sessions" | "storage">;
 
 /** Queues the copy of one finished download of a running session; returns at once and never throws (it runs on the gateway's message path). */
 export function captureFinishedDownload(deps: Deps, sessionId: string, download: FinishedDownload, deadlineMs = COPY_DEADLINE_MS): void {

@@ -1,6 +1,7 @@
 // Per-process auth state: rate limiters, the verified-key cache and the hashed static keys.
-// Kept beside the AppDeps it belongs to (one per app, so tests never share counters).
-import type { AppDeps } from "../../http/context";
+// Built once by boot.ts (createAuthState) and carried as `deps.auth`: one per app, so tests
+// never share counters.
+import type { Config } from "../../config";
 import type { Actor } from "../../security/actor";
 import { FailureDelay, FailureLimiter, TokenBuckets, type Clock } from "../../http/plugins/rate-limit";
 import { parseApiKey } from "../../security/tokens";
@@ -47,22 +48,23 @@ export interface AuthState {
   hasUsers: boolean;
 }
 
-const states = new WeakMap<AppDeps, AuthState>();
-
-export function clockOf(deps: AppDeps): Clock {
+/** The app's clock: the injected one (tests) or Date.now. */
+export function clockOf(deps: { now?: Clock }): Clock {
   return deps.now ?? Date.now;
 }
 
-export function authState(deps: AppDeps): AuthState {
-  let s = states.get(deps);
-  if (s) return s;
-  const now = clockOf(deps);
+/** The auth state of the app `deps` belongs to (built by boot.ts). */
+export function authState(deps: { auth: AuthState }): AuthState {
+  return deps.auth;
+}
+
+export function createAuthState(config: Pick<Readonly<Config>, "staticApiKeys" | "apiRateLimitPerMinute">, now: Clock): AuthState {
   const staticKeys = new Map<string, string>();
-  for (const k of deps.config.staticApiKeys) {
+  for (const k of config.staticApiKeys) {
     const p = parseApiKey(k);
     if (p) staticKeys.set(p.id, sha256Hex(p.secret));
   }
-  s = {
+  return {
     now,
     loginByAddress: new FailureLimiter({ limit: 20, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins from this address" }, now),
     loginByAccountAddress: new FailureLimiter({ limit: 5, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins for this account from this address" }, now),
@@ -70,11 +72,9 @@ export function authState(deps: AppDeps): AuthState {
     loginByDevice: new FailureLimiter({ limit: 5, windowMs: 15 * MINUTE, maxLockMs: 4 * 60 * MINUTE, what: "sign-ins from this browser" }, now),
     delay: (ms) => Bun.sleep(ms),
     badKeyByAddress: new FailureLimiter({ limit: 20, windowMs: 5 * MINUTE, maxLockMs: 60 * MINUTE, what: "API keys from this address" }, now),
-    apiRate: new TokenBuckets(deps.config.apiRateLimitPerMinute, now),
+    apiRate: new TokenBuckets(config.apiRateLimitPerMinute, now),
     keyCache: new Map(),
     staticKeys,
     hasUsers: false,
   };
-  states.set(deps, s);
-  return s;
 }

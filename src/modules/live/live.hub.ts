@@ -1,15 +1,16 @@
 // One LiveSession per watched session, created by the first viewer and forgotten when it
 // closes. The browser's address comes from the session service, the same way the CDP gateway
 // gets it, so it is only found for running sessions (and goes through a worker's tunnel when
-// the worker is remote).
-import type { AppDeps } from "../../http/context";
+// the worker is remote). boot.ts builds the one hub of the process; it is `deps.live`.
+import type { Logger } from "../../lib/logger";
+import type { SessionService } from "../sessions/sessions.service";
 import { connectToken } from "../sessions/sessions.model";
 import { LiveSession } from "./live.supervisor";
 
 export class LiveHub {
   private sessions = new Map<string, LiveSession>();
 
-  constructor(private deps: AppDeps) {}
+  constructor(private deps: { sessions: SessionService; installKey: Buffer; log: Logger }) {}
 
   session(sessionId: string): LiveSession {
     let s = this.sessions.get(sessionId);
@@ -33,12 +34,4 @@ export class LiveHub {
   watched(sessionId: string): LiveSession | undefined {
     return this.sessions.get(sessionId);
   }
-}
-
-const hubs = new WeakMap<AppDeps, LiveHub>();
-
-export function liveHub(deps: AppDeps): LiveHub {
-  let h = hubs.get(deps);
-  if (!h) hubs.set(deps, (h = new LiveHub(deps)));
-  return h;
 }

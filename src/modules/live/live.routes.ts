@@ -18,8 +18,7 @@ import { page } from "../../../views/ui";
 import { audit } from "../audit/audit.service";
 import * as store from "../sessions/sessions.store";
 import { mayControlSession, visibleSession } from "../sessions/sessions.access";
-import { liveHub } from "./live.hub";
-import { publicLivePage, liveRefused, shareResult } from "./live.pages";
+import { publicLivePage, liveRefused, shareResult } from "./live.html";
 import type { LiveInput } from "./live.supervisor";
 import { liveQuery, signedLiveUrl, verifyLiveQuery, type LiveGrant } from "./live.tokens";
 import { LiveViewer } from "./live.viewer";
@@ -55,7 +54,7 @@ const refused = (status: number, message: string) => htmlResponse(layout({ title
 
 export function liveRoutes(deps: AppDeps) {
   const { db } = deps;
-  const hub = liveHub(deps);
+  const hub = deps.live;
   const now = () => (deps.now ?? Date.now)();
 
   function running(id: string): store.SessionRow {

@@ -8,6 +8,7 @@ import { pools } from "../../db/schema";
 import { ProviderRegistryImpl } from "../../providers/registry";
 import { FakeProvider } from "../../../test/helpers/fake-provider";
 import { SessionService } from "../sessions/sessions.service";
+import { workerCapacity } from "../sessions/sessions.placement";
 import { reconcileSessions } from "../sessions/sessions.reconcile";
 import * as store from "../sessions/sessions.store";
 import { registerWorker, setWorkerStatus } from "../workers/workers.service";
@@ -35,10 +36,9 @@ function setup(opts: { workers?: number; capacity?: number; minWarm?: number; ma
     providers.set(w.id, f);
     fakes.push(f);
   }
-  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600 });
-  const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
-  sessions.attachWarmPool(warm);
-  sessions.attachGateway({ closeSession() {} });
+  const capacity = workerCapacity(db, providers);
+  const warm = new WarmPool({ db, log, providers, capacity });
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600, capacity, warm, clients: { closeSession() {} } });
   return { db, pool, providers, fakes, sessions, warm };
 }
 

@@ -12,6 +12,7 @@ import { ProviderRegistryImpl } from "../../providers/registry";
 import type { BrowserSpec } from "../../providers/provider";
 import { FakeProvider } from "../../../test/helpers/fake-provider";
 import { SessionService } from "../sessions/sessions.service";
+import { workerCapacity } from "../sessions/sessions.placement";
 import { registerWorker, setWorkerStatus, updateWorker } from "../workers/workers.service";
 import { createPool, ensureDefaultPool } from "./pools.service";
 import { WarmPool } from "./warm-pool";
@@ -32,10 +33,9 @@ function setup(opts: { capacity: number; defaultWarm?: number; otherWarm?: numbe
   const start = fake.start.bind(fake);
   fake.start = (spec) => (specs.push(spec), start(spec));
   providers.set(w.id, fake);
-  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600 });
-  const warm = new WarmPool({ db, log, providers, capacity: sessions.capacity });
-  sessions.attachWarmPool(warm);
-  sessions.attachGateway({ closeSession() {} });
+  const capacity = workerCapacity(db, providers);
+  const warm = new WarmPool({ db, log, providers, capacity });
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600, capacity, warm, clients: { closeSession() {} } });
   return { db, main, other, worker: w, fake, specs, sessions, warm };
 }
 

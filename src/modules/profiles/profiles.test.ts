@@ -10,7 +10,7 @@ import { FakeProvider } from "../../../test/helpers/fake-provider";
 import { ProviderRegistryImpl } from "../../providers/registry";
 import { registerWorker, setWorkerStatus } from "../workers/workers.service";
 import { findPoolByName } from "../pools/pools.service";
-import { sessionStorageHooks, storageOf } from "./session-storage";
+import { storageOf } from "./session-storage";
 import * as sessionsStore from "../sessions/sessions.store";
 
 async function setup() {
@@ -20,7 +20,6 @@ async function setup() {
   const worker = registerWorker(t.deps.db, { name: "local", poolId: pool.id, endpoint: "unix:///fake.sock", kind: "docker", capacity: 10 });
   setWorkerStatus(t.deps.db, worker.id, "online");
   providers.set(worker.id, new FakeProvider(worker.id));
-  t.deps.sessions.attachStorage(sessionStorageHooks(t.deps, t.deps.sessions));
   return t;
 }
 

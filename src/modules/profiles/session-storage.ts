@@ -1,7 +1,8 @@
 // Profiles and artifacts around a session's life, plugged into SessionService
-// (`attachStorage`): the profile goes into the browser before Chromium starts, comes back out
+// (its `storage`): the profile goes into the browser before Chromium starts, comes back out
 // as a new version when a persisting session ends normally, and the browser's downloads become
-// artifacts. Built once per process by storageOf(deps).
+// artifacts. The storage services are built once, by boot.ts (createStorage), and carried as
+// `deps.storage`.
 //
 // Getting a consistent profile out (measured, Docker 20.10, headless-shell): Chromium writes
 // cookies and localStorage to disk lazily (cookies are batched for up to ~30 s), so reading a
@@ -10,7 +11,6 @@
 // and exits cleanly, which ends the container — and then reads the profile volume of the
 // stopped container through the Docker archive API before removing it. No entrypoint change is
 // needed. Measured cost at end: see docs/profiles.md.
-import type { AppDeps } from "../../http/context";
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import type { Config } from "../../config";
@@ -34,22 +34,23 @@ export interface Storage {
   downloads: Set<string>;
 }
 
-const instances = new WeakMap<Db, Storage>();
+/** What the storage functions below need: the app's config, database, logger and storage. */
+type StorageDeps = { config: Readonly<Config>; db: Db; log: Logger; storage: Storage };
 
-/** The storage services of this process (one per database), under BROWSERGRID_DATA_DIR/storage. */
-export function storageOf(deps: { config: Readonly<Config>; db: Db; log: Logger }): Storage {
-  let s = instances.get(deps.db);
-  if (!s) {
-    const blobs = new LocalBlobStore(join(deps.config.dataDir, "storage"));
-    s = {
-      blobs,
-      profiles: new ProfileService({ db: deps.db, log: deps.log, blobs, versionsKept: deps.config.profileVersionsKept, maxBytes: deps.config.profileMaxBytes }),
-      artifacts: new ArtifactService({ db: deps.db, log: deps.log, blobs, maxAgeDays: deps.config.artifactMaxAgeDays, maxTotalBytes: deps.config.artifactMaxTotalBytes }),
-      downloads: new Set(),
-    };
-    instances.set(deps.db, s);
-  }
-  return s;
+/** The storage services of this process, under BROWSERGRID_DATA_DIR/storage (boot.ts builds them once). */
+export function createStorage(config: Readonly<Config>, db: Db, log: Logger): Storage {
+  const blobs = new LocalBlobStore(join(config.dataDir, "storage"));
+  return {
+    blobs,
+    profiles: new ProfileService({ db, log, blobs, versionsKept: config.profileVersionsKept, maxBytes: config.profileMaxBytes }),
+    artifacts: new ArtifactService({ db, log, blobs, maxAgeDays: config.artifactMaxAgeDays, maxTotalBytes: config.artifactMaxTotalBytes }),
+    downloads: new Set(),
+  };
+}
+
+/** The storage services of the app `deps` belongs to. */
+export function storageOf(deps: { storage: Storage }): Storage {
+  return deps.storage;
 }
 
 type ProfileConfig = { id: string; name: string; persist: boolean; version: number | null };
@@ -69,7 +70,7 @@ export async function connectToBrowser(row: SessionRow, provider: BrowserProvide
   return CdpClient.connect(address, 3_000);
 }
 
-export function sessionStorageHooks(deps: Pick<AppDeps, "config" | "db" | "log">, sessions: SessionService): SessionStorage {
+export function sessionStorageHooks(deps: StorageDeps): SessionStorage {
   const storage = storageOf(deps);
   const { profiles, artifacts } = storage;
   const { db, log } = deps;
@@ -140,7 +141,7 @@ export function sessionStorageHooks(deps: Pick<AppDeps, "config" | "db" | "log">
  * holds what Chromium has written to disk so far (cookies can lag up to ~30 s); the version
  * saved when the session ends is the complete one.
  */
-export async function saveProfileNow(deps: Pick<AppDeps, "config" | "db" | "log">, sessions: SessionService, sessionId: string) {
+export async function saveProfileNow(deps: StorageDeps, sessions: SessionService, sessionId: string) {
   const row = getSession(deps.db, sessionId);
   const profile = row ? profileOf(row) : undefined;
   if (!row || row.status !== "running" || !row.containerId) return { error: "The session is not running." };
@@ -159,7 +160,7 @@ export async function saveProfileNow(deps: Pick<AppDeps, "config" | "db" | "log"
 }
 
 /** The storage clean-up job: artifact retention, dead profile locks, temp files of a crash. */
-export async function storageUpkeep(deps: Pick<AppDeps, "config" | "db" | "log">, opts: { atBoot?: boolean } = {}): Promise<void> {
+export async function storageUpkeep(deps: StorageDeps, opts: { atBoot?: boolean } = {}): Promise<void> {
   const s = storageOf(deps);
   if (opts.atBoot) s.blobs.sweepTemp();
   sweepDeadLocks(deps.db, Date.now() - 10 * 60_000);
@@ -167,7 +168,7 @@ export async function storageUpkeep(deps: Pick<AppDeps, "config" | "db" | "log">
 }
 
 /** The gateway saw a client allow downloads on this session: collect them when it ends. */
-export function markDownloadsEnabled(deps: Pick<AppDeps, "config" | "db" | "log">, sessionId: string): void {
+export function markDownloadsEnabled(deps: StorageDeps, sessionId: string): void {
   const { downloads } = storageOf(deps);
   if (downloads.has(sessionId)) return;
   downloads.add(sessionId);

@@ -6,7 +6,6 @@ import { makeTestApp, type TestApp } from "../../../test/helpers/app";
 import { log, redact } from "../../lib/logger";
 import { open } from "../../security/secret-box";
 import { sessions } from "../../db/schema";
-import { sessionNetwork } from "../network/session-network";
 import { listProxies, PROXY_PASSWORD_PURPOSE } from "./proxies.service";
 import { ProxyPart } from "./proxy-part";
 
@@ -21,9 +20,8 @@ async function call(method: string, path: string, body?: unknown, auth?: string)
 }
 
 beforeAll(async () => {
-  t = await makeTestApp();
   // Sessions resolve `proxy` through the proxy part; no Docker is needed for the refusals tested here.
-  t.deps.sessions.attachNetwork(sessionNetwork([new ProxyPart({ db: t.deps.db, log, installKey: t.deps.installKey, installId: "test", dockerSocket: "/nonexistent.sock" })], log));
+  t = await makeTestApp({ networkParts: ({ db, installKey }) => [new ProxyPart({ db, log, installKey, installId: "test", dockerSocket: "/nonexistent.sock" })] });
 });
 
 describe("proxies API", () => {

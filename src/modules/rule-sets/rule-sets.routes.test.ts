@@ -6,9 +6,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { makeTestApp, type TestApp } from "../../../test/helpers/app";
 import { FakeProvider } from "../../../test/helpers/fake-provider";
 import { ruleSets, ruleSetVersions, sessions as sessionsTable, auditLog } from "../../db/schema";
-import { log } from "../../lib/logger";
 import { ProviderRegistryImpl } from "../../providers/registry";
-import { sessionNetwork } from "../network/session-network";
 import { ensureDefaultPool } from "../pools/pools.service";
 import { insertSession, listEvents } from "../sessions/sessions.store";
 import { registerWorker, setWorkerStatus } from "../workers/workers.service";
@@ -160,13 +158,12 @@ describe("rule sets API", () => {
 describe("session create with rule sets (fake provider)", () => {
   async function setup() {
     const providers = new ProviderRegistryImpl();
-    const t = await makeTestApp({ providers });
+    const t = await makeTestApp({ providers, networkParts: (shared) => [ruleSetsNetworkPart(shared)] });
     const pool = ensureDefaultPool(t.deps.db);
     const worker = registerWorker(t.deps.db, { name: "local", poolId: pool.id, endpoint: "unix:///fake.sock", kind: "docker", capacity: 4 });
     setWorkerStatus(t.deps.db, worker.id, "online");
     const provider = new FakeProvider(worker.id);
     providers.set(worker.id, provider);
-    t.deps.sessions.attachNetwork(sessionNetwork([ruleSetsNetworkPart(t.deps)], log));
     return { t, provider };
   }
 

@@ -1,7 +1,8 @@
 // Rule sets around a session's life: the "rules" NetworkPart (resolve and validate at create,
 // attach the engine before the client gets its URL, re-attach after a restart, close at the end)
 // and BrowserGrid.applyRuleSets, which swaps a running session's rule sets. One registry of
-// engines per database (so per process), shared by the part and the gateway command.
+// engines per process (`RuleEngines`, built by boot.ts and carried as `deps.rules`), shared by the
+// part and the gateway command.
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { sessions as sessionsTable } from "../../db/schema";
@@ -18,20 +19,16 @@ import { RuleEngine } from "./rule-engine";
 import { loadRecordedVersions, MAX_SESSION_RULE_SETS, resolveRuleSets, type ResolvedRuleSet } from "./rule-sets.service";
 
 type Recorded = { id: string; name: string; version: number };
-type Deps = { db: Db; log: Logger };
-
-interface Runtime {
+/** The running rule engines of this process: one per session with rule sets. */
+export interface RuleEngines {
   engines: Map<string, RuleEngine>;
   /** One applyRuleSets at a time per session. */
   queue: Map<string, Promise<unknown>>;
 }
+type Deps = { db: Db; log: Logger; rules: RuleEngines };
 
-const runtimes = new WeakMap<Db, Runtime>();
-
-function runtimeOf(db: Db): Runtime {
-  let r = runtimes.get(db);
-  if (!r) runtimes.set(db, (r = { engines: new Map(), queue: new Map() }));
-  return r;
+export function createRuleEngines(): RuleEngines {
+  return { engines: new Map(), queue: new Map() };
 }
 
 const recordedOf = (row: SessionRow): Recorded[] => {
@@ -51,7 +48,7 @@ function connector(row: SessionRow, provider: BrowserProvider | undefined): () =
 }
 
 async function startEngine(deps: Deps, row: SessionRow, provider: BrowserProvider | undefined, sets: ResolvedRuleSet[]): Promise<RuleEngine> {
-  const { engines } = runtimeOf(deps.db);
+  const { engines } = deps.rules;
   engines.get(row.id)?.close();
   const engine = new RuleEngine({
     sessionId: row.id,
@@ -70,8 +67,8 @@ async function startEngine(deps: Deps, row: SessionRow, provider: BrowserProvide
   return engine;
 }
 
-function stopEngine(db: Db, sessionId: string): void {
-  const { engines } = runtimeOf(db);
+function stopEngine(rules: RuleEngines, sessionId: string): void {
+  const { engines } = rules;
   engines.get(sessionId)?.close();
   engines.delete(sessionId);
 }
@@ -101,8 +98,8 @@ export function ruleSetsNetworkPart(deps: Deps): NetworkPart {
       deps.log.info("rule engine re-attached", { sessionId: row.id, ruleSets: record(sets) });
     },
     ended(sessionId) {
-      stopEngine(deps.db, sessionId);
-      runtimeOf(deps.db).queue.delete(sessionId);
+      stopEngine(deps.rules, sessionId);
+      deps.rules.queue.delete(sessionId);
     },
   };
 }
@@ -118,12 +115,12 @@ export function sessionRuleSets(row: SessionRow): Recorded[] {
  */
 export async function replaceSessionRuleSets(deps: Deps, sessions: SessionService, sessionId: string, refs: unknown): Promise<Recorded[]> {
   const sets = resolveRuleSets(deps.db, refs);
-  const rt = runtimeOf(deps.db);
+  const rt = deps.rules;
   const run = async () => {
     const row = getSession(deps.db, sessionId);
     if (!row || row.status !== "running") throw new Conflict("The session is not running.", "session_not_running");
     const engine = rt.engines.get(sessionId);
-    if (sets.length === 0) stopEngine(deps.db, sessionId);
+    if (sets.length === 0) stopEngine(rt, sessionId);
     else if (engine) await engine.update(rulesOf(sets));
     else await startEngine(deps, row, sessions.providerOf(row), sets);
     const ruleSets = record(sets);

@@ -38,7 +38,6 @@ beforeAll(async () => {
   setWorkerStatus(t.deps.db, worker.id, "online");
   provider = new FakeProvider(worker.id);
   providers.set(worker.id, provider);
-  t.deps.sessions.attachGateway({ closeSession: () => {} });
   adminSession = (await t.call("POST", "/api/v1/sessions", { auth: t.adminKey, body: { keepAlive: true } })).body.id;
   memberSession = (await t.call("POST", "/api/v1/sessions", { auth: t.memberKey, body: { keepAlive: true } })).body.id;
   memberViewerKey = createApiKey(t.deps, { userId: t.users.member.id, role: "member" }, { name: "read only", role: "viewer" }).key;

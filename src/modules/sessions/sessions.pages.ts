@@ -1,190 +1,230 @@
-// The sessions pages as HTML: the list (filters, create form, rows that a server-sent event
-// stream replaces as sessions change) and one session's detail. Rendering only; the routes
-// are in sessions.ui.routes.ts.
-import { html, type SafeHtml } from "../../../views/html";
-import { badge, checkbox, copyable, duration, empty, formatBytes, input, notice, select, time, type FieldErrors } from "../../../views/ui";
-import type { Pool } from "../pools/pools.service";
-import type { Worker } from "../workers/workers.service";
-import type { SessionEventRow, SessionRow } from "./sessions.store";
-import { isTerminal } from "./sessions.store";
+// The sessions pages: /sessions (list + filters + create form), /sessions/stream (the list's
+// server-sent events), /sessions/:id (detail) and its stream, and the stop form. Members see
+// and stop their own sessions, admins everyone's, viewers read all; the CDP URL and live
+// control go to the owner and admins only (sessions.access.ts, the API's rules).
+import { Elysia, t } from "elysia";
+import type { AppDeps } from "../../http/context";
+import type { Actor } from "../../security/actor";
+import { authMacro } from "../../http/plugins/auth";
+import { htmlEventStream } from "../../http/sse";
+import { DomainError } from "../../lib/errors";
+import { html, htmlResponse } from "../../../views/html";
+import { notice, page, seeOther } from "../../../views/ui";
+import { listPools, findPoolByName } from "../pools/pools.service";
+import { listWorkers } from "../workers/workers.service";
+import { roleRank } from "../users/users.service";
+import { cdpUrl, ownerOf } from "./sessions.model";
+import { canSeeAll, mayControlSession, visibleSession } from "./sessions.access";
+import * as store from "./sessions.store";
+import { parseCreateForm } from "./sessions.form";
+import { createForm, detailPage, eventsTimeline, filterForm, listPage, sessionRows, STATUSES, statusLine, type ListFilters, type RowContext } from "./sessions.html";
+import { livePanel } from "../live/live.html";
+import { artifactsSection } from "../artifacts/artifacts.html";
+import { captureScreenshot } from "../artifacts/artifacts.capture";
+import { storageOf } from "../profiles/session-storage";
 
-export const STATUSES = ["queued", "starting", "running", "paused", "stopping", "completed", "failed", "timed_out", "crashed"] as const;
+const LIST_LIMIT = 100;
 
-export interface ListFilters {
-  status?: string;
-  pool?: string;
-  worker?: string;
+const FilterQuery = t.Object(
+  {
+    status: t.Optional(t.String({ maxLength: 16 })),
+    pool: t.Optional(t.String({ maxLength: 64 })),
+    worker: t.Optional(t.String({ maxLength: 64 })),
+    v: t.Optional(t.String({ maxLength: 32 })),
+  },
+  { additionalProperties: false },
+);
+
+const CreateForm = t.Object(
+  Object.fromEntries(["pool", "browser", "width", "height", "timeoutSec", "idleTimeoutSec", "locale", "timezone", "keepAlive"].map((k) => [k, t.Optional(t.String({ maxLength: 100 }))])),
+  { additionalProperties: false },
+);
+
+/** Every state change appends a timeline event: the newest event id is the list's version. */
+function eventsVersion(deps: AppDeps): string {
+  const r = deps.db.$client.query<{ v: number | null }, []>("SELECT max(id) AS v FROM session_events").get();
+  return String(r?.v ?? 0);
 }
 
-export interface RowContext {
-  poolName(id: string): string;
-  workerName(id: string | null): string | null;
-  canStop(row: SessionRow): boolean;
-  now: number;
+function sessionVersion(deps: AppDeps, id: string): string {
+  const r = deps.db.$client.query<{ v: number | null }, [string]>("SELECT max(id) AS v FROM session_events WHERE session_id = ?").get(id);
+  return String(r?.v ?? 0);
 }
 
-export function stopForm(row: SessionRow, back: string): SafeHtml {
-  return html`<form method="post" action="/sessions/${row.id}/stop" class="inline" data-confirm="Stop session ${row.id}? Its browser is closed for every client.">
-<input type="hidden" name="back" value="${back}"><button type="submit" class="danger small">Stop</button></form>`;
-}
+export function sessionPages(deps: AppDeps) {
+  const { db } = deps;
+  const now = () => (deps.now ?? Date.now)();
 
-function row(r: SessionRow, ctx: RowContext, back: string): SafeHtml {
-  const worker = ctx.workerName(r.workerId);
-  return html`<tr id="row-${r.id}" data-status="${r.status}">
-<td><a href="/sessions/${r.id}"><code>${r.id}</code></a></td>
-<td>${badge(r.status)}${r.endReason && isTerminal(r.status) ? html`<div class="muted small">${r.endReason}</div>` : ""}</td>
-<td>${ctx.poolName(r.poolId)}</td>
-<td>${worker ?? html`<span class="muted">—</span>`}</td>
-<td>${time(r.createdAt)}</td>
-<td>${duration(r.startedAt, r.endedAt ?? (isTerminal(r.status) ? r.startedAt : null), ctx.now)}</td>
-<td class="actions-cell">${!isTerminal(r.status) && r.status !== "stopping" && ctx.canStop(r) ? stopForm(r, back) : ""}</td>
-</tr>`;
-}
+  function rowContext(actor: Actor): RowContext {
+    const pools = new Map(listPools(db).map((p) => [p.id, p.name]));
+    const workers = new Map(listWorkers(db).map((w) => [w.id, w.name]));
+    return {
+      poolName: (id) => pools.get(id) ?? id,
+      workerName: (id) => (id ? (workers.get(id) ?? id) : null),
+      canStop: (r) => mayControlSession(actor, r),
+      now: now(),
+    };
+  }
 
-/** The part the stream replaces: the table or the empty state. */
-export function sessionRows(rows: SessionRow[], ctx: RowContext, filtered: boolean, back: string): SafeHtml {
-  if (!rows.length)
-    return empty(
-      filtered ? "No session matches these filters." : "No sessions yet.",
-      filtered ? html`<a href="/sessions">Clear the filters</a>` : "Start one with the form above, from the API or with a Playwright or Puppeteer script (see Connect).",
+  function query(actor: Actor, f: ListFilters) {
+    const status = (STATUSES as readonly string[]).includes(f.status ?? "") ? (f.status as store.SessionRow["status"]) : undefined;
+    const pool = f.pool ? findPoolByName(db, f.pool) : undefined;
+    if (f.pool && !pool) return [];
+    return store.listSessions(db, { status, poolId: pool?.id, workerId: f.worker || undefined, ownerId: canSeeAll(actor) ? undefined : (ownerOf(actor).id ?? ""), limit: LIST_LIMIT });
+  }
+
+  const filtersOf = (q: ListFilters): ListFilters => ({ status: q.status || undefined, pool: q.pool || undefined, worker: q.worker || undefined });
+  const search = (f: ListFilters) => new URLSearchParams(Object.entries(f).filter(([, v]) => v) as [string, string][]).toString();
+  const rowsHtml = (actor: Actor, f: ListFilters) => {
+    const qs = search(f);
+    return sessionRows(query(actor, f), rowContext(actor), qs !== "", `/sessions${qs ? `?${qs}` : ""}`);
+  };
+  const isMember = (a: Actor) => roleRank(a.role) >= roleRank("member");
+  const artifactsOf = (actor: Actor, r: store.SessionRow, message?: { text: string; bad: boolean }) =>
+    artifactsSection(r, storageOf(deps).artifacts.list(r.id), mayControlSession(actor, r), message);
+
+  function renderCreate(actor: Actor, status: number, state: Parameters<typeof createForm>[1], htmx: boolean): Response {
+    const form = createForm(listPools(db), state);
+    // htmx swaps the form alone (200 so it swaps); without JS the whole page comes back.
+    if (htmx) return htmlResponse(form, { status: status >= 400 ? 422 : status });
+    return listResponse(actor, {}, form, status);
+  }
+
+  function listResponse(actor: Actor, f: ListFilters, create: ReturnType<typeof createForm> | null, status = 200): Response {
+    const qs = search(f);
+    const v = eventsVersion(deps);
+    const rows = query(actor, f);
+    return page(
+      actor,
+      "Sessions",
+      "/sessions",
+      listPage({
+        filters: filterForm(f, listPools(db), listWorkers(db)),
+        create: isMember(actor) ? (create ?? createForm(listPools(db))) : null,
+        rows: sessionRows(rows, rowContext(actor), qs !== "", `/sessions${qs ? `?${qs}` : ""}`),
+        streamUrl: `/sessions/stream?${qs ? `${qs}&` : ""}v=${v}`,
+        count: rows.length,
+      }),
+      { status },
     );
-  return html`<div class="table-wrap"><table class="sessions">
-<caption class="sr-only">Sessions, newest first</caption>
-<thead><tr><th scope="col">Session</th><th scope="col">Status</th><th scope="col">Pool</th><th scope="col">Worker</th><th scope="col">Created</th><th scope="col">Duration</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-<tbody>${rows.map((r) => row(r, ctx, back))}</tbody></table></div>`;
-}
+  }
 
-export function filterForm(f: ListFilters, pools: Pool[], workers: Worker[]): SafeHtml {
-  return html`<form method="get" action="/sessions" class="filters" role="search" aria-label="Filter sessions">
-${select({ name: "status", label: "Status", value: f.status, scope: "filter", options: [["", "Any status"], ...STATUSES.map((s) => [s, s.replace("_", " ")] as [string, string])] })}
-${select({ name: "pool", label: "Pool", value: f.pool, scope: "filter", options: [["", "Any pool"], ...pools.map((p) => [p.name, p.name] as [string, string])] })}
-${select({ name: "worker", label: "Worker", value: f.worker, scope: "filter", options: [["", "Any worker"], ...workers.map((w) => [w.id, w.name] as [string, string])] })}
-<div class="field filter-actions"><button type="submit" class="secondary">Filter</button></div>
-</form>`;
-}
-
-export interface CreateFormState {
-  values?: Record<string, string | undefined>;
-  errors?: FieldErrors;
-  notice?: SafeHtml | string;
-  bad?: boolean;
-}
-
-/** The create form; with htmx it posts in place and the new row arrives through the stream. */
-export function createForm(pools: Pool[], s: CreateFormState = {}): SafeHtml {
-  const v = s.values ?? {};
-  const e = s.errors ?? {};
-  return html`<form method="post" action="/sessions" id="create-session" hx-post="/sessions" hx-target="this" hx-swap="outerHTML" novalidate>
-${typeof s.notice === "string" ? notice(s.notice, s.bad) : s.notice ? html`<div class="notice" role="status">${s.notice}</div>` : ""}
-<div class="form-grid">
-${select({ name: "pool", label: "Pool", value: v.pool ?? "default", error: e.pool, options: pools.map((p) => [p.name, `${p.name}${p.state !== "active" ? ` (${p.state})` : ""}`]) })}
-${select({ name: "browser", label: "Browser", value: v.browser ?? "", error: e.browser, options: [["", "Pool default"], ["headless-shell", "Headless shell (fast)"], ["chromium", "Chromium (full)"]] })}
-${input({ name: "width", label: "Viewport width", type: "number", value: v.width ?? "1280", error: e.width, attrs: html` min="200" max="7680" inputmode="numeric"` })}
-${input({ name: "height", label: "Viewport height", type: "number", value: v.height ?? "720", error: e.height, attrs: html` min="200" max="4320" inputmode="numeric"` })}
-${input({ name: "timeoutSec", label: "Maximum duration (seconds)", type: "number", value: v.timeoutSec, error: e.timeoutSec, hint: "Empty: the pool's limit.", attrs: html` min="1" inputmode="numeric"` })}
-${input({ name: "idleTimeoutSec", label: "Idle timeout (seconds)", type: "number", value: v.idleTimeoutSec, error: e.idleTimeoutSec, hint: "Ends it after this long with no client.", attrs: html` min="1" inputmode="numeric"` })}
-${input({ name: "locale", label: "Locale", value: v.locale, error: e.locale, hint: "e.g. en-US", attrs: html` maxlength="35" autocomplete="off"` })}
-${input({ name: "timezone", label: "Time zone", value: v.timezone, error: e.timezone, hint: "e.g. Europe/Paris", attrs: html` maxlength="64" autocomplete="off"` })}
-</div>
-${checkbox({ name: "keepAlive", label: "Keep alive when clients disconnect (until the idle timeout)", checked: v.keepAlive === undefined ? true : v.keepAlive === "on" })}
-<div class="actions"><button type="submit">Start session</button><span class="htmx-indicator muted" aria-hidden="true">Starting the browser…</span></div>
-</form>`;
-}
-
-export function listPage(parts: { filters: SafeHtml; create: SafeHtml | null; rows: SafeHtml; streamUrl: string; count: number }): SafeHtml {
-  return html`<div class="page-head"><h1>Sessions</h1><a class="button secondary" href="/quickstart">Connect a script</a></div>
-${
-  parts.create
-    ? html`<details class="card" id="new-session"${parts.count === 0 ? html` open` : ""}><summary><h2 class="inline-h">New session</h2></summary>${parts.create}</details>`
-    : ""
-}
-<section class="card">${parts.filters}</section>
-<section aria-live="polite" aria-label="Session list" data-sse="${parts.streamUrl}" data-sse-parts="session-rows">
-<div id="session-rows">${parts.rows}</div>
-</section>`;
-}
-
-// ---- detail ----------------------------------------------------------------------------
-
-function settingsTable(r: SessionRow, pool: string, worker: string | null): SafeHtml {
-  const c = r.config as { browser?: string; viewport?: { width: number; height: number }; userAgent?: string; locale?: string; timezone?: string; proxy?: { name?: string }; ruleSets?: { name: string; version: number }[] };
-  const rows: [string, SafeHtml | string][] = [
-    ["Pool", pool],
-    ["Worker", worker ?? "—"],
-    ["Browser", c.browser ?? "—"],
-    ["Viewport", c.viewport ? `${c.viewport.width} × ${c.viewport.height}` : "—"],
-    ["Maximum duration", `${r.timeoutSec} s`],
-    ["Idle timeout", `${r.idleTimeoutSec} s`],
-    ["Keep alive", r.keepAlive ? "yes" : "no"],
-    ["Locale / time zone", `${c.locale ?? "default"} / ${c.timezone ?? "default"}`],
-    ["User agent", c.userAgent ?? "default"],
-    ["Proxy", c.proxy?.name ?? "none"],
-    ["Rule sets", c.ruleSets?.length ? c.ruleSets.map((s) => `${s.name} (v${s.version})`).join(", ") : "none"],
-    ["Traffic through the proxy", c.proxy ? `${formatBytes(r.bytesSent)} sent · ${formatBytes(r.bytesReceived)} received` : "—"],
-    ["Created", time(r.createdAt)],
-    ["Started", time(r.startedAt)],
-    ["Expires", r.endedAt ? "—" : time(r.expiresAt)],
-    ["Ended", time(r.endedAt)],
-  ];
-  const meta = Object.keys(r.metadata ?? {}).length ? JSON.stringify(r.metadata, null, 2) : null;
-  return html`<dl class="props">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
-${meta ? html`<h3>Metadata</h3><pre>${meta}</pre>` : ""}`;
-}
-
-export function eventsTimeline(events: SessionEventRow[]): SafeHtml {
-  if (!events.length) return empty("No events yet.");
-  return html`<ol class="timeline">${events.map(
-    (e) => html`<li><span class="tl-type">${badge(e.type)}</span> ${time(e.at)}${
-      e.detail && Object.keys(e.detail).length
-        ? html` <span class="muted small">${Object.entries(e.detail)
-            .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
-            .join(" · ")}</span>`
-        : ""
-    }</li>`,
-  )}</ol>`;
-}
-
-/** Status line at the top of the detail page, replaced by the stream. */
-export function statusLine(r: SessionRow, canStop: boolean, now: number): SafeHtml {
-  return html`<div class="status-line">${badge(r.status)} <span>Duration ${duration(r.startedAt, r.endedAt ?? (isTerminal(r.status) ? r.startedAt : null), now)}</span>
-${r.endReason ? html`<span class="muted">${r.endReason}</span>` : ""}
-${!isTerminal(r.status) && r.status !== "stopping" && canStop ? stopForm(r, `/sessions/${r.id}`) : ""}</div>`;
-}
-
-export function detailPage(parts: {
-  row: SessionRow;
-  pool: string;
-  worker: string | null;
-  status: SafeHtml;
-  /** Present only for a reader who may hold it (the owner or an admin). */
-  cdpUrl: string | null;
-  /** The session still takes connections. */
-  connectable: boolean;
-  events: SafeHtml;
-  live: SafeHtml;
-  artifacts: SafeHtml;
-  streamUrl: string;
-}): SafeHtml {
-  const r = parts.row;
-  return html`<p class="crumbs"><a href="/sessions">Sessions</a> /</p>
-<h1>Session <code>${r.id}</code></h1>
-<div data-sse="${parts.streamUrl}" data-sse-parts="session-status session-events">
-<section class="card" aria-live="polite" id="session-status">${parts.status}</section>
-<section class="card"><h2>Connect</h2>
-${
-  parts.cdpUrl
-    ? html`<p>Give this CDP URL to Playwright's <code>connectOverCDP</code> or Puppeteer's <code>connect</code>. It works for this session only and dies with it.</p>
-${copyable("cdp-url", parts.cdpUrl, "CDP URL")}`
-    : parts.connectable
-      ? html`<p class="muted">The CDP URL is shown to the session's owner and to admins.</p>`
-      : html`<p class="muted">This session has ended: it has no CDP URL any more.</p>`
-}
-</section>
-${parts.live}
-${parts.artifacts}
-<div class="two-col">
-<section class="card"><h2>Settings</h2>${settingsTable(r, parts.pool, parts.worker)}</section>
-<section class="card"><h2>Events</h2><div id="session-events">${parts.events}</div></section>
-</div>
-</div>`;
+  return new Elysia({ name: "session-pages" })
+    .use(authMacro)
+    .get("/sessions", ({ actor, query: q }) => listResponse(actor, filtersOf(q), null), { auth: "viewer", query: FilterQuery, detail: { hide: true } })
+    .get(
+      "/sessions/stream",
+      ({ actor, query: q, request }) => {
+        const f = filtersOf(q);
+        return htmlEventStream(request, { version: () => eventsVersion(deps), render: () => [["session-rows", rowsHtml(actor, f)]] }, { since: q.v });
+      },
+      { auth: "viewer", query: FilterQuery, detail: { hide: true } },
+    )
+    .post(
+      "/sessions",
+      async ({ actor, body, request }) => {
+        const htmx = request.headers.has("hx-request");
+        const values = body as Record<string, string | undefined>;
+        const { input, errors } = parseCreateForm(values);
+        if (Object.values(errors).some(Boolean)) return renderCreate(actor, 400, { values, errors, notice: "Fix the marked fields; nothing was started.", bad: true }, htmx);
+        try {
+          const row = await deps.sessions.create(ownerOf(actor), input);
+          if (!htmx) return seeOther(`/sessions/${row.id}`);
+          return renderCreate(actor, 200, { notice: html`Session <a href="/sessions/${row.id}"><code>${row.id}</code></a> is running.` }, true);
+        } catch (e) {
+          if (!(e instanceof DomainError) || e.status >= 500 && e.status !== 503) throw e;
+          const field = e.code === "unknown_pool" || e.code === "pool_not_active" ? "pool" : undefined;
+          return renderCreate(actor, e.status, { values, errors: field ? { [field]: e.message } : {}, notice: field ? "Nothing was started." : e.message, bad: true }, htmx);
+        }
+      },
+      { auth: "member", body: CreateForm, detail: { hide: true } },
+    )
+    .get(
+      "/sessions/:id",
+      async ({ actor, params }) => {
+        visibleSession(db, actor, params.id);
+        await storageOf(deps).artifacts.settled(params.id); // a session that just ended: its downloads are being copied
+        const r = visibleSession(db, actor, params.id);
+        const ctx = rowContext(actor);
+        const live = !store.isTerminal(r.status) && r.status !== "stopping";
+        const owner = mayControlSession(actor, r);
+        return page(
+          actor,
+          `Session ${r.id}`,
+          "/sessions",
+          detailPage({
+            row: r,
+            pool: ctx.poolName(r.poolId),
+            worker: ctx.workerName(r.workerId),
+            status: statusLine(r, owner, ctx.now),
+            cdpUrl: live && owner ? cdpUrl(deps.config.publicUrl, deps.installKey, r.id) : null,
+            connectable: live,
+            events: eventsTimeline(store.listEvents(db, r.id)),
+            live: r.status === "running" ? livePanel(r, { control: owner, share: owner }) : html``,
+            artifacts: artifactsOf(actor, r),
+            streamUrl: `/sessions/${r.id}/stream?v=${sessionVersion(deps, r.id)}`,
+          }),
+        );
+      },
+      { auth: "viewer", params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { hide: true } },
+    )
+    .get(
+      "/sessions/:id/stream",
+      ({ actor, params, query: q, request }) => {
+        visibleSession(db, actor, params.id);
+        return htmlEventStream(
+          request,
+          {
+            version: () => sessionVersion(deps, params.id),
+            render: () => {
+              const r = store.getSession(db, params.id)!;
+              return [
+                ["session-status", statusLine(r, mayControlSession(actor, r), now())],
+                ["session-events", eventsTimeline(store.listEvents(db, params.id))],
+              ];
+            },
+          },
+          { since: q.v },
+        );
+      },
+      { auth: "viewer", params: t.Object({ id: t.String({ maxLength: 64 }) }), query: t.Object({ v: t.Optional(t.String({ maxLength: 32 })) }), detail: { hide: true } },
+    )
+    .post(
+      "/sessions/:id/stop",
+      async ({ actor, params, body }) => {
+        const r = visibleSession(db, actor, params.id);
+        if (!mayControlSession(actor, r)) return page(actor, "Not allowed", "/sessions", html`<p class="notice bad" role="alert">Only the session's owner or an admin can stop it.</p>`, { status: 403 });
+        await deps.sessions.stop(r.id);
+        const back = body.back && /^\/sessions(\/[A-Za-z0-9_]+|\?[A-Za-z0-9_=&%.-]*)?$/.test(body.back) ? body.back : `/sessions/${r.id}`;
+        return seeOther(back);
+      },
+      { auth: "member", params: t.Object({ id: t.String({ maxLength: 64 }) }), body: t.Object({ back: t.Optional(t.String({ maxLength: 300 })) }, { additionalProperties: false }), detail: { hide: true } },
+    )
+    .post(
+      "/sessions/:id/screenshot",
+      async ({ actor, params, request }) => {
+        const htmx = request.headers.has("hx-request");
+        const r = visibleSession(db, actor, params.id);
+        let message: { text: string; bad: boolean };
+        let status = 200;
+        if (!mayControlSession(actor, r)) {
+          message = { text: "Only the session's owner or an admin can take screenshots.", bad: true };
+          status = 403;
+        } else {
+          try {
+            const a = await captureScreenshot(deps, r);
+            if (!htmx) return seeOther(`/sessions/${r.id}#artifact-${a.id}`);
+            message = { text: `Screenshot ${a.name} saved.`, bad: false };
+          } catch (e) {
+            if (!(e instanceof DomainError) || e.status >= 500) throw e;
+            message = { text: e.message, bad: true };
+            status = e.status;
+          }
+        }
+        // htmx swaps the section alone (422 so a refusal swaps too); without JS a small page.
+        if (htmx) return htmlResponse(artifactsOf(actor, r, message), { status: status >= 400 ? 422 : status });
+        return page(actor, "Screenshot", "/sessions", html`${notice(message.text, message.bad)}<p><a href="/sessions/${r.id}">Back to session ${r.id}</a></p>`, { status });
+      },
+      { auth: "member", params: t.Object({ id: t.String({ maxLength: 64 }) }), detail: { hide: true } },
+    );
 }

@@ -28,8 +28,7 @@ function setup(opts: { capacity?: number; queueTimeoutSec?: number } = {}) {
   const providers = new ProviderRegistryImpl();
   providers.set(worker.id, provider);
   const closed: { id: string; code: number; reason: string }[] = [];
-  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: key, providers, maxDurationSec: 3600 });
-  sessions.attachGateway({ closeSession: (id, code, reason) => closed.push({ id, code, reason }) });
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: key, providers, maxDurationSec: 3600, clients: { closeSession: (id, code, reason) => closed.push({ id, code, reason }) } });
   return { db, pool, worker, provider, providers, sessions, closed };
 }
 
@@ -206,8 +205,7 @@ describe("a worker whose engine stopped answering", () => {
 
   test("a browser start that never returns is failed by the sweep past the start deadline: start aborted, slot freed, nothing left starting", async () => {
     const s = setup();
-    const sessions = new SessionService({ db: s.db, log, publicUrl: "http://grid.test", installKey: key, providers: s.providers, maxDurationSec: 3600, startDeadlineMs: 50 });
-    sessions.attachGateway({ closeSession() {} });
+    const sessions = new SessionService({ db: s.db, log, publicUrl: "http://grid.test", installKey: key, providers: s.providers, maxDurationSec: 3600, startDeadlineMs: 50, clients: { closeSession() {} } });
     s.provider.hangStarts = true;
     const creating = sessions.create(owner, {}).catch((e) => e);
     await Bun.sleep(10);

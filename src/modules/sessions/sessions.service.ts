@@ -34,16 +34,16 @@ export class SessionService {
   private timers: SessionTimers;
   private connections: SessionConnections;
   private views: SessionViews;
-  private gateway: ClientCloser | null = null;
   private ending = new Map<string, Promise<SessionRow | null>>();
   /** Queued creates by session id: aborting one takes it out of its pool's queue (see create). */
   private waiting = new Map<string, AbortController>();
   /** Browser starts under way: when each began, and how to abort it (failStuckStarts). */
   private readonly starts = new Map<string, { since: number; abort: AbortController }>();
   private unsubscribers: (() => void)[] = [];
-  private warm: WarmPool | null = null;
-  private storage: SessionStorage | null = null;
-  private network: SessionNetwork | null = null;
+  private readonly warm: WarmPool | null;
+  private readonly storage: SessionStorage | null;
+  private readonly network: SessionNetwork | null;
+  private readonly clients: ClientCloser | null;
 
   constructor(
     private deps: {
@@ -55,9 +55,23 @@ export class SessionService {
       maxDurationSec: number;
       /** A browser start still under way after this long is failed (failStuckStarts); default: engine-deadlines.ts browserStartBudgetMs. */
       startDeadlineMs?: number;
+      /** The slots sessions run in, shared with the warm pool (default: built from the database and providers). */
+      capacity?: Capacity;
+      /** Warm browsers a create may claim (absent: every session starts its own browser). */
+      warm?: WarmPool;
+      /** Profiles and downloads around a session's life (absent: none). */
+      storage?: SessionStorage;
+      /** The session's network parts: egress guard, proxy, rule sets (absent: none). */
+      network?: SessionNetwork;
+      /** Closes a session's client connections when it ends (the CDP gateway; absent: nothing to close). */
+      clients?: ClientCloser;
     },
   ) {
-    this.capacity = workerCapacity(deps.db, deps.providers);
+    this.capacity = deps.capacity ?? workerCapacity(deps.db, deps.providers);
+    this.warm = deps.warm ?? null;
+    this.storage = deps.storage ?? null;
+    this.network = deps.network ?? null;
+    this.clients = deps.clients ?? null;
     this.timers = new SessionTimers({
       onHardTimeout: (id) => void this.end(id, "timed_out", "maximum duration reached"),
       onIdleTimeout: (id) => void this.end(id, "timed_out", "idle timeout: no client connected"),
@@ -72,25 +86,9 @@ export class SessionService {
     this.unsubscribers.push(provider.onEvent((e) => e.type === "died" && void this.onBrowserDied(e.handle, e.reason)));
   }
 
-  attachWarmPool(warm: WarmPool): void {
-    this.warm = warm;
-  }
-
-  attachStorage(storage: SessionStorage): void {
-    this.storage = storage;
-  }
-
-  attachNetwork(network: SessionNetwork): void {
-    this.network = network;
-  }
-
   /** The provider of the worker a session runs on. */
   providerOf(row: SessionRow): BrowserProvider | undefined {
     return row.workerId ? this.deps.providers.get(row.workerId) : undefined;
-  }
-
-  attachGateway(gateway: ClientCloser): void {
-    this.gateway = gateway;
   }
 
   /**
@@ -105,7 +103,7 @@ export class SessionService {
     return createSession(this.createHost(), owner, input, opts);
   }
 
-  /** The pipeline's view of this service (built per create: the attach* collaborators may change). */
+  /** The pipeline's view of this service. */
   private createHost(): CreateHost {
     const { db, log, installKey, maxDurationSec, providers } = this.deps;
     return {
@@ -178,7 +176,7 @@ export class SessionService {
   private async finishEnd(stopping: SessionRow, status: EndStatus, reason: string): Promise<SessionRow | null> {
     const id = stopping.id;
     this.timers.clear(id);
-    this.gateway?.closeSession(id, CLOSE_CODES[status], `session ended: ${status} (${reason})`);
+    this.clients?.closeSession(id, CLOSE_CODES[status], `session ended: ${status} (${reason})`);
     const provider = this.providerOf(stopping);
     if (this.storage && stopping.containerId) await this.storage.beforeStop(stopping, status, provider);
     // The session is over once its clients are gone and a persisting profile is saved. Copying

@@ -38,10 +38,8 @@ interface State {
   confirm?: { id: string; p: Pending };
 }
 
-const pendingAdds = new WeakMap<AppDeps, Map<string, Pending>>();
-function pendingBox(deps: AppDeps) {
-  let m = pendingAdds.get(deps);
-  if (!m) pendingAdds.set(deps, (m = new Map()));
+/** The adds waiting for their host key to be confirmed (the expired ones dropped). */
+function pendingBox(m: Map<string, Pending>) {
   const now = Date.now();
   for (const [k, v] of m) if (v.until <= now) m.delete(k);
   return m;
@@ -130,6 +128,8 @@ async function discardWarm(deps: AppDeps, workerId: string): Promise<void> {
 const fieldFor = (code: string) => (code === "invalid_endpoint" || code === "worker_unreachable" || code === "host_key_mismatch" ? "endpoint" : code === "invalid_name" ? "name" : code.startsWith("ssh_key") || code === "invalid_ssh_key" ? "sshPrivateKey" : /capacity/.test(code) ? "capacity" : "endpoint");
 
 export function workerPages(deps: AppDeps) {
+  // Built with the page (once per app, by createApp in boot.ts): adds waiting for the host-key confirmation.
+  const pendingAdds = new Map<string, Pending>();
   const render = (actor: Actor, s: State, status = 200) => page(actor, "Workers", "/workers", workersPage(deps, actor, s), { status });
   const Id = t.Object({ id: t.String({ maxLength: 64, pattern: "^[A-Za-z0-9_]+$" }) });
   return new Elysia({ name: "worker-pages" })
@@ -166,7 +166,7 @@ export function workerPages(deps: AppDeps) {
             });
             const id = randomSecret(16);
             const p: Pending = { owner: ownerOf(actor), input, fingerprint: probe.fingerprint, dockerVersion: probe.dockerVersion, until: Date.now() + PENDING_TTL_MS };
-            pendingBox(deps).set(id, p);
+            pendingBox(pendingAdds).set(id, p);
             return render(actor, { confirm: { id, p } });
           }
           await checkReachable(checked.endpoint, input);
@@ -190,7 +190,7 @@ export function workerPages(deps: AppDeps) {
       "/workers/confirm",
       async (ctx) => {
         const { actor, body } = ctx;
-        const box = pendingBox(deps);
+        const box = pendingBox(pendingAdds);
         const p = box.get(body.id);
         if (!p || p.owner !== ownerOf(actor)) return render(actor, { message: "That confirmation has expired: add the worker again.", errors: {} }, 410);
         box.delete(body.id);

@@ -1,7 +1,7 @@
 // A session's artifacts on its page: the list with download links (the API route serves the
 // files, as sandboxed attachments) and a "Take screenshot" button for the session's owner or an
 // admin while the browser runs. With htmx the button replaces the section in place; without
-// JavaScript it is a plain POST that redirects back (route in sessions.ui.routes.ts).
+// JavaScript it is a plain POST that redirects back (route in sessions.pages.ts).
 import { html, type SafeHtml } from "../../../views/html";
 import { badge, empty, formatBytes, notice, time } from "../../../views/ui";
 import type { SessionRow } from "../sessions/sessions.store";
