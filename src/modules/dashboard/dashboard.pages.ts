@@ -9,7 +9,7 @@ import { html, type SafeHtml } from "../../../views/html";
 import { badge, empty, page, time } from "../../../views/ui";
 import { listPools } from "../pools/pools.service";
 import { listWorkers } from "../workers/workers.service";
-import { explicitPoolsByWorker } from "../workers/worker-pools";
+import { explicitPoolsByWorker, poolSetOf, servesPool } from "../workers/worker-pools";
 
 interface Counts {
   poolId: string;
@@ -54,7 +54,7 @@ function body(deps: AppDeps): SafeHtml {
   const warm = [...s.warm.values()].reduce((a, n) => a + n, 0);
   const online = s.workers.filter((w) => w.status === "online").length;
   const poolName = new Map(s.pools.map((p) => [p.id, p.name]));
-  const serves = (w: { id: string; allPools: boolean }, poolId: string) => w.allPools || (s.explicit.get(w.id) ?? []).includes(poolId);
+  const serves = (w: { id: string; allPools: boolean }, poolId: string) => servesPool(poolSetOf(w, s.explicit), poolId);
   const servedNames = (w: { id: string; allPools: boolean }) => (w.allPools ? "all pools" : (s.explicit.get(w.id) ?? []).map((id) => poolName.get(id) ?? id).join(", "));
 
   return html`<div class="grid stats">

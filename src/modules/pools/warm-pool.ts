@@ -19,7 +19,7 @@ import type { Capacity } from "../sessions/capacity";
 import type { ProviderRegistry } from "../../providers/registry";
 import { findPoolById, listPools, type Pool } from "./pools.service";
 import { listWorkers } from "../workers/workers.service";
-import { explicitPoolsByWorker } from "../workers/worker-pools";
+import { explicitPoolsByWorker, poolSetOf, servesPool } from "../workers/worker-pools";
 import { browserStartBudgetMs } from "../../providers/engine-deadlines";
 import { deleteWarm, findWarmByContainer, insertWarm, listWarm, markWarmReady, warmCounts, warmKey, type WarmRow } from "./warm.store";
 
@@ -155,7 +155,7 @@ export class WarmPool {
     const explicit = explicitPoolsByWorker(this.deps.db);
     const serving = (workerId: string, poolId: string) => {
       const w = workers.find((x) => x.id === workerId);
-      return !!w && (w.allPools || (explicit.get(workerId) ?? []).includes(poolId));
+      return !!w && servesPool(poolSetOf(w, explicit), poolId);
     };
     for (const w of listWarm(this.deps.db)) {
       if (w.status !== "ready") continue;

@@ -5,6 +5,7 @@
 // the slot's pool, or of another pool the worker serves (no polling interval). Counts live in
 // memory and are rebuilt from the database at start.
 import { CapacityExhausted, Unavailable } from "../../lib/errors";
+import { servesPool } from "../workers/worker-pools";
 
 export interface PlacementWorker {
   id: string;
@@ -22,7 +23,7 @@ export interface HeldSlot {
   poolId: string;
 }
 
-const serves = (w: PlacementWorker, poolId: string) => w.pools === "all" || w.pools.includes(poolId);
+const serves = (w: PlacementWorker, poolId: string) => servesPool(w.pools, poolId);
 
 interface Waiter {
   poolId: string;

@@ -3,7 +3,7 @@
 // each pool's session limit and placement policy. Read afresh on every placement (capacity.ts).
 import type { Db } from "../../db/client";
 import { findPoolById } from "../pools/pools.service";
-import { explicitPoolsByWorker } from "../workers/worker-pools";
+import { explicitPoolsByWorker, poolSetOf } from "../workers/worker-pools";
 import { listWorkers } from "../workers/workers.service";
 import { Capacity } from "./capacity";
 import type { ProviderRegistry } from "./sessions.contracts";
@@ -14,7 +14,7 @@ export function workerCapacity(db: Db, providers: ProviderRegistry): Capacity {
       const explicit = explicitPoolsByWorker(db);
       return listWorkers(db).map((w) => ({
         id: w.id,
-        pools: w.allPools ? "all" : (explicit.get(w.id) ?? []),
+        pools: poolSetOf(w, explicit),
         capacity: w.capacity,
         online: w.status === "online" && !!providers.get(w.id),
         unhealthy: w.status === "unhealthy" ? `worker "${w.name}" is unhealthy (${w.lastError ?? "its engine misses deadlines"})` : null,

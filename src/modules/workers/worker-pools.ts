@@ -46,6 +46,11 @@ export function explicitPoolsByWorker(db: Db): Map<string, string[]> {
   return out;
 }
 
+/** What a worker serves, given every explicit relation (explicitPoolsByWorker). */
+export function poolSetOf(worker: { id: string; allPools: boolean }, explicit: ReadonlyMap<string, string[]>): PoolSet {
+  return worker.allPools ? "all" : (explicit.get(worker.id) ?? []);
+}
+
 /** What one worker serves. */
 export function poolsOfWorker(db: Db, worker: { id: string; allPools: boolean }): PoolSet {
   if (worker.allPools) return "all";
