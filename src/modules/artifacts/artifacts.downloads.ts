@@ -12,7 +12,6 @@ import { BROWSER_PATHS } from "../../providers/provider";
 import { findPoolById } from "../pools/pools.service";
 import { appendNote, getSession, type SessionRow } from "../sessions/sessions.store";
 import { storageOf } from "../profiles/session-storage";
-import { MAX_DOWNLOAD_FILE_BYTES } from "./artifacts.service";
 
 /** Opening the copy and reading it whole: past this the copy is cut off (the end-of-session copy tries again). */
 const COPY_DEADLINE_MS = 120_000;
@@ -34,6 +33,7 @@ function queueCopy(deps: Deps, sessionId: string, download: FinishedDownload, de
   const provider = deps.sessions.providerOf(row);
   if (!provider?.copyOut) return; // such a worker cannot copy files out at all (the local-process provider)
   const { artifacts } = storageOf(deps);
+  if (!artifacts.firstReport(sessionId, download.guid)) return;
   const containerId = row.containerId;
   void artifacts.collecting(sessionId, async () => {
     const started = performance.now();
@@ -52,9 +52,9 @@ function queueCopy(deps: Deps, sessionId: string, download: FinishedDownload, de
 }
 
 /** The pool's downloads cap (storageMb): no file in the directory can be larger. */
-function downloadCapOf(deps: Deps, row: SessionRow): number {
+function downloadCapOf(deps: Deps, row: SessionRow): number | undefined {
   const pool = row.poolId ? findPoolById(deps.db, row.poolId) : undefined;
-  return pool ? Math.min(pool.storageMb * 1024 * 1024, MAX_DOWNLOAD_FILE_BYTES) : MAX_DOWNLOAD_FILE_BYTES;
+  return pool ? pool.storageMb * 1024 * 1024 : undefined; // collectDownload caps at its own maximum too
 }
 
 function rejectOn(signal: AbortSignal, ms: number): Promise<never> {

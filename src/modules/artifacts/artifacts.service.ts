@@ -47,7 +47,7 @@ export function contentTypeOf(name: string): string {
 }
 
 /** Caps on what one session's downloads may add. */
-export const MAX_DOWNLOAD_FILE_BYTES = 512 * 1024 * 1024;
+const MAX_DOWNLOAD_FILE_BYTES = 512 * 1024 * 1024;
 const MAX_DOWNLOADS_PER_SESSION = 200;
 
 export class ArtifactService {
@@ -76,6 +76,22 @@ export class ArtifactService {
   }
 
   private pending = new Map<string, Promise<void>>();
+  /** Downloads (Chromium's guid) already queued per session: every client connection reports the same one. */
+  private queuedDownloads = new Map<string, Set<string>>();
+
+  /** The session has ended: no live copy follows (captureFinishedDownload copies for running sessions only). */
+  forgetReports(sessionId: string): void {
+    this.queuedDownloads.delete(sessionId);
+  }
+
+  /** True the first time a session's download is reported; its copy is queued once, not per client. */
+  firstReport(sessionId: string, guid: string): boolean {
+    let seen = this.queuedDownloads.get(sessionId);
+    if (!seen) this.queuedDownloads.set(sessionId, (seen = new Set()));
+    if (seen.has(guid)) return false;
+    seen.add(guid);
+    return true;
+  }
 
   /**
    * Runs a collection of a session's files after those already queued for it (one at a time per

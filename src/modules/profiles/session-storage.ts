@@ -132,6 +132,7 @@ export function sessionStorageHooks(deps: StorageDeps): SessionStorage {
 
     afterEnd(sessionId) {
       profiles.releaseFor(sessionId);
+      artifacts.forgetReports(sessionId);
     },
   };
 }
