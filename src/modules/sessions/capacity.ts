@@ -155,6 +155,7 @@ export class Capacity {
    */
   release(workerId: string, poolId: string): void {
     this.add(workerId, poolId, -1);
+    if (![...this.queues.values()].some((q) => q.length > 0)) return; // nobody waits: no need to read the workers
     const w = this.workers().find((x) => x.id === workerId);
     this.drainWaiting((p) => p === poolId || (!!w && serves(w, p)));
   }
