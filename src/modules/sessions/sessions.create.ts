@@ -85,7 +85,7 @@ export async function createSession(host: CreateHost, owner: Owner, input: Creat
   }
 }
 
-export function resolvePool(db: Db, name: string | undefined): Pool {
+function resolvePool(db: Db, name: string | undefined): Pool {
   const pool = findPoolByName(db, name ?? "default");
   if (!pool) throw new BadRequest(`Unknown pool "${name}": use GET /api/v1/pools for the pool names.`, "unknown_pool");
   return pool;

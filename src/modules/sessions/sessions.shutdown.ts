@@ -24,7 +24,7 @@ import { listWarm } from "../pools/warm.store";
 import type { WarmPool } from "../pools/warm-pool";
 
 export const SHUTDOWN_REASON = "server shut down";
-export const SHUTDOWN_GRACE_MS = 15_000;
+const SHUTDOWN_GRACE_MS = 15_000;
 export const SHUTDOWN_TOTAL_MS = 20_000;
 
 export interface ShutdownReport {
@@ -37,7 +37,7 @@ export interface ShutdownReport {
 }
 
 /** A keep-alive session that outlives the process (its browser is up and may be adopted). */
-export function survivesShutdown(row: Pick<store.SessionRow, "keepAlive" | "status">): boolean {
+function survivesShutdown(row: Pick<store.SessionRow, "keepAlive" | "status">): boolean {
   return row.keepAlive && (row.status === "running" || row.status === "paused");
 }
 
