@@ -223,7 +223,7 @@ export function workerPages(deps: AppDeps) {
           return render(actor, { poolsError: { workerId: params.id, message: e.message } }, e.status);
         }
         audit(deps, actor, "worker.updated", w.id, { fields: ["pools"], pools: poolNamesFromForm(body) }, requestIp(ctx));
-        await poolsChanged(deps, w.id);
+        await poolsChanged(deps, w);
         return seeOther(`/workers#worker-${w.name}`);
       },
       { auth: "admin", params: Id, body: t.Object(PoolsFormFields, { additionalProperties: false }), detail: { hide: true } },

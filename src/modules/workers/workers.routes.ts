@@ -111,7 +111,7 @@ export function workerRoutes(deps: AppDeps) {
         const { pools, ...rest } = ctx.body;
         const w = updateWorker(db, ctx.params.id, { ...rest, ...(pools !== undefined ? { pools: resolvePoolNames(db, pools) } : {}) });
         audit(deps, ctx.actor, "worker.updated", w.id, { fields: Object.keys(ctx.body), ...(pools !== undefined ? { pools } : {}) }, requestIp(ctx));
-        if (pools !== undefined) await poolsChanged(deps, w.id);
+        if (pools !== undefined) await poolsChanged(deps, w);
         else deps.sessions.capacity.drainAll(); // more capacity: queued requests may take it now
         return workerView(deps, w);
       },

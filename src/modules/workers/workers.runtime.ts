@@ -10,7 +10,7 @@ import * as store from "../sessions/sessions.store";
 import { activeMaintenance } from "../settings/maintenance.service";
 import { WorkerFleet } from "./fleet";
 import { buildProvider, type ProviderContext } from "./worker-providers";
-import { listWorkers, storeWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
+import { listWorkers, storeWorker, validateWorkerInput, type AddWorkerInput, type Worker } from "./workers.service";
 import type { AppDeps } from "../../http/context";
 import type { Actor } from "../../security/actor";
 import { audit } from "../audit/audit.service";
@@ -100,12 +100,10 @@ export async function addCheckedWorker(deps: AppDeps, actor: Actor, ip: string, 
  * stopped (slots freed), its egress guard is rebuilt for the allow-lists of the pools it serves
  * now, queued requests that may use it now move, and warm pools refill.
  */
-export async function poolsChanged(deps: AppDeps, workerId: string): Promise<void> {
-  const w = listWorkers(deps.db).find((x) => x.id === workerId);
-  if (!w) return;
+export async function poolsChanged(deps: AppDeps, w: Worker): Promise<void> {
   const served = poolsOfWorker(deps.db, w);
-  await Promise.all(listWarm(deps.db).filter((x) => x.workerId === workerId && !servesPool(served, x.poolId)).map((x) => deps.warm?.discard(x, "worker no longer serves the pool")));
-  await deps.egress?.workerPoolsChanged(workerId);
+  await Promise.all(listWarm(deps.db).filter((x) => x.workerId === w.id && !servesPool(served, x.poolId)).map((x) => deps.warm?.discard(x, "worker no longer serves the pool")));
+  await deps.egress?.workerPoolsChanged(w.id);
   deps.sessions.capacity.drainAll();
   deps.warm?.fill();
 }
