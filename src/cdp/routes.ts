@@ -113,12 +113,17 @@ function withCredential(route: Route | null, pathname: string, query: string): G
   return { route, token, params };
 }
 
+/** The first segment after `/cdp/`, split into the session id and the token `~<token>` carries (null without one). */
+function sessionSegment(rest: string): { sessionId: string; token: string | null } {
+  const slash = rest.indexOf("/");
+  const segment = slash < 0 ? rest : rest.slice(0, slash);
+  const tilde = segment.indexOf("~");
+  return tilde < 0 ? { sessionId: segment, token: null } : { sessionId: segment.slice(0, tilde), token: segment.slice(tilde + 1) };
+}
+
 /** The token of `/cdp/<id>~<token>…`, or null. */
 function pathToken(pathname: string): string | null {
-  if (!pathname.startsWith("/cdp/")) return null;
-  const segment = pathname.slice("/cdp/".length).split("/", 1)[0]!;
-  const tilde = segment.indexOf("~");
-  return tilde < 0 ? null : segment.slice(tilde + 1);
+  return pathname.startsWith("/cdp/") ? sessionSegment(pathname.slice("/cdp/".length)).token : null;
 }
 
 export function parseRoute(pathname: string): Route | null {
@@ -131,9 +136,7 @@ export function parseRoute(pathname: string): Route | null {
   if (!pathname.startsWith("/cdp/")) return null;
   const rest = pathname.slice("/cdp/".length);
   const slash = rest.indexOf("/");
-  const segment = slash < 0 ? rest : rest.slice(0, slash);
-  const tilde = segment.indexOf("~");
-  const sessionId = tilde < 0 ? segment : segment.slice(0, tilde);
+  const { sessionId } = sessionSegment(rest);
   if (!ID.test(sessionId)) return { kind: "not-found" };
   const sub = slash < 0 ? "" : rest.slice(slash + 1).replace(/\/$/, "");
   if (sub === "" || sub === "devtools/browser" || sub.startsWith("devtools/browser/")) return { kind: "ws", sessionId, pageId: null };
