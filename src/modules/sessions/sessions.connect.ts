@@ -85,7 +85,7 @@ export class SessionConnections {
     const row = store.getSession(this.deps.db, sessionId);
     const tokenMatches = safeEqual(sha256Hex(token), row?.connectTokenHash ?? NO_SESSION_DIGEST);
     if (!row || !tokenMatches || !ownerMayHoldSessions(this.deps.db, row)) return { refused: true };
-    if (row.status === "stopping" || store.isTerminal(row.status)) return { ended: row };
+    if (store.isEndingOrEnded(row.status)) return { ended: row };
     if (row.status !== "running") return { refused: true };
     const cdp = browserAddress(row, row.workerId ? this.deps.providers.get(row.workerId) : undefined);
     return cdp ? { target: { sessionId, cdp } } : { refused: true };

@@ -6,7 +6,7 @@ import { badge, checkbox, copyable, duration, empty, formatBytes, input, notice,
 import type { Pool } from "../pools/pools.service";
 import type { Worker } from "../workers/workers.service";
 import type { SessionEventRow, SessionRow } from "./sessions.store";
-import { isTerminal } from "./sessions.store";
+import { isEndingOrEnded, isTerminal } from "./sessions.store";
 
 export const STATUSES = ["queued", "starting", "running", "paused", "stopping", "completed", "failed", "timed_out", "crashed"] as const;
 
@@ -37,7 +37,7 @@ function row(r: SessionRow, ctx: RowContext, back: string): SafeHtml {
 <td>${worker ?? html`<span class="muted">—</span>`}</td>
 <td>${time(r.createdAt)}</td>
 <td>${duration(r.startedAt, r.endedAt ?? (isTerminal(r.status) ? r.startedAt : null), ctx.now)}</td>
-<td class="actions-cell">${!isTerminal(r.status) && r.status !== "stopping" && ctx.canStop(r) ? stopForm(r, back) : ""}</td>
+<td class="actions-cell">${!isEndingOrEnded(r.status) && ctx.canStop(r) ? stopForm(r, back) : ""}</td>
 </tr>`;
 }
 
@@ -148,7 +148,7 @@ export function eventsTimeline(events: SessionEventRow[]): SafeHtml {
 export function statusLine(r: SessionRow, canStop: boolean, now: number): SafeHtml {
   return html`<div class="status-line">${badge(r.status)} <span>Duration ${duration(r.startedAt, r.endedAt ?? (isTerminal(r.status) ? r.startedAt : null), now)}</span>
 ${r.endReason ? html`<span class="muted">${r.endReason}</span>` : ""}
-${!isTerminal(r.status) && r.status !== "stopping" && canStop ? stopForm(r, `/sessions/${r.id}`) : ""}</div>`;
+${!isEndingOrEnded(r.status) && canStop ? stopForm(r, `/sessions/${r.id}`) : ""}</div>`;
 }
 
 export function detailPage(parts: {

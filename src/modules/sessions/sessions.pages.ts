@@ -146,7 +146,7 @@ export function sessionPages(deps: AppDeps) {
         await storageOf(deps).artifacts.settled(params.id); // a session that just ended: its downloads are being copied
         const r = visibleSession(db, actor, params.id);
         const ctx = rowContext(actor);
-        const live = !store.isTerminal(r.status) && r.status !== "stopping";
+        const live = !store.isEndingOrEnded(r.status);
         const owner = mayControlSession(actor, r);
         return page(
           actor,

@@ -16,6 +16,11 @@ export function isTerminal(status: SessionStatus): boolean {
   return (SESSION_TERMINAL as readonly string[]).includes(status);
 }
 
+/** Being stopped or already over: no client may connect, nothing is left to stop. */
+export function isEndingOrEnded(status: SessionStatus): boolean {
+  return status === "stopping" || isTerminal(status);
+}
+
 export function insertSession(db: Db, row: NewSessionRow, event: { type: string; detail?: Record<string, unknown> }): SessionRow {
   return db.transaction(() => {
     const inserted = insertReturning(db.$client, sessions, row);
