@@ -3,18 +3,19 @@
 // allow-lists apply to each.
 import type { Db } from "../../db/client";
 import type { GuardFleet } from "../../security/egress/guard";
-import { findPoolById, listPools, type Pool } from "../pools/pools.service";
+import { listPools, type Pool } from "../pools/pools.service";
 import { poolsOfWorker } from "./worker-pools";
-import { listWorkers } from "./workers.service";
+import { findWorker, listWorkers } from "./workers.service";
 
 export function guardFleet(db: Db): GuardFleet {
   return {
     workers: (poolId) => listWorkers(db, poolId),
     poolAllowLists(workerId) {
-      const worker = listWorkers(db).find((w) => w.id === workerId);
+      const worker = findWorker(db, workerId);
       const served = worker ? poolsOfWorker(db, worker) : [];
-      const pools = served === "all" ? listPools(db) : served.map((id) => findPoolById(db, id)).filter((p): p is Pool => !!p);
-      return pools.map((p) => p.egressAllow);
+      if (served === "all") return listPools(db).map((p) => p.egressAllow);
+      const byId = new Map(listPools(db).map((p) => [p.id, p]));
+      return served.map((id) => byId.get(id)).filter((p): p is Pool => !!p).map((p) => p.egressAllow);
     },
   };
 }

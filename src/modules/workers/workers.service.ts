@@ -119,8 +119,12 @@ export function findWorkerByEndpoint(db: Db, endpoint: string): Worker | undefin
   return db.select().from(workers).where(eq(workers.endpoint, endpoint)).get();
 }
 
+export function findWorker(db: Db, id: string): Worker | undefined {
+  return db.select().from(workers).where(eq(workers.id, id)).get();
+}
+
 export function getWorker(db: Db, id: string): Worker {
-  const w = db.select().from(workers).where(eq(workers.id, id)).get();
+  const w = findWorker(db, id);
   if (!w) throw new NotFound(`Worker ${id.slice(0, 64)}`);
   return w;
 }

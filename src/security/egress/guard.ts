@@ -295,10 +295,6 @@ export class EgressGuard {
     await Promise.all(workerIds.filter((id) => this.entries.get(id)?.status.state === "ok").map((id) => this.apply(id, "replace")));
   }
 
-  private workerRow(workerId: string): GuardWorker | undefined {
-    return this.deps.fleet.workers().find((w) => w.id === workerId);
-  }
-
   /**
    * The allow-list of a worker's browsers: BROWSERGRID_EGRESS_ALLOW plus the entries that EVERY
    * pool it serves allows. All browsers of a worker share one bridge, so its table cannot tell
@@ -306,14 +302,13 @@ export class EgressGuard {
    * destination to the others' browsers too (default-deny: it stays closed).
    */
   private poolEntries(workerId: string): AllowEntry[] {
-    const w = this.workerRow(workerId);
     const common = allowedByEveryPool(this.deps.fleet.poolAllowLists(workerId));
     const out: AllowEntry[] = [...this.globalAllow];
     for (const raw of common) {
       try {
         out.push(parseAllowEntry(raw));
       } catch (err) {
-        this.deps.log.warn("ignoring an invalid egress allow-list entry", { worker: w?.name, entry: raw, err: (err as Error).message });
+        this.deps.log.warn("ignoring an invalid egress allow-list entry", { worker: this.entries.get(workerId)?.name, entry: raw, err: (err as Error).message });
       }
     }
     return out;
