@@ -24,30 +24,36 @@ export const SSH_KEY_PURPOSE = "ssh-private-key";
  * Registers a worker unless its endpoint has one. It serves `pools` ("all" when neither `pools`
  * nor `poolId` is given; `poolId` is the one-pool shorthand).
  */
+type NewWorker = { name: string; endpoint: string; kind: Worker["kind"]; capacity?: number; labels?: Record<string, string> | null; hostKeyFingerprint?: string | null; sshKeyEncrypted?: string | null };
+
+/** Adds a worker with its pools in one transaction; undefined when its endpoint is already a worker (one endpoint, one worker). */
+function insertWorker(db: Db, values: NewWorker, pools: PoolSet): Worker | undefined {
+  return db.transaction((tx) => {
+    const row = tx
+      .insert(workers)
+      .values({
+        id: newId("wrk"),
+        name: values.name,
+        endpoint: values.endpoint,
+        kind: values.kind,
+        capacity: values.capacity ?? 10,
+        labels: values.labels ?? null,
+        hostKeyFingerprint: values.hostKeyFingerprint ?? null,
+        sshKeyEncrypted: values.sshKeyEncrypted ?? null,
+      })
+      .onConflictDoNothing({ target: workers.endpoint })
+      .returning()
+      .get();
+    if (row) writeWorkerPools(tx, row.id, pools);
+    return row;
+  });
+}
+
 export function registerWorker(
   db: Db,
   input: { name: string; poolId?: string; pools?: PoolSet; endpoint: string; kind: Worker["kind"]; capacity?: number; labels?: Record<string, string> | null; hostKeyFingerprint?: string | null; sshKeyEncrypted?: string | null },
 ): Worker {
-  const pools: PoolSet = input.pools ?? (input.poolId ? [input.poolId] : "all");
-  db.transaction((tx) => {
-    const inserted = tx
-      .insert(workers)
-      .values({
-        id: newId("wrk"),
-        name: input.name,
-        endpoint: input.endpoint,
-        kind: input.kind,
-        capacity: input.capacity ?? 10,
-        labels: input.labels ?? null,
-        hostKeyFingerprint: input.hostKeyFingerprint ?? null,
-        sshKeyEncrypted: input.sshKeyEncrypted ?? null,
-      })
-      .onConflictDoNothing({ target: workers.endpoint })
-      .returning({ id: workers.id })
-      .get();
-    if (inserted) writeWorkerPools(tx, inserted.id, pools);
-  });
-  return db.select().from(workers).where(eq(workers.endpoint, input.endpoint)).get()!;
+  return insertWorker(db, input, input.pools ?? (input.poolId ? [input.poolId] : "all")) ?? findWorkerByEndpoint(db, input.endpoint)!;
 }
 
 export interface AddWorkerInput {
@@ -92,25 +98,11 @@ export function validateLabels(labels: Record<string, string> | undefined): void
 /** Stores a checked worker (an upsert: an existing endpoint returns its row unchanged). */
 export function storeWorker(db: Db, installKey: Buffer, input: AddWorkerInput, checked: { endpoint: ReturnType<typeof parseEndpoint>; name: string; fingerprint?: string }): { worker: Worker; created: boolean } {
   const sshKeyEncrypted = input.sshPrivateKey ? seal(installKey, SSH_KEY_PURPOSE, input.sshPrivateKey) : null;
-  const inserted = db.transaction((tx) => {
-    const row = tx
-      .insert(workers)
-      .values({
-        id: newId("wrk"),
-        name: checked.name,
-        endpoint: checked.endpoint.canonical,
-        kind: checked.endpoint.kind,
-        capacity: input.capacity ?? 10,
-        labels: input.labels ?? null,
-        hostKeyFingerprint: checked.fingerprint ?? null,
-        sshKeyEncrypted,
-      })
-      .onConflictDoNothing({ target: workers.endpoint })
-      .returning()
-      .get();
-    if (row) writeWorkerPools(tx, row.id, input.pools);
-    return row;
-  });
+  const inserted = insertWorker(
+    db,
+    { name: checked.name, endpoint: checked.endpoint.canonical, kind: checked.endpoint.kind, capacity: input.capacity, labels: input.labels, hostKeyFingerprint: checked.fingerprint, sshKeyEncrypted },
+    input.pools,
+  );
   if (inserted) return { worker: inserted, created: true };
   return { worker: findWorkerByEndpoint(db, checked.endpoint.canonical)!, created: false };
 }
