@@ -56,8 +56,15 @@ export function localNftHost(engine?: Pick<EngineReads, "info">): NftHost {
       const r = await spawnNft(["-f", "-"], ruleset);
       if (r.code !== 0) throw nftFailure(r.stderr);
     },
+    ...tableOps(spawnNft),
+  };
+}
+
+/** Reading and deleting a table, the same wherever `nft` runs (`run` takes nft's arguments). */
+function tableOps(run: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>): Pick<NftHost, "list" | "remove"> {
+  return {
     async list(table) {
-      const r = await spawnNft(["-j", "list", "table", "inet", table]);
+      const r = await run(["-j", "list", "table", "inet", table]);
       if (r.code !== 0) {
         if (ABSENT.test(r.stderr)) return null;
         throw nftFailure(r.stderr);
@@ -65,7 +72,7 @@ export function localNftHost(engine?: Pick<EngineReads, "info">): NftHost {
       return JSON.parse(r.stdout);
     },
     async remove(table) {
-      const r = await spawnNft(["delete", "table", "inet", table]);
+      const r = await run(["delete", "table", "inet", table]);
       if (r.code === 0) return true;
       if (ABSENT.test(r.stderr)) return false;
       throw nftFailure(r.stderr);
@@ -99,19 +106,6 @@ export function remoteNftHost(engine: HostHelper, opts: { where: string; image: 
       const r = await helper(["nft", "-f", "/tmp/browsergrid.nft"], { path: "/tmp/browsergrid.nft", content: ruleset });
       if (r.code !== 0) throw nftFailure(r.stderr);
     },
-    async list(table) {
-      const r = await helper(["nft", "-j", "list", "table", "inet", table]);
-      if (r.code !== 0) {
-        if (ABSENT.test(r.stderr)) return null;
-        throw nftFailure(r.stderr);
-      }
-      return JSON.parse(r.stdout);
-    },
-    async remove(table) {
-      const r = await helper(["nft", "delete", "table", "inet", table]);
-      if (r.code === 0) return true;
-      if (ABSENT.test(r.stderr)) return false;
-      throw nftFailure(r.stderr);
-    },
+    ...tableOps((args) => helper(["nft", ...args])),
   };
 }
