@@ -5,6 +5,7 @@ import m2 from "./0002_profiles.sql" with { type: "text" };
 import m3 from "./0003_network.sql" with { type: "text" };
 import m4 from "./0004_browser_limits.sql" with { type: "text" };
 import m5 from "./0005_worker_pools.sql" with { type: "text" };
+import m6 from "./0006_deployments_runs_schedules.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_init", sql: m0 },
@@ -13,4 +14,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0003_network", sql: m3 },
   { tag: "0004_browser_limits", sql: m4 },
   { tag: "0005_worker_pools", sql: m5 },
+  { tag: "0006_deployments_runs_schedules", sql: m6 },
 ];

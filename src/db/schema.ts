@@ -278,15 +278,17 @@ export const artifacts = sqliteTable(
     sessionId: text("session_id")
       .notNull()
       .references(() => sessions.id, { onDelete: "cascade" }),
-    kind: text("kind", { enum: ["screenshot", "download", "recording", "log"] }).notNull(),
+    kind: text("kind", { enum: ["screenshot", "download", "recording", "log", "output"] }).notNull(),
     name: text("name").notNull(),
     contentType: text("content_type").notNull(),
     size: integer("size").notNull(),
     sha256: text("sha256").notNull(),
     storageKey: text("storage_key").notNull(),
+    /** Set for files a run wrote to its output dir (the session is the run's browser). */
+    runId: text("run_id"),
     createdAt: integer("created_at").notNull().default(now),
   },
-  (t) => [index("artifacts_session_idx").on(t.sessionId, t.createdAt), index("artifacts_created_idx").on(t.createdAt)],
+  (t) => [index("artifacts_run_idx").on(t.runId), index("artifacts_session_idx").on(t.sessionId, t.createdAt), index("artifacts_created_idx").on(t.createdAt)],
 );
 
 /**
@@ -329,6 +331,143 @@ export const ruleSetVersions = sqliteTable(
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [primaryKey({ columns: [t.ruleSetId, t.version] })],
+);
+
+/**
+ * Deployments: named automation code. Each upload is a new immutable version (its bundle a
+ * normalised tar.gz in the blob store); `currentVersion` is what a run takes unless it names one
+ * (pin or roll back by changing it).
+ */
+export const deployments = sqliteTable("deployments", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  currentVersion: integer("current_version"),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+export const deploymentVersions = sqliteTable(
+  "deployment_versions",
+  {
+    deploymentId: text("deployment_id")
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    /** The validated browsergrid.json. */
+    manifest: text("manifest", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    bundleKey: text("bundle_key").notNull(),
+    bundleSha256: text("bundle_sha256").notNull(),
+    bundleSize: integer("bundle_size").notNull(),
+    /** Files in the bundle (after unpacking) and their total size, for the UI. */
+    fileCount: integer("file_count").notNull(),
+    unpackedBytes: integer("unpacked_bytes").notNull(),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.deploymentId, t.version] })],
+);
+
+/** Secrets of a deployment, given to its runs as environment variables; AES-256-GCM under the install key. */
+export const deploymentSecrets = sqliteTable(
+  "deployment_secrets",
+  {
+    deploymentId: text("deployment_id")
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    valueEncrypted: text("value_encrypted").notNull(),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.deploymentId, t.name] })],
+);
+
+export const RUN_TERMINAL = ["succeeded", "failed", "timed_out", "cancelled"] as const;
+
+/**
+ * One run of a deployment version: queued until its deployment's concurrency allows it, then
+ * each attempt takes a browser session and a runner container beside it. `result` is the
+ * parsed result.json; the log is a blob (`logKey`).
+ */
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    deploymentId: text("deployment_id")
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    status: text("status", { enum: ["queued", "running", "succeeded", "failed", "timed_out", "cancelled"] }).notNull(),
+    params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    trigger: text("trigger", { enum: ["api", "ui", "schedule", "rerun", "cli"] }).notNull(),
+    scheduleId: text("schedule_id"),
+    /** The run this one re-runs (same params). */
+    rerunOf: text("rerun_of"),
+    attempt: integer("attempt").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull().default(1),
+    /** When the next attempt may start (retry backoff). */
+    notBefore: integer("not_before"),
+    sessionId: text("session_id"),
+    workerId: text("worker_id"),
+    runnerHandle: text("runner_handle"),
+    /** SHA-256 of the run-scoped API token the code gets (valid while the run is not terminal). */
+    tokenHash: text("token_hash"),
+    exitCode: integer("exit_code"),
+    result: text("result", { mode: "json" }).$type<unknown>(),
+    error: text("error"),
+    logKey: text("log_key"),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull().default(now),
+    startedAt: integer("started_at"),
+    endedAt: integer("ended_at"),
+    durationMs: integer("duration_ms"),
+  },
+  (t) => [
+    index("runs_deployment_idx").on(t.deploymentId, t.createdAt),
+    index("runs_status_idx").on(t.status),
+    index("runs_schedule_idx").on(t.scheduleId, t.createdAt),
+  ],
+);
+
+export const runEvents = sqliteTable(
+  "run_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>(),
+    at: integer("at").notNull().default(now),
+  },
+  (t) => [index("run_events_run_idx").on(t.runId, t.id)],
+);
+
+/**
+ * Cron schedules (croner syntax, seconds allowed) of a deployment. `lastFireAt` is the scheduled
+ * time of the last tick that was acted on (persisted before the run is queued), so a restart
+ * neither fires a tick twice nor loses one: ticks after it and before now are missed, and
+ * `catchUp` (how many of them to run, 0 or 1) decides what happens to them.
+ */
+export const schedules = sqliteTable(
+  "schedules",
+  {
+    id: text("id").primaryKey(),
+    deploymentId: text("deployment_id")
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    cron: text("cron").notNull(),
+    timezone: text("timezone").notNull().default("UTC"),
+    params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    overlap: text("overlap", { enum: ["skip", "queue", "allow"] }).notNull().default("skip"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    catchUp: integer("catch_up").notNull().default(1),
+    lastFireAt: integer("last_fire_at"),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("schedules_deployment_idx").on(t.deploymentId)],
 );
 
 export const SESSION_TERMINAL = ["completed", "failed", "timed_out", "crashed"] as const;
