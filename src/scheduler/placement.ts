@@ -1,26 +1,32 @@
-// The slots sessions run in, as the database describes them: each worker's pools and capacity
-// (online only while its provider is registered, with the reason when it is unhealthy), and
-// each pool's session limit and placement policy. Read afresh on every placement (capacity.ts).
-import type { Db } from "../../db/client";
-import { findPoolById } from "../pools/pools.service";
-import { explicitPoolsByWorker, poolSetOf } from "../workers/worker-pools";
-import { listWorkers } from "../workers/workers.service";
-import { Capacity } from "./capacity";
-import type { ProviderRegistry } from "./sessions.contracts";
+// What placement knows of the world: the workers (each one's pools, capacity, whether it is
+// online — its provider registered — or unhealthy, draining, or reached over SSH) and the pools
+// (session limit, placement policy, warm settings). Read afresh on every decision. The
+// scheduler does not read the workers' or pools' modules: boot.ts hands it a catalog built
+// over them (modules/workers/placement-catalog.ts), and tests may hand it any other.
+import type { pools } from "../db/schema";
+import { Capacity, type PlacementWorker } from "./capacity";
 
-export function workerCapacity(db: Db, providers: ProviderRegistry): Capacity {
+export type PoolRow = typeof pools.$inferSelect;
+
+export interface CatalogWorker extends PlacementWorker {
+  /** Takes no new browsers; its warm browsers are given back. */
+  draining: boolean;
+  /** Reached over SSH: its browsers outlive a power cut of this machine (warm claims keep the fsync). */
+  remote: boolean;
+}
+
+export interface SchedulerCatalog {
+  /** Every registered worker, whatever its status. */
+  workers(): CatalogWorker[];
+  pool(poolId: string): PoolRow | undefined;
+  pools(): PoolRow[];
+}
+
+/** The slots of the catalog's workers, limited by each pool's maxSessions and placed by its policy. */
+export function capacityOf(catalog: SchedulerCatalog): Capacity {
   return new Capacity(
-    () => {
-      const explicit = explicitPoolsByWorker(db);
-      return listWorkers(db).map((w) => ({
-        id: w.id,
-        pools: poolSetOf(w, explicit),
-        capacity: w.capacity,
-        online: w.status === "online" && !!providers.get(w.id),
-        unhealthy: w.status === "unhealthy" ? `worker "${w.name}" is unhealthy (${w.lastError ?? "its engine misses deadlines"})` : null,
-      }));
-    },
-    (poolId) => findPoolById(db, poolId)?.maxSessions ?? 0,
-    (poolId) => findPoolById(db, poolId)?.placement ?? "spread",
+    () => catalog.workers(),
+    (poolId) => catalog.pool(poolId)?.maxSessions ?? 0,
+    (poolId) => catalog.pool(poolId)?.placement ?? "spread",
   );
 }

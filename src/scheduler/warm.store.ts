@@ -1,14 +1,12 @@
-// Warm browser rows. A claim is one transaction: the oldest ready warm browser of the pool whose
-// settings match, on an online worker that still serves the pool, is deleted (RETURNING) and the session row that takes its
-// container is inserted — two concurrent claims can never get the same browser, and there is no
-// moment where the container belongs to neither.
+// Warm browser rows: the scheduler's own table. A claim is one atomic DELETE … RETURNING of the
+// oldest ready warm browser of the pool whose settings match, on an online worker that still
+// serves the pool: two concurrent claims can never get the same browser. The session row that
+// takes the browser is written by the sessions store in the same transaction (scheduler.ts
+// claimWarm), so there is no moment where the container belongs to neither.
 import { and, eq } from "drizzle-orm";
-import { withoutFsync, type Db } from "../../db/client";
-import { insertReturning, selectRows } from "../../db/fast-rows";
-import { sessions, warmBrowsers } from "../../db/schema";
-import { appendEvent, type NewSessionRow, type SessionRow } from "../sessions/sessions.store";
-import { listWorkers } from "../workers/workers.service";
-import { parseEndpoint } from "../../providers/endpoint";
+import type { Db } from "../db/client";
+import { selectRows } from "../db/fast-rows";
+import { warmBrowsers } from "../db/schema";
 
 export type WarmRow = typeof warmBrowsers.$inferSelect;
 
@@ -56,30 +54,20 @@ const CLAIM = `DELETE FROM warm_browsers WHERE id = (
   ORDER BY w.ready_at LIMIT 1
 ) RETURNING id, worker_id AS workerId, container_id AS containerId, cdp_endpoint AS cdpEndpoint`;
 
+/** A warm browser taken out of the pool by a claim: its row is gone, its browser is the claimer's. */
+export interface ClaimedWarm {
+  id: string;
+  workerId: string;
+  poolId: string;
+  containerId: string;
+  cdpEndpoint: string;
+}
+
 /**
- * Claims a warm browser for a new session: returns the inserted (running) session row, or null
- * when no matching warm browser is ready. `row` is completed with the worker and container.
- *
- * In a pool of workers on this machine the claim commits without waiting for the disk
- * (withoutFsync): the fsync was most of a warm create's server time (1–7 ms of 5–9). What it
- * records — this browser now serves this session — cannot outlive a power cut there: the
- * browser dies with the machine, a cut that loses the claim leaves the warm row pointing at a
- * dead container (reconciliation removes it) and no session row, and the next durable commit
- * carries the claim to the disk. A crash of the process alone loses nothing: the commit is in
- * the WAL the kernel holds. A pool with an SSH worker keeps the fsync: a browser on another
- * machine survives this one's power cut, and a lost claim would offer a used browser, with the
- * first client's pages and cookies, as warm to the next session.
+ * Deletes and returns the oldest matching ready warm browser, or null when none is ready. Runs
+ * inside the caller's transaction (scheduler.ts claimWarm): rolled back, the row is claimable again.
  */
-export function claimWarm(db: Db, poolId: string, key: string, row: NewSessionRow, detail: Record<string, unknown>): SessionRow | null {
-  const claim = () =>
-    db.transaction(() => {
-      const w = db.$client.query(CLAIM).get(poolId, key) as { id: string; workerId: string; containerId: string; cdpEndpoint: string } | null;
-      if (!w) return null;
-      const inserted = insertReturning(db.$client, sessions, { ...row, workerId: w.workerId, containerId: w.containerId, cdpEndpoint: w.cdpEndpoint, status: "running" });
-      appendEvent(db, inserted.id, "starting", { ...detail, worker: w.workerId, warm: w.id });
-      appendEvent(db, inserted.id, "running", { startMs: 0, warm: true });
-      return inserted;
-    });
-  const remoteWorkers = listWorkers(db, poolId).some((w) => parseEndpoint(w.endpoint).kind === "ssh");
-  return remoteWorkers ? claim() : withoutFsync(db, claim);
+export function takeWarm(db: Db, poolId: string, key: string): ClaimedWarm | null {
+  const w = db.$client.query(CLAIM).get(poolId, key) as Omit<ClaimedWarm, "poolId"> | null;
+  return w ? { ...w, poolId } : null;
 }
