@@ -90,6 +90,19 @@ describe("check-imports on fixtures", () => {
     ]);
   });
 
+  test("the scheduler reads only db/, providers/ and lib/; nothing below it imports it; its tests may build the modules that feed it", () => {
+    const found = violationsOf({
+      ...GOOD,
+      "src/scheduler/scheduler.ts": `import type { Provider } from "../providers/provider";\nimport { newId } from "../lib/ids";\nimport { createSession } from "../modules/sessions/sessions.service";\nexport const acquire = (p?: Provider) => [newId(), p, createSession];\n`,
+      "src/scheduler/scheduler.test.ts": `import { acquire } from "./scheduler";\nimport { createSession } from "../modules/sessions/sessions.service";\nexport const t = [acquire, createSession];\n`,
+      "src/providers/local.ts": `import type { acquire } from "../scheduler/scheduler";\nexport type A = typeof acquire;\n`,
+    });
+    expect(found).toEqual([
+      { rule: "direction", message: "src/providers/local.ts:1 imports src/scheduler/scheduler.ts: src/providers/ must not import src/scheduler/" },
+      { rule: "direction", message: "src/scheduler/scheduler.ts:3 imports src/modules/sessions/sessions.service.ts: src/scheduler/ must not import src/modules/" },
+    ]);
+  });
+
   test("what cannot be resolved is a violation, never skipped", () => {
     const found = violationsOf({
       ...GOOD,

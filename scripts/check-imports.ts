@@ -2,11 +2,14 @@
 // re-exports, `import("…")`, `require("…")`), resolves it, and refuses
 //   (a) any import circle, type-only imports included: a circle means no file in it can be
 //       read or tested alone;
-//   (b) imports against the layer order: providers/, db/ and lib/ never import modules/, http/
-//       or cdp/; security/ never imports modules/; only providers/ imports dockerode (the
-//       engine is reached through the provider interface, nowhere else). Tests (`*.test.ts`)
-//       may import dockerode: they ask the engine itself whether what the code under test
-//       started is gone, a witness independent of the provider. Every other rule holds for them.
+//   (b) imports against the layer order: providers/, db/ and lib/ never import modules/, http/,
+//       cdp/ or scheduler/; scheduler/ imports only db/, providers/ and lib/ (what it needs of
+//       the modules — pools, workers — boot.ts hands it by interface); security/ never imports
+//       modules/; only providers/ imports dockerode (the engine is reached through the provider
+//       interface, nowhere else). Tests (`*.test.ts`) may import dockerode: they ask the engine
+//       itself whether what the code under test started is gone, a witness independent of the
+//       provider. Tests of the scheduler may import modules/: they drive it through the session
+//       service and the catalog boot.ts builds. Every other rule holds for tests.
 // Default-deny: a specifier it cannot resolve to a file or to a declared package (or a
 // non-literal `import(x)`) is a violation, never skipped. Test helpers outside src/ are not read.
 // Run: `bun scripts/check-imports.ts` (exit 1 on a violation). `checkImportGraph` is the pure
@@ -38,9 +41,10 @@ export interface Violation {
   message: string;
 }
 
-/** Layers that must not import the listed layers (top-level folders under src/). */
-const FORBIDDEN_DIRECTIONS: { from: string[]; to: string[] }[] = [
-  { from: ["providers", "db", "lib"], to: ["modules", "http", "cdp"] },
+/** Layers that must not import the listed layers (top-level folders under src/); `testsExempt`: the rule binds only non-test files. */
+const FORBIDDEN_DIRECTIONS: { from: string[]; to: string[]; testsExempt?: boolean }[] = [
+  { from: ["providers", "db", "lib"], to: ["modules", "http", "cdp", "scheduler"] },
+  { from: ["scheduler"], to: ["modules", "http", "cdp", "security", "storage", "cli"], testsExempt: true },
   { from: ["security"], to: ["modules"] },
 ];
 const ENGINE_CLIENT = "dockerode";
@@ -70,6 +74,7 @@ export function checkImportGraph(graph: ImportGraph): Violation[] {
     if (edge.target.kind !== "file" || !edge.target.path.startsWith("src/")) continue;
     const toLayer = layerOf(edge.target.path);
     for (const rule of FORBIDDEN_DIRECTIONS) {
+      if (rule.testsExempt && edge.from.endsWith(".test.ts")) continue;
       if (rule.from.includes(fromLayer) && rule.to.includes(toLayer)) {
         violations.push({ rule: "direction", message: `${at} imports ${edge.target.path}: src/${fromLayer}/ must not import src/${toLayer}/` });
       }
@@ -243,5 +248,5 @@ if (import.meta.main) {
     console.error(`${violations.length} import-rule violation(s)`);
     process.exit(1);
   }
-  console.log("import rules: no circle, no forbidden direction, dockerode only in src/providers/");
+  console.log("import rules: no circle, no forbidden direction (src/scheduler/ only over db/, providers/, lib/), dockerode only in src/providers/");
 }

@@ -15,6 +15,10 @@ import { authState } from "./modules/auth/auth.state";
 import { storageOf } from "./modules/profiles/session-storage";
 import * as store from "./modules/sessions/sessions.store";
 import { CLOSE_CODES } from "./modules/sessions/sessions.service";
+import { pools } from "./db/schema";
+import { browserPath } from "./cdp/upstream";
+import { parseBrowserEndpoint } from "./modules/sessions/sessions.address";
+import { listWarm } from "./scheduler/warm.store";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,18 +28,28 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function servicesWithOneWorker() {
+/** A fake provider whose browsers report their WebSocket path, each at an address of its own. */
+class PathReportingProvider extends FakeProvider {
+  private port = 20_000 + Math.floor(Math.random() * 20_000);
+  override async start(...args: Parameters<FakeProvider["start"]>) {
+    const started = await super.start(...args);
+    return { ...started, cdp: { host: "127.0.0.1", port: this.port++ }, browserPath: `/devtools/browser/${crypto.randomUUID()}` };
+  }
+}
+
+function servicesWithOneWorker(opts: { provider?: (workerId: string) => FakeProvider; warmPools?: boolean; minWarm?: number } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "bg-boot-test-"));
   dirs.push(dataDir);
   const config = loadConfig({ BROWSERGRID_DATA_DIR: dataDir });
   const db = openMemoryDatabase();
   const pool = ensureDefaultPool(db);
   db.$client.query("INSERT INTO users (id, email, password_hash, role, created_at, updated_at) VALUES ('usr_1', 'o@example.com', 'x', 'member', 0, 0)").run();
+  if (opts.minWarm) db.update(pools).set({ minWarm: opts.minWarm }).run();
   const worker = registerWorker(db, { name: "local", poolId: pool.id, endpoint: "unix:///fake.sock", kind: "docker", capacity: 2 });
   setWorkerStatus(db, worker.id, "online");
   const providers = new ProviderRegistryImpl();
-  providers.set(worker.id, new FakeProvider(worker.id));
-  return buildServices({ config, db, log, installKey: Buffer.alloc(32, 3), providers, startedAt: Date.now(), version: "test" });
+  providers.set(worker.id, opts.provider?.(worker.id) ?? new FakeProvider(worker.id));
+  return buildServices({ config, db, log, installKey: Buffer.alloc(32, 3), providers, startedAt: Date.now(), version: "test", warmPools: opts.warmPools });
 }
 
 describe("buildServices", () => {
@@ -65,6 +79,21 @@ describe("buildServices", () => {
     await deps.sessions.end(row.id, "completed", "stopped by test");
     expect(closed).toEqual([{ id: row.id, code: CLOSE_CODES.completed }]);
     expect(store.getSession(deps.db, row.id)?.status).toBe("completed");
+    await deps.sessions.shutdown();
+  });
+
+  test("the WebSocket path a started browser reported reaches the gateway's cache: a session's and a warm browser's first client skips /json/version", async () => {
+    const { deps } = servicesWithOneWorker({ provider: (id) => new PathReportingProvider(id), warmPools: true, minWarm: 1 });
+    const owner = { type: "user", id: "usr_1" };
+    // Nothing listens at these addresses: only a remembered path answers without a fetch.
+    const cold = await deps.sessions.create(owner, { viewport: { width: 1000, height: 700 } });
+    expect(await browserPath(parseBrowserEndpoint(cold.cdpEndpoint)!, 200)).toMatchObject({ cached: true, path: expect.stringMatching(/^\/devtools\/browser\//) });
+    deps.warm!.fill();
+    const deadline = Date.now() + 2_000;
+    while (!listWarm(deps.db).some((w) => w.status === "ready") && Date.now() < deadline) await Bun.sleep(2);
+    const [warm] = listWarm(deps.db);
+    expect(warm?.status).toBe("ready");
+    expect(await browserPath(parseBrowserEndpoint(warm!.cdpEndpoint)!, 200)).toMatchObject({ cached: true });
     await deps.sessions.shutdown();
   });
 });

@@ -3,7 +3,7 @@
 //  1. config → logger → database + migrations → install key and id → default pool;
 //  2. workers: the provider registry, the local Docker worker, the egress guard, the fleet;
 //  3. the services (buildServices, below; tests build theirs through it too): auth state,
-//     storage, rule engines, slots, warm pool, the session network (egress guard → proxy →
+//     storage, rule engines, the scheduler (slots, queue, warm pools), the session network (egress guard → proxy →
 //     rule sets), the session service, the live hub;
 //  4. the HTTP app and the CDP gateway (built while Docker answers the first heartbeat and
 //     reconciliation), then live sessions adopted and the fleet wired to the services;
@@ -31,9 +31,11 @@ import { ProviderRegistryImpl } from "./providers/registry";
 import { ensureLocalDockerWorker, pingLocalDocker } from "./modules/workers/local-worker";
 import { createFleet, wireFleet, workerProbes } from "./modules/workers/workers.runtime";
 import type { WorkerFleet } from "./modules/workers/fleet";
-import { WarmPool } from "./modules/pools/warm-pool";
 import { SessionService, type ClientCloser } from "./modules/sessions/sessions.service";
-import { workerCapacity } from "./modules/sessions/sessions.placement";
+import { Scheduler } from "./scheduler/scheduler";
+import { placementCatalog } from "./modules/workers/placement-catalog";
+import { rememberBrowserPath } from "./cdp/upstream";
+import type { BrowserProvider, StartedBrowser } from "./providers/provider";
 import { reconcileSessions } from "./modules/sessions/sessions.reconcile";
 import { endSessionsForShutdown } from "./modules/sessions/sessions.shutdown";
 import { createSessionGateway } from "./modules/sessions/sessions.gateway";
@@ -99,9 +101,10 @@ export function buildServices(inputs: ServiceInputs): Services {
   // Profiles, artifacts and their blob store; the rule engines of running sessions.
   const storage = createStorage(config, db, log);
   const rules = createRuleEngines();
-  // The slots sessions run in, shared by the session service and the warm pool.
-  const capacity = workerCapacity(db, providers);
-  const warm = inputs.warmPools ? new WarmPool({ db, log, providers, capacity, startDeadlineMs }) : undefined;
+  // Where every session's browser comes from: a warm one, or a slot on a worker (the queue).
+  // Both kinds of started browser hand their WebSocket path to the gateway's cache here.
+  const scheduler = new Scheduler({ db, log, providers, catalog: placementCatalog(db, providers), warmPools: inputs.warmPools, startDeadlineMs, onBrowserReady: rememberStartedBrowser });
+  const warm = scheduler.warm ?? undefined;
   const parts = inputs.networkParts?.({ db, log, installKey, rules }) ?? [];
   // A real construction cycle: the gateway authorises connects through the session service,
   // and the service closes a session's clients through the gateway when the session ends. The
@@ -117,8 +120,8 @@ export function buildServices(inputs: ServiceInputs): Services {
     providers,
     maxDurationSec: config.sessionMaxDurationSec,
     startDeadlineMs,
-    capacity,
-    warm,
+    scheduler,
+    onBrowserStarted: rememberStartedBrowser,
     storage: sessionStorageHooks({ config, db, log, storage }),
     network: parts.length ? sessionNetwork(parts, log) : undefined,
     clients,
@@ -135,6 +138,7 @@ export function buildServices(inputs: ServiceInputs): Services {
     sessions,
     installKey,
     fleet: inputs.fleet,
+    scheduler,
     warm,
     egress: inputs.egress,
     auth,
@@ -144,6 +148,11 @@ export function buildServices(inputs: ServiceInputs): Services {
     now: inputs.now,
   };
   return { deps, gatewayBuilt: (g) => void (gateway = g) };
+}
+
+/** The gateway's path cache learns a started browser's WebSocket path, under the address this process connects to. */
+function rememberStartedBrowser(provider: BrowserProvider, started: StartedBrowser): void {
+  if (started.browserPath) rememberBrowserPath(provider.reach?.(started.cdp) ?? started.cdp, started.browserPath);
 }
 
 export async function boot(config: Readonly<Config>): Promise<Running> {
@@ -211,7 +220,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   await reconciled;
   sessions.adoptLiveSessions();
   const reconcile = () => reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false });
-  wireFleet(fleet, { db, log, sessions, warm, egress, reconcile });
+  wireFleet(fleet, { db, log, sessions, scheduler: deps.scheduler, warm, egress, reconcile });
   // 5. Listen; then the relay and the guard's install, the warm pools, the background loops.
   const server = listen({ host: config.host, port: config.port, app, upgrade: gateway, fastRead: fastReads(deps, sessionFastReads(deps)), bodyGate: bodyGateFor(deps) });
   listening.resolve();

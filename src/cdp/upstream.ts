@@ -66,23 +66,17 @@ export async function fetchDevtoolsJson(target: Pick<CdpTarget, "cdp">, path: st
 /**
  * The browser-level WebSocket path (`/devtools/browser/<uuid>`) per host:port, cached: it lives
  * as long as the browser process. A stale entry (browser restarted on the same address) fails
- * the handshake; callers then forget it and ask again. One table per process: a provider that
- * reads the path while waiting for a browser to start records it (rememberBrowserPath), so the
- * first client of a session skips the /json/version round trip (3–13 ms measured).
+ * the handshake; callers then forget it and ask again. One table per process: whoever starts a
+ * browser hands the path its provider read (StartedBrowser.browserPath) to rememberBrowserPath,
+ * so the first client of a session skips the /json/version round trip (3–13 ms measured).
  */
 const knownPaths = new Map<string, string>();
 
-/** A browser answered /json/version at host:port with this webSocketDebuggerUrl. */
-export function rememberBrowserPath(host: string, port: number, webSocketDebuggerUrl: string): void {
-  let path: string;
-  try {
-    path = new URL(webSocketDebuggerUrl).pathname;
-  } catch {
-    return;
-  }
-  if (!path.startsWith("/devtools/browser/")) return;
+/** The browser at `at` (the address this process connects to) has this browser WebSocket path; anything else is ignored. */
+export function rememberBrowserPath(at: CdpTarget["cdp"], path: string): void {
+  if (!path.startsWith("/devtools/browser/") || /[\s?#]/.test(path)) return;
   if (knownPaths.size > 10_000) knownPaths.clear();
-  knownPaths.set(`${host}:${port}`, path);
+  knownPaths.set(`${at.host}:${at.port}`, path);
 }
 
 /** The browser WebSocket path at an address: remembered, else asked of /json/version (and remembered). */
@@ -92,7 +86,8 @@ export async function browserPath(at: CdpTarget["cdp"], timeoutMs: number): Prom
   if (hit) return { path: hit, cached: true };
   const res = await fetchDevtoolsJson({ cdp: at }, "/json/version", timeoutMs);
   const url = ((await res.json()) as { webSocketDebuggerUrl?: string }).webSocketDebuggerUrl;
-  if (url) rememberBrowserPath(at.host, at.port, url);
+  const reported = url ? pathOfUrl(url) : undefined;
+  if (reported) rememberBrowserPath(at, reported);
   const path = knownPaths.get(key);
   if (!path) throw new UpstreamHttpError("browser /json/version has no browser WebSocket URL", 502);
   return { path, cached: false };
@@ -101,4 +96,12 @@ export async function browserPath(at: CdpTarget["cdp"], timeoutMs: number): Prom
 /** A remembered path was refused (the browser at that address changed): ask again next time. */
 export function forgetBrowserPath(at: CdpTarget["cdp"]): void {
   knownPaths.delete(`${at.host}:${at.port}`);
+}
+
+function pathOfUrl(url: string): string | undefined {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
 }

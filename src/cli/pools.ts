@@ -4,7 +4,7 @@ import { runOnDatabase } from "./cli-deps";
 import { audit } from "../modules/audit/audit.service";
 import { createPool, deletePool, listPools, updatePool, type Pool, type PoolInput } from "../modules/pools/pools.service";
 import { listWorkers } from "../modules/workers/workers.service";
-import { warmCounts } from "../modules/pools/warm.store";
+import { warmCounts } from "../scheduler/warm.store";
 
 const NUMERIC = ["maxSessions", "minWarm", "maxDurationSec", "idleTimeoutSec", "queueTimeoutSec", "warmMaxAgeSec", "storageMb"] as const;
 

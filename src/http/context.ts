@@ -6,7 +6,8 @@ import type { Db } from "../db/client";
 import type { Logger } from "../lib/logger";
 import type { SessionService } from "../modules/sessions/sessions.service";
 import type { WorkerFleet } from "../modules/workers/fleet";
-import type { WarmPool } from "../modules/pools/warm-pool";
+import type { WarmPool } from "../scheduler/warm-pool";
+import type { Scheduler } from "../scheduler/scheduler";
 import type { EgressGuard } from "../security/egress/guard";
 import type { AuthState } from "../modules/auth/auth.state";
 import type { Storage } from "../modules/profiles/session-storage";
@@ -33,7 +34,9 @@ export interface AppDeps {
   installKey: Buffer;
   /** Worker providers and heartbeats (absent in tests that start no browsers). */
   fleet?: WorkerFleet;
-  /** The warm-pool filler (absent in tests that start no browsers). */
+  /** Warm browsers, slots and the queue: where every session's browser comes from. */
+  scheduler: Scheduler;
+  /** The scheduler's warm pools (absent in tests that start no browsers). */
   warm?: WarmPool;
   /** The egress guard (absent in tests that start no browsers). */
   egress?: EgressGuard;

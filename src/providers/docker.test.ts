@@ -15,9 +15,7 @@ const workerId = `w-${randomId(6)}`;
 /** These tests start browsers outside BrowserGrid: no egress guard to wait for. */
 const noGuard = { assertReady: async () => {} };
 // As BrowserGrid builds it for a local engine: by socket path (reads through fetch, the rest through dockerode).
-/** What the provider reported through onBrowserPath (the gateway's path cache, in BrowserGrid). */
-const browserPaths: { host: string; port: number; url: string }[] = [];
-const provider = new DockerProvider(SOCKET, { installId, workerId, egressGuard: noGuard, onBrowserPath: (host, port, url) => browserPaths.push({ host, port, url }) });
+const provider = new DockerProvider(SOCKET, { installId, workerId, egressGuard: noGuard });
 const events: ProviderEvent[] = [];
 const foreign: string[] = [];
 let unsubscribe = () => {};
@@ -93,8 +91,9 @@ describe.each(FLAVOURS)("flavour %s", (flavour) => {
       expect(version["User-Agent"]).toContain("Headless");
       const reply = await cdp(viaRelay(version.webSocketDebuggerUrl!, started.cdp.host), "Browser.getVersion");
       expect(reply.result.product).toBe(version.Browser);
-      // start() read the browser WebSocket URL while waiting for CDP and handed it on.
-      expect(browserPaths).toContainEqual({ host: started.cdp.host, port: 9222, url: version.webSocketDebuggerUrl! });
+      // start() read the browser WebSocket path while waiting for CDP and returns it.
+      expect(started.browserPath).toBe(new URL(version.webSocketDebuggerUrl!).pathname);
+      expect(started.browserPath).toMatch(/^\/devtools\/browser\/[0-9a-f-]{36}$/);
 
       const info = await docker.getContainer(started.handle).inspect();
       expect(info.Name).toBe(`/bg-${s.sessionId}`);

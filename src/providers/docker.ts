@@ -13,7 +13,7 @@ import { browserContainerConfig, CDP_PORT, LABELS } from "./docker-container";
 import { copyFileIntoContainer, copyIntoContainer, copyOutOfContainer, handOverProfile, waitChromiumExited } from "./docker-archive";
 import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
 import { ensureBrowserNetwork } from "./docker-network";
-import { BROWSER_PATHS, type BrowserLimits, type BrowserProvider, type BrowserSpec, type IncomingFile, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
+import { BROWSER_PATHS, browserPathOf, type BrowserLimits, type BrowserProvider, type BrowserSpec, type IncomingFile, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
 import { statusOf } from "./docker-status";
 import { dockerClient, dockerodeReads, socketReads, type EngineReads } from "./engine";
 import { EngineDeadlines, hasNetworkDeadlock, withDeadlines } from "./engine-deadlines";
@@ -36,12 +36,6 @@ export interface DockerProviderOptions {
   tunnel?: { reach(host: string, port: number): { host: string; port: number }; release(host: string, port: number): void };
   /** Runs on close() (e.g. ends the SSH connection). */
   onClose?: () => void;
-  /**
-   * A started browser answered /json/version at host:port with this webSocketDebuggerUrl. The
-   * gateway's path cache is handed in here (worker-providers.ts), so the first client of a
-   * session skips that round trip; providers never import the gateway.
-   */
-  onBrowserPath?: (host: string, port: number, webSocketDebuggerUrl: string) => void;
   /**
    * The egress guard of this engine's host (src/security/egress): start() refuses (fail closed)
    * unless assertReady() resolves. Required so no caller forgets it; tests that start browsers
@@ -128,8 +122,8 @@ export class DockerProvider implements BrowserProvider {
       const info = await container.inspect();
       const host = info.NetworkSettings.Networks[this.network]?.IPAddress;
       if (!host) throw new Error(`container ${id.slice(0, 12)} has no address on network ${this.network}`);
-      await this.waitForCdp(container, this.reach({ host, port: CDP_PORT }), deadline, signal);
-      return { handle: id, cdp: { host, port: CDP_PORT } };
+      const browserPath = await this.waitForCdp(container, this.reach({ host, port: CDP_PORT }), deadline, signal);
+      return { handle: id, cdp: { host, port: CDP_PORT }, ...(browserPath ? { browserPath } : {}) };
     } catch (err) {
       if (id) {
         // The original failure is the one to report. An engine past a deadline is not waited on
@@ -284,9 +278,10 @@ export class DockerProvider implements BrowserProvider {
   /**
    * Polls GET /json/version through the in-container relay until Chromium answers. The relay
    * accepts TCP before Chromium listens, so a TCP connect alone proves nothing. Chromium only
-   * answers /json when the Host header is an IP, hence the IP URL.
+   * answers /json when the Host header is an IP, hence the IP URL. Resolves with the browser's
+   * WebSocket path from that answer (StartedBrowser.browserPath).
    */
-  private async waitForCdp(container: Docker.Container, at: { host: string; port: number }, deadline: number, signal?: AbortSignal): Promise<void> {
+  private async waitForCdp(container: Docker.Container, at: { host: string; port: number }, deadline: number, signal?: AbortSignal): Promise<string | undefined> {
     const { host, port } = at;
     const url = `http://${host}:${port}/json/version`;
     let nextAliveCheck = Date.now() + ALIVE_CHECK_MS;
@@ -300,7 +295,7 @@ export class DockerProvider implements BrowserProvider {
           keepalive: false,
         });
         const body = (await res.json().catch(() => null)) as { webSocketDebuggerUrl?: string } | null;
-        if (res.ok && body?.webSocketDebuggerUrl) return this.options.onBrowserPath?.(host, port, body.webSocketDebuggerUrl);
+        if (res.ok && body?.webSocketDebuggerUrl) return browserPathOf(body.webSocketDebuggerUrl);
       } catch {
         signal?.throwIfAborted();
       }

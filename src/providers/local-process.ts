@@ -86,28 +86,29 @@ export class LocalProcessProvider implements BrowserProvider {
     this.procs.set(spec.sessionId, proc);
     void proc.exited.then((code) => this.onExit(spec.sessionId, code));
     try {
-      const port = await this.waitForPort(dir, proc, signal);
+      const { port, browserPath } = await this.waitForPort(dir, proc, signal);
       const state: State = { pid: proc.pid, port, installId: this.opts.installId, workerId: this.opts.workerId, sessionId: spec.sessionId, warm: !!spec.warm };
       writeFileSync(join(dir, "state.json"), JSON.stringify(state), { mode: 0o600 });
-      return { handle: spec.sessionId, cdp: { host: "127.0.0.1", port } };
+      return { handle: spec.sessionId, cdp: { host: "127.0.0.1", port }, ...(browserPath ? { browserPath } : {}) };
     } catch (err) {
       await this.stop(spec.sessionId).catch(() => {});
       throw err;
     }
   }
 
-  private async waitForPort(dir: string, proc: Subprocess, signal?: AbortSignal): Promise<number> {
+  /** Chromium writes its port and its browser WebSocket path to DevToolsActivePort once it listens. */
+  private async waitForPort(dir: string, proc: Subprocess, signal?: AbortSignal): Promise<{ port: number; browserPath?: string }> {
     const deadline = Date.now() + (this.opts.readyTimeoutMs ?? 20_000);
     const file = join(dir, "profile", "DevToolsActivePort");
     for (;;) {
       signal?.throwIfAborted();
       if (proc.exitCode !== null || proc.signalCode) throw new Error(`Chromium exited (${proc.exitCode ?? proc.signalCode}) before DevTools was ready`);
       if (existsSync(file)) {
-        const [p] = readFileSync(file, "utf8").split("\n");
+        const [p, path] = readFileSync(file, "utf8").split("\n");
         const port = Number(p);
         if (port > 0) {
           const ok = await fetch(`http://127.0.0.1:${port}/json/version`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
-          if (ok) return port;
+          if (ok) return { port, browserPath: path?.startsWith("/devtools/browser/") ? path.trim() : undefined };
         }
       }
       if (Date.now() > deadline) throw new Error("Chromium did not open its DevTools port in time");

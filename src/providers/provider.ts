@@ -64,6 +64,24 @@ export interface StartedBrowser {
    * through `provider.reach(cdp)`: on SSH workers that is a loopback tunnel to it.
    */
   cdp: { host: string; port: number };
+  /**
+   * The browser-level WebSocket path (`/devtools/browser/<uuid>`) Chromium reported while the
+   * provider waited for it to start, when the provider read it; valid as long as the browser
+   * process lives. The caller hands it to whoever connects (the gateway's path cache), so the
+   * first client skips the `/json/version` round trip. Absent: ask `/json/version`.
+   */
+  browserPath?: string;
+}
+
+/** The `/devtools/browser/<uuid>` path of a webSocketDebuggerUrl, or undefined when it has none. */
+export function browserPathOf(webSocketDebuggerUrl: unknown): string | undefined {
+  if (typeof webSocketDebuggerUrl !== "string") return undefined;
+  try {
+    const path = new URL(webSocketDebuggerUrl).pathname;
+    return path.startsWith("/devtools/browser/") ? path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface OwnedBrowser {

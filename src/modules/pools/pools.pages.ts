@@ -177,7 +177,7 @@ export function poolPages(deps: AppDeps) {
           audit(deps, actor, "pool.updated", p.id, { name: p.name, fields: Object.keys(input) }, requestIp(ctx));
           if (body.egressAllow !== undefined) await deps.egress?.poolChanged(p.id);
           void deps.warm?.maintain();
-          deps.sessions.capacity.drain(p.id);
+          deps.scheduler.capacity.drain(p.id);
           return seeOther(`/pools#pool-${p.name}`);
         } catch (e) {
           if (!(e instanceof DomainError) || e.status >= 500 || e.status === 404) throw e;
@@ -193,7 +193,7 @@ export function poolPages(deps: AppDeps) {
         const p = updatePool(deps.db, params.name, { state: body.state });
         audit(deps, actor, body.state === "draining" ? "pool.drained" : "pool.reopened", p.id, { name: p.name }, requestIp(ctx));
         void deps.warm?.maintain();
-        deps.sessions.capacity.drain(p.id);
+        deps.scheduler.capacity.drain(p.id);
         return seeOther(`/pools#pool-${p.name}`);
       },
       { auth: "admin", params: t.Object({ name: t.String({ maxLength: 63 }) }), body: t.Object({ state: oneOf(["active", "draining", "paused"]) }, { additionalProperties: false }), detail: { hide: true } },

@@ -8,11 +8,11 @@ import { audit } from "../audit/audit.service";
 import { listWorkers } from "../workers/workers.service";
 import { CreatePoolBody, PoolParams, PoolResponse, UpdatePoolBody } from "./pools.schema";
 import { assertPoolDeletable, createPool, deletePool, getPool, listPools, updatePool, type Pool } from "./pools.service";
-import { listWarm, warmCounts } from "./warm.store";
+import { listWarm, warmCounts } from "../../scheduler/warm.store";
 import { proxyName } from "../proxies/proxies.service";
 import { ErrorSchema } from "../../http/errors";
 
-export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
+export function poolView(deps: Pick<AppDeps, "db" | "scheduler">, p: Pool) {
   const workers = listWorkers(deps.db, p.id);
   const online = workers.filter((w) => w.status === "online");
   const live = deps.db
@@ -40,8 +40,8 @@ export function poolView(deps: Pick<AppDeps, "db" | "sessions">, p: Pool) {
     createdAt: new Date(p.createdAt).toISOString(),
     stats: {
       liveSessions: live,
-      queued: deps.sessions.capacity.queueDepth(p.id),
-      oldestQueuedMs: deps.sessions.capacity.oldestWaitMs(p.id),
+      queued: deps.scheduler.capacity.queueDepth(p.id),
+      oldestQueuedMs: deps.scheduler.capacity.oldestWaitMs(p.id),
       warm: warmCounts(deps.db, p.id),
       workers: workers.length,
       onlineWorkers: online.length,
@@ -91,7 +91,7 @@ export function poolRoutes(deps: AppDeps) {
         audit(deps, ctx.actor, "pool.updated", p.id, { name: p.name, fields: Object.keys(ctx.body) }, requestIp(ctx));
         if (ctx.body.egressAllow !== undefined) await deps.egress?.poolChanged(p.id); // the guard's rules follow the list
         void deps.warm?.maintain();
-        deps.sessions.capacity.drain(p.id);
+        deps.scheduler.capacity.drain(p.id);
         return poolView(deps, p);
       },
       { auth: "admin", params: PoolParams, body: UpdatePoolBody, response: PoolResponse, detail: detail("Change a pool's defaults, limits or state", "Warm browsers that no longer match the pool's defaults are replaced.") },

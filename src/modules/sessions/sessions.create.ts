@@ -1,20 +1,21 @@
 // Creating a session, as a pipeline of named steps:
 //   prepare (validate, resolve pool, network, profile, config)
-//   → capacity/placement (a warm browser claimed at once, or a slot on a worker, queued if need be)
-//   → start (the worker's provider starts a browser)
+//   → scheduler (a warm browser claimed at once, or a slot on a worker, queued if need be)
+//   → start (the worker's provider starts a browser; a claimed warm browser is running already)
 //   → mark running (row, network set-up, timers and client tracking).
+// The scheduler (src/scheduler/) decides; every write to the sessions table is this module's
+// (sessions.store.ts), the claimed warm browser's session row included.
 // Each step leaves nothing behind when it fails: the slot goes back, the profile lock goes, and a
 // row already written ends `failed` with the reason.
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import type { BrowserFlavour, BrowserProvider, StartedBrowser } from "../../providers/provider";
+import type { Scheduler, Slot } from "../../scheduler/scheduler";
+import { warmKey } from "../../scheduler/warm.store";
 import { BadRequest, DomainError, Unavailable } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { findPoolByName, type Pool } from "../pools/pools.service";
-import type { WarmPool } from "../pools/warm-pool";
-import { claimWarm, warmKey } from "../pools/warm.store";
 import { activeMaintenance } from "../settings/maintenance.service";
-import type { Capacity } from "./capacity";
 import { formatBrowserEndpoint } from "./sessions.address";
 import { CLIENT_LEFT_REASON, type CreateSessionInput, type EndStatus, type Owner, type PreparedNetwork, type PreparedProfile, type ProviderRegistry, type SessionNetwork, type SessionStorage } from "./sessions.contracts";
 import { connectTokenHash } from "./sessions.model";
@@ -28,8 +29,8 @@ export interface CreateHost {
   installKey: Buffer;
   maxDurationSec: number;
   providers: ProviderRegistry;
-  capacity: Capacity;
-  warm: WarmPool | null;
+  /** Warm browsers, slots and the queue. */
+  scheduler: Scheduler;
   storage: SessionStorage | null;
   network: SessionNetwork | null;
   /** Queued creates by session id: aborting one takes it out of its pool's queue (end() does). */
@@ -40,6 +41,8 @@ export interface CreateHost {
   end(id: string, status: EndStatus, reason: string): Promise<SessionRow | null>;
   /** The session is running: arm its timers, follow its clients. */
   running(row: SessionRow): void;
+  /** A browser started for a session: what its provider returned (its browser path goes to the gateway's cache). */
+  browserStarted(provider: BrowserProvider, started: StartedBrowser): void;
 }
 
 export interface CreateOptions {
@@ -62,24 +65,24 @@ interface CreatePlan {
 }
 
 /** A slot on a worker, held for the plan's session, whose row is now `starting`. */
-interface Slot {
-  workerId: string;
+interface Placed {
+  slot: Slot;
   /** performance.now() when the slot was handed over (the start time the session records). */
   sinceMs: number;
 }
 
 export async function createSession(host: CreateHost, owner: Owner, input: CreateSessionInput, opts: CreateOptions): Promise<SessionRow> {
   const plan = await prepare(host, owner, input, opts);
-  const claimed = claimWarmBrowser(host, plan);
-  if (claimed) return await markClaimedRunning(host, plan, claimed);
-  const slot = await takeSlot(host, plan);
+  const acquired = await acquireBrowser(host, plan);
+  if (acquired.kind === "warm") return await markClaimedRunning(host, plan, acquired.adopted);
+  const { placed } = acquired;
   const abort = new AbortController();
   host.starts.set(plan.id, { since: Date.now(), abort });
   try {
-    const { provider, started } = await startBrowser(host, plan, slot, abort.signal);
-    return await markRunning(host, plan, slot, provider, started);
+    const { provider, started } = await startBrowser(host, plan, placed, abort.signal);
+    return await markRunning(host, plan, placed, provider, started);
   } catch (err) {
-    throw failStart(host, plan, slot, err);
+    throw failStart(host, plan, placed, err);
   } finally {
     host.starts.delete(plan.id);
   }
@@ -120,34 +123,21 @@ async function prepare(host: CreateHost, owner: Owner, input: CreateSessionInput
   return { id, owner, pool, input, opts, timeoutSec, idleTimeoutSec, config, net, profile };
 }
 
-/** Step 2a: a ready warm browser of the same kind becomes the session (running at once), when nobody queues before it. */
-function claimWarmBrowser(host: CreateHost, plan: CreatePlan): SessionRow | null {
-  const { input, pool } = plan;
-  if (!host.warm || plan.profile || plan.net?.cold || input.userAgent || input.locale || input.timezone || host.capacity.queueDepth(pool.id) !== 0) return null;
-  const now = Date.now();
-  const row = { ...newRow(plan, null, "starting"), startedAt: now, expiresAt: now + plan.timeoutSec * 1000, connectTokenHash: connectTokenHash(host.installKey, plan.id) };
-  return claimWarm(host.db, pool.id, warmKey(plan.config), row, { pool: pool.name });
-}
-
-/** Step 2a, continued: a claimed warm browser gets its network, its clock, and the pool refills in the background. */
-async function markClaimedRunning(host: CreateHost, plan: CreatePlan, row: SessionRow): Promise<SessionRow> {
-  if (plan.net) {
-    const provider = host.providerOf(row);
-    if (!provider) throw new Unavailable("The warm browser's worker is gone.", "browser_start_failed");
-    host.warm?.refillAfterClaim(plan.pool.id);
-    await startNetwork(host, plan.net, row, provider);
-  }
-  host.running(row);
-  host.warm?.refillAfterClaim(plan.pool.id);
-  return row;
+/** A warm browser may serve the plan: the pool's defaults, nothing that must be in place before Chromium starts. */
+function warmKeyOf(plan: CreatePlan): string | null {
+  const { input } = plan;
+  // A profile must be in place before Chromium starts, so such a session never takes a warm browser.
+  if (plan.profile || plan.net?.cold || input.userAgent || input.locale || input.timezone) return null;
+  return warmKey(plan.config);
 }
 
 /**
- * Step 2b: a slot on a worker (placement by the pool's policy), waiting in the pool's FIFO queue
- * when none is free. The wait ends early when the client leaves (`opts.signal`) or the session
- * is ended while queued (end() aborts `host.waiting`). Leaves the session's row `starting`.
+ * Step 2: the scheduler gives the session a browser — a claimed warm one (its row inserted
+ * `running` in the claim's transaction), or a slot on a worker, waiting in the pool's FIFO
+ * queue when none is free. The wait ends early when the client leaves (`opts.signal`) or the
+ * session is ended while queued (end() aborts `host.waiting`). A slot leaves the row `starting`.
  */
-async function takeSlot(host: CreateHost, plan: CreatePlan): Promise<Slot> {
+async function acquireBrowser(host: CreateHost, plan: CreatePlan): Promise<{ kind: "warm"; adopted: SessionRow } | { kind: "cold"; placed: Placed }> {
   const { id, pool, opts, profile } = plan;
   let queuedRow: SessionRow | null = null;
   const leave = new AbortController();
@@ -155,14 +145,23 @@ async function takeSlot(host: CreateHost, plan: CreatePlan): Promise<Slot> {
   if (opts.signal?.aborted) clientGone();
   opts.signal?.addEventListener("abort", clientGone, { once: true });
   host.waiting.set(id, leave);
-  const workerId = await host.capacity
-    .acquire(pool.id, pool.queueTimeoutSec * 1000, {
-      leave: leave.signal,
-      onQueued: () => {
-        host.warm?.evictFor(pool.id);
-        queuedRow = store.insertSession(host.db, newRow(plan, null, "queued"), { type: "queued", detail: { pool: pool.name } });
+  const acquired = await host.scheduler
+    .acquire(
+      {
+        poolId: pool.id,
+        warmKey: warmKeyOf(plan),
+        adoptWarm: (warm) => {
+          const now = Date.now();
+          const row = { ...newRow(plan, null, "starting"), startedAt: now, expiresAt: now + plan.timeoutSec * 1000, connectTokenHash: connectTokenHash(host.installKey, plan.id) };
+          return store.insertClaimedSession(host.db, row, warm, { pool: pool.name });
+        },
+        queueTimeoutMs: pool.queueTimeoutSec * 1000,
+        onQueued: () => {
+          queuedRow = store.insertSession(host.db, newRow(plan, null, "queued"), { type: "queued", detail: { pool: pool.name } });
+        },
       },
-    })
+      leave.signal,
+    )
     .catch((err) => {
       profile?.release();
       // A session ended while queued already has its end state (end()); the others end failed here.
@@ -175,33 +174,47 @@ async function takeSlot(host: CreateHost, plan: CreatePlan): Promise<Slot> {
       host.waiting.delete(id);
       opts.signal?.removeEventListener("abort", clientGone);
     });
+  if (acquired.kind === "warm") return { kind: "warm", adopted: acquired.adopted };
 
+  const { slot } = acquired;
   const sinceMs = performance.now();
   if (opts.signal?.aborted) {
     // The client left between being handed the slot and now: start nothing, pass the slot on.
-    host.capacity.release(workerId, pool.id);
+    host.scheduler.release(slot);
     profile?.release();
     if (queuedRow) store.transition(host.db, id, ["queued"], "failed", { endedAt: Date.now(), endReason: CLIENT_LEFT_REASON }, { type: "failed", detail: { reason: CLIENT_LEFT_REASON } });
     throw new Unavailable("The client closed its connection before a slot was free; nothing was started.", "request_cancelled");
   }
-  if (queuedRow && !store.transition(host.db, id, ["queued"], "starting", { workerId }, { type: "starting", detail: { worker: workerId } })) {
+  if (queuedRow && !store.transition(host.db, id, ["queued"], "starting", { workerId: slot.workerId }, { type: "starting", detail: { worker: slot.workerId } })) {
     // Ended while it waited (DELETE, or its owner lost the right to hold sessions): start nothing.
-    host.capacity.release(workerId, pool.id);
+    host.scheduler.release(slot);
     profile?.release();
     throw new Unavailable("The session was stopped while it waited in the queue.", "session_stopped");
-  } else if (!queuedRow) store.insertSession(host.db, newRow(plan, workerId, "starting"), { type: "starting", detail: { pool: pool.name, worker: workerId } });
-  return { workerId, sinceMs };
+  } else if (!queuedRow) store.insertSession(host.db, newRow(plan, slot.workerId, "starting"), { type: "starting", detail: { pool: pool.name, worker: slot.workerId } });
+  return { kind: "cold", placed: { slot, sinceMs } };
+}
+
+/** Step 4 for a claimed warm browser (running since the claim): its network, its clock and clients. */
+async function markClaimedRunning(host: CreateHost, plan: CreatePlan, row: SessionRow): Promise<SessionRow> {
+  if (plan.net) {
+    const provider = host.providerOf(row);
+    if (!provider) throw new Unavailable("The warm browser's worker is gone.", "browser_start_failed");
+    await startNetwork(host, plan.net, row, provider);
+  }
+  host.running(row);
+  return row;
 }
 
 /** Step 3: the worker's provider starts the browser; resolves once its CDP endpoint answers. */
-async function startBrowser(host: CreateHost, plan: CreatePlan, slot: Slot, signal: AbortSignal): Promise<{ provider: BrowserProvider; started: StartedBrowser }> {
+async function startBrowser(host: CreateHost, plan: CreatePlan, placed: Placed, signal: AbortSignal): Promise<{ provider: BrowserProvider; started: StartedBrowser }> {
   const { input, config, profile } = plan;
-  const provider = host.providers.get(slot.workerId);
-  if (!provider) throw new Error(`worker ${slot.workerId} has no provider`);
+  const { workerId } = placed.slot;
+  const provider = host.providers.get(workerId);
+  if (!provider) throw new Error(`worker ${workerId} has no provider`);
   const spec = {
     sessionId: plan.id,
     poolId: plan.pool.id,
-    workerId: slot.workerId,
+    workerId,
     flavour: config.browser,
     viewport: config.viewport,
     userAgent: input.userAgent,
@@ -210,11 +223,13 @@ async function startBrowser(host: CreateHost, plan: CreatePlan, slot: Slot, sign
     ...(profile ? { profile: { archive: profile.archive } } : {}),
     ...plan.net?.spec,
   };
-  return { provider, started: await provider.start(spec, signal) };
+  const started = await provider.start(spec, signal);
+  host.browserStarted(provider, started);
+  return { provider, started };
 }
 
 /** Step 4: the row becomes `running` with its browser and connect token; network set-up; timers armed. */
-async function markRunning(host: CreateHost, plan: CreatePlan, slot: Slot, provider: BrowserProvider, started: StartedBrowser): Promise<SessionRow> {
+async function markRunning(host: CreateHost, plan: CreatePlan, placed: Placed, provider: BrowserProvider, started: StartedBrowser): Promise<SessionRow> {
   const { id, opts } = plan;
   const now = Date.now();
   const row = store.transition(
@@ -223,7 +238,7 @@ async function markRunning(host: CreateHost, plan: CreatePlan, slot: Slot, provi
     ["starting"],
     "running",
     { containerId: started.handle, cdpEndpoint: formatBrowserEndpoint(started.cdp), connectTokenHash: connectTokenHash(host.installKey, id), startedAt: now, expiresAt: now + plan.timeoutSec * 1000 },
-    { type: "running", detail: { startMs: Math.round(performance.now() - slot.sinceMs) } },
+    { type: "running", detail: { startMs: Math.round(performance.now() - placed.sinceMs) } },
   );
   if (!row) {
     // Stopped while starting (DELETE or shutdown): do not leave the browser behind.
@@ -241,12 +256,12 @@ async function markRunning(host: CreateHost, plan: CreatePlan, slot: Slot, provi
 }
 
 /** A start or mark-running step failed: the row ends failed (the slot goes back once), the error the client gets. */
-function failStart(host: CreateHost, plan: CreatePlan, slot: Slot, err: unknown): DomainError {
+function failStart(host: CreateHost, plan: CreatePlan, placed: Placed, err: unknown): DomainError {
   const { id } = plan;
   plan.profile?.release();
   const reason = err instanceof DomainError ? err.message : `browser failed to start: ${(err as Error).message}`;
   if (store.transition(host.db, id, ["starting"], "failed", { endedAt: Date.now(), endReason: reason }, { type: "failed", detail: { reason } }))
-    host.capacity.release(slot.workerId, plan.pool.id);
+    host.scheduler.release(placed.slot);
   if (!(err instanceof DomainError && err.code === "request_cancelled")) host.log.error("session start failed", { sessionId: id, err });
   if (err instanceof DomainError) return err;
   return new Unavailable("The browser could not be started; the server log has the details.", "browser_start_failed");

@@ -7,8 +7,8 @@ import type { Logger } from "../../lib/logger";
 import * as store from "./sessions.store";
 import type { ProviderRegistry } from "./sessions.contracts";
 import type { SessionService } from "./sessions.service";
-import { listWarm } from "../pools/warm.store";
-import type { WarmPool } from "../pools/warm-pool";
+import { listWarm } from "../../scheduler/warm.store";
+import type { WarmPool } from "../../scheduler/warm-pool";
 
 export interface ReconcileReport {
   removedContainers: string[];

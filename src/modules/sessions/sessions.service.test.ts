@@ -12,6 +12,8 @@ import { reconcileSessions } from "./sessions.reconcile";
 import * as store from "./sessions.store";
 import { pools } from "../../db/schema";
 import { connectToken } from "./sessions.model";
+import { Scheduler } from "../../scheduler/scheduler";
+import { placementCatalog } from "../workers/placement-catalog";
 
 const key = Buffer.alloc(32, 7);
 const owner = { type: "user", id: "usr_1" };
@@ -28,8 +30,9 @@ function setup(opts: { capacity?: number; queueTimeoutSec?: number } = {}) {
   const providers = new ProviderRegistryImpl();
   providers.set(worker.id, provider);
   const closed: { id: string; code: number; reason: string }[] = [];
-  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: key, providers, maxDurationSec: 3600, clients: { closeSession: (id, code, reason) => closed.push({ id, code, reason }) } });
-  return { db, pool, worker, provider, providers, sessions, closed };
+  const scheduler = new Scheduler({ db, log, providers, catalog: placementCatalog(db, providers) });
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: key, providers, maxDurationSec: 3600, scheduler, clients: { closeSession: (id, code, reason) => closed.push({ id, code, reason }) } });
+  return { db, pool, worker, provider, providers, scheduler, sessions, closed };
 }
 
 function events(db: Db, id: string) {
@@ -77,7 +80,7 @@ describe("session lifecycle (fake provider)", () => {
     const after = store.getSession(s.db, row.id)!;
     expect(after.status).toBe("crashed");
     expect(s.closed[0]).toMatchObject({ id: row.id, code: 4003 });
-    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect(s.scheduler.capacity.loadOf(s.worker.id)).toBe(0);
   });
 
   test("start failure → failed with a reason, slot freed, nothing left", async () => {
@@ -86,7 +89,7 @@ describe("session lifecycle (fake provider)", () => {
     const [row] = store.listSessions(s.db, { limit: 10 });
     expect(row!.status).toBe("failed");
     expect(row!.endReason).toContain("image missing");
-    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect(s.scheduler.capacity.loadOf(s.worker.id)).toBe(0);
     expect(s.provider.browsers.size).toBe(0);
   });
 
@@ -137,7 +140,7 @@ describe("capacity and queue", () => {
     const second = s.sessions.create(owner, { metadata: { n: 2 } }).then((r) => (order.push("second"), r));
     const third = s.sessions.create(owner, { metadata: { n: 3 } }).then((r) => (order.push("third"), r));
     await Bun.sleep(10);
-    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(2);
+    expect(s.scheduler.capacity.queueDepth(s.pool.id)).toBe(2);
     expect(store.listSessions(s.db, { limit: 10, status: "queued" })).toHaveLength(2);
     await s.sessions.stop(first.id);
     const r2 = await second;
@@ -194,9 +197,9 @@ describe("a worker whose engine stopped answering", () => {
     await s.sessions.create(owner, {});
     const waiting = s.sessions.create(owner, {}).catch((e) => e);
     await Bun.sleep(10);
-    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(1);
+    expect(s.scheduler.capacity.queueDepth(s.pool.id)).toBe(1);
     unhealthy(s);
-    s.sessions.capacity.refuseWaitersIfUnplaceable();
+    s.scheduler.capacity.refuseWaitersIfUnplaceable();
     const err = await waiting;
     expect(err).toMatchObject({ status: 503, code: "worker_unhealthy" });
     const [failed] = store.listSessions(s.db, { limit: 10, status: "failed" });
@@ -205,7 +208,8 @@ describe("a worker whose engine stopped answering", () => {
 
   test("a browser start that never returns is failed by the sweep past the start deadline: start aborted, slot freed, nothing left starting", async () => {
     const s = setup();
-    const sessions = new SessionService({ db: s.db, log, publicUrl: "http://grid.test", installKey: key, providers: s.providers, maxDurationSec: 3600, startDeadlineMs: 50, clients: { closeSession() {} } });
+    const scheduler = new Scheduler({ db: s.db, log, providers: s.providers, catalog: placementCatalog(s.db, s.providers) });
+    const sessions = new SessionService({ db: s.db, log, publicUrl: "http://grid.test", installKey: key, providers: s.providers, maxDurationSec: 3600, startDeadlineMs: 50, scheduler, clients: { closeSession() {} } });
     s.provider.hangStarts = true;
     const creating = sessions.create(owner, {}).catch((e) => e);
     await Bun.sleep(10);
@@ -220,7 +224,7 @@ describe("a worker whose engine stopped answering", () => {
     await Bun.sleep(5);
     expect(store.getSession(s.db, starting!.id)).toMatchObject({ status: "failed" });
     expect(store.getSession(s.db, starting!.id)!.endReason).toContain("the browser did not start within 0.05 s");
-    expect(sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect(scheduler.capacity.loadOf(s.worker.id)).toBe(0);
     expect(sessions.failStuckStarts()).toEqual([]); // once
   });
 });
@@ -235,14 +239,14 @@ describe("requests no longer wanted leave the queue at once", () => {
     const [queued] = store.listSessions(s.db, { limit: 10, status: "queued" });
     client.abort();
     expect((await waiting).code).toBe("request_cancelled");
-    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(0);
+    expect(s.scheduler.capacity.queueDepth(s.pool.id)).toBe(0);
     const ended = store.getSession(s.db, queued!.id)!;
     expect(ended.status).toBe("failed");
     expect(ended.endReason).toContain("client gave up");
     expect(events(s.db, queued!.id)).toEqual(["queued", "failed"]);
     await s.sessions.stop(first.id);
     expect(s.provider.starts).toBe(1);
-    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect(s.scheduler.capacity.loadOf(s.worker.id)).toBe(0);
     expect((await s.sessions.create(owner, {})).status).toBe("running");
   });
 
@@ -252,7 +256,7 @@ describe("requests no longer wanted leave the queue at once", () => {
     client.abort();
     await expect(s.sessions.create(owner, {}, { signal: client.signal })).rejects.toMatchObject({ code: "request_cancelled" });
     expect(s.provider.starts).toBe(0);
-    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect(s.scheduler.capacity.loadOf(s.worker.id)).toBe(0);
   });
 
   test("a create whose client gives up while its browser starts: the browser is stopped once started, the session ends failed, the slot is freed", async () => {
@@ -268,7 +272,7 @@ describe("requests no longer wanted leave the queue at once", () => {
     expect(row!.endReason).toContain("client gave up");
     await Bun.sleep(5);
     expect(s.provider.browsers.size).toBe(0);
-    expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+    expect(s.scheduler.capacity.loadOf(s.worker.id)).toBe(0);
   });
 
   test("a queued session that is ended (DELETE, owner disabled) leaves the queue at once, not when a slot frees", async () => {
@@ -278,7 +282,7 @@ describe("requests no longer wanted leave the queue at once", () => {
     await Bun.sleep(10);
     const [queued] = store.listSessions(s.db, { limit: 10, status: "queued" });
     await s.sessions.stop(queued!.id);
-    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(0);
+    expect(s.scheduler.capacity.queueDepth(s.pool.id)).toBe(0);
     expect((await waiting).code).toBe("session_stopped");
     expect(store.getSession(s.db, queued!.id)!.status).toBe("completed");
     expect(s.provider.starts).toBe(1);

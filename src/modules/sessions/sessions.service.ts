@@ -1,23 +1,20 @@
 // The session lifecycle: reserve a slot → start a browser through the worker's provider →
 // running with a connect URL → stop (asked, timed out, idle, client gone) or crash → terminal
-// state with a reason → slot freed → the queue moves. The database holds what should exist;
-// this service keeps timers and slot counts that follow it.
+// state with a reason → slot freed (the scheduler's) → the queue moves. The database holds what
+// should exist; this service keeps the timers that follow it.
 //
-// Its parts: the create pipeline (sessions.create.ts), the slots it places sessions in
-// (sessions.placement.ts), the gateway's side of a session (sessions.connect.ts: connect
+// Its parts: the create pipeline (sessions.create.ts), which asks the scheduler (src/scheduler/)
+// for a warm browser or a slot, the gateway's side of a session (sessions.connect.ts: connect
 // authorisation, client counts) and the read models (sessions.views.ts). This class is the one object the rest of BrowserGrid holds.
 import type { Logger } from "../../lib/logger";
 import { withoutFsync, type Db } from "../../db/client";
-import type { BrowserProvider } from "../../providers/provider";
+import type { BrowserProvider, StartedBrowser } from "../../providers/provider";
+import type { Scheduler } from "../../scheduler/scheduler";
 import { NotFound, Unavailable } from "../../lib/errors";
 import type { Actor } from "../../security/actor";
-import type { WarmPool } from "../pools/warm-pool";
-import { listWarm } from "../pools/warm.store";
 import { browserStartBudgetMs } from "../../providers/engine-deadlines";
-import type { Capacity, HeldSlot } from "./capacity";
 import { CLOSE_CODES, type ClientCloser, type ConnectTarget, type CreateSessionInput, type EndStatus, type Owner, type ProviderRegistry, type SessionNetwork, type SessionStorage } from "./sessions.contracts";
 import { SessionConnections } from "./sessions.connect";
-import { workerCapacity } from "./sessions.placement";
 import { createSession, type CreateHost, type CreateOptions } from "./sessions.create";
 import type { PublicSession } from "./sessions.model";
 import * as store from "./sessions.store";
@@ -30,7 +27,6 @@ export { CLOSE_CODES } from "./sessions.contracts";
 export type { ClientCloser, ConnectTarget, CreateSessionInput, Owner, PreparedNetwork, PreparedProfile, ProviderRegistry, SessionNetwork, SessionStorage } from "./sessions.contracts";
 
 export class SessionService {
-  readonly capacity: Capacity;
   private timers: SessionTimers;
   private connections: SessionConnections;
   private views: SessionViews;
@@ -40,7 +36,6 @@ export class SessionService {
   /** Browser starts under way: when each began, and how to abort it (failStuckStarts). */
   private readonly starts = new Map<string, { since: number; abort: AbortController }>();
   private unsubscribers: (() => void)[] = [];
-  private readonly warm: WarmPool | null;
   private readonly storage: SessionStorage | null;
   private readonly network: SessionNetwork | null;
   private readonly clients: ClientCloser | null;
@@ -55,10 +50,10 @@ export class SessionService {
       maxDurationSec: number;
       /** A browser start still under way after this long is failed (failStuckStarts); default: engine-deadlines.ts browserStartBudgetMs. */
       startDeadlineMs?: number;
-      /** The slots sessions run in, shared with the warm pool (default: built from the database and providers). */
-      capacity?: Capacity;
-      /** Warm browsers a create may claim (absent: every session starts its own browser). */
-      warm?: WarmPool;
+      /** Warm browsers, slots and the queue: every browser a create gets comes from here. */
+      scheduler: Scheduler;
+      /** A browser started for a session is ready: what its provider returned (boot: its path to the gateway's cache). */
+      onBrowserStarted?: (provider: BrowserProvider, started: StartedBrowser) => void;
       /** Profiles and downloads around a session's life (absent: none). */
       storage?: SessionStorage;
       /** The session's network parts: egress guard, proxy, rule sets (absent: none). */
@@ -67,8 +62,6 @@ export class SessionService {
       clients?: ClientCloser;
     },
   ) {
-    this.capacity = deps.capacity ?? workerCapacity(deps.db, deps.providers);
-    this.warm = deps.warm ?? null;
     this.storage = deps.storage ?? null;
     this.network = deps.network ?? null;
     this.clients = deps.clients ?? null;
@@ -112,8 +105,7 @@ export class SessionService {
       installKey,
       maxDurationSec,
       providers,
-      capacity: this.capacity,
-      warm: this.warm,
+      scheduler: this.deps.scheduler,
       storage: this.storage,
       network: this.network,
       waiting: this.waiting,
@@ -124,6 +116,7 @@ export class SessionService {
         this.connections.track(row.id);
         this.timers.arm(row);
       },
+      browserStarted: (provider, started) => this.deps.onBrowserStarted?.(provider, started),
     };
   }
 
@@ -200,14 +193,14 @@ export class SessionService {
     this.storage?.afterEnd(id);
     this.network?.ended(id);
     this.connections.forget(id);
-    if (stopping.workerId) this.capacity.release(stopping.workerId, stopping.poolId);
+    if (stopping.workerId) this.deps.scheduler.release({ workerId: stopping.workerId, poolId: stopping.poolId });
     this.deps.log.info("session ended", { sessionId: id, status, reason });
     return ended;
   }
 
   private async onBrowserDied(handle: string, reason: string): Promise<void> {
     const row = store.findLiveByContainer(this.deps.db, handle);
-    if (!row) return this.warm?.onBrowserDied(handle);
+    if (!row) return this.deps.scheduler.warm?.onBrowserDied(handle);
     if (row.status === "stopping") return;
     await this.end(row.id, "crashed", `browser exited: ${reason}`);
   }
@@ -266,7 +259,7 @@ export class SessionService {
 
   /** Re-arms timers and slot counts for sessions that survived a restart (after reconcile). */
   adoptLiveSessions(): void {
-    const slots: HeldSlot[] = [];
+    const slots: { workerId: string; poolId: string }[] = [];
     for (const row of store.liveSessions(this.deps.db)) {
       if (row.workerId) slots.push({ workerId: row.workerId, poolId: row.poolId });
       if (row.status === "running") {
@@ -275,8 +268,7 @@ export class SessionService {
         void this.network?.resume(row, this.providerOf(row));
       }
     }
-    for (const w of listWarm(this.deps.db)) slots.push({ workerId: w.workerId, poolId: w.poolId });
-    this.capacity.reset(slots);
+    this.deps.scheduler.rebuildSlots(slots);
   }
 
   /** Resolves once every container removal started by an end so far has finished (or failed). */
@@ -291,8 +283,7 @@ export class SessionService {
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
     this.timers.clearAll();
-    this.warm?.close();
-    this.capacity.rejectAll(new Unavailable("BrowserGrid is shutting down.", "shutting_down"));
+    this.deps.scheduler.close(new Unavailable("BrowserGrid is shutting down.", "shutting_down"));
     for (const u of this.unsubscribers) u();
   }
 }

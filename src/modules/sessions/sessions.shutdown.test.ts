@@ -9,8 +9,8 @@ import { registerWorker, setWorkerStatus } from "../workers/workers.service";
 import { ProviderRegistryImpl } from "../../providers/registry";
 import { FakeProvider } from "../../../test/helpers/fake-provider";
 import { SessionService } from "./sessions.service";
-import { workerCapacity } from "./sessions.placement";
-import { WarmPool } from "../pools/warm-pool";
+import { Scheduler } from "../../scheduler/scheduler";
+import { placementCatalog } from "../workers/placement-catalog";
 import { endSessionsForShutdown, SHUTDOWN_REASON } from "./sessions.shutdown";
 import * as store from "./sessions.store";
 
@@ -26,9 +26,9 @@ function setup() {
   const providers = new ProviderRegistryImpl();
   providers.set(worker.id, provider);
   const closed: { id: string; reason: string }[] = [];
-  const capacity = workerCapacity(db, providers);
-  const warm = new WarmPool({ db, log, providers, capacity });
-  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 7), providers, maxDurationSec: 3600, capacity, warm, clients: { closeSession: (id, _code, reason) => closed.push({ id, reason }) } });
+  const scheduler = new Scheduler({ db, log, providers, catalog: placementCatalog(db, providers), warmPools: true });
+  const warm = scheduler.warm!;
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 7), providers, maxDurationSec: 3600, scheduler, clients: { closeSession: (id, _code, reason) => closed.push({ id, reason }) } });
   sessions.adoptLiveSessions();
   return { db, log, provider, providers, sessions, warm, closed };
 }

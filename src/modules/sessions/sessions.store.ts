@@ -30,6 +30,25 @@ export function insertSession(db: Db, row: NewSessionRow, event: { type: string;
 }
 
 /**
+ * The session that takes over a claimed warm browser: inserted `running` on the warm browser's
+ * worker and container, with its `starting` and `running` events. Called inside the scheduler's
+ * claim transaction (scheduler.ts claimWarm): if it throws, the claim is undone with it.
+ */
+export function insertClaimedSession(
+  db: Db,
+  row: NewSessionRow,
+  warm: { id: string; workerId: string; containerId: string; cdpEndpoint: string },
+  detail: Record<string, unknown>,
+): SessionRow {
+  return db.transaction(() => {
+    const inserted = insertReturning(db.$client, sessions, { ...row, workerId: warm.workerId, containerId: warm.containerId, cdpEndpoint: warm.cdpEndpoint, status: "running" });
+    appendEvent(db, inserted.id, "starting", { ...detail, worker: warm.workerId, warm: warm.id });
+    appendEvent(db, inserted.id, "running", { startMs: 0, warm: true });
+    return inserted;
+  });
+}
+
+/**
  * Moves a session to `to` only if it is currently in one of `from`; appends the event in the
  * same transaction. Returns the updated row, or null when the session was not in `from`.
  */

@@ -18,7 +18,6 @@ import { SSH_KEY_PURPOSE, type Worker } from "./workers.service";
 import type { EgressGuard } from "../../security/egress/guard";
 import { join } from "node:path";
 import type { Db } from "../../db/client";
-import { rememberBrowserPath } from "../../cdp/upstream";
 import { browserLimitsOf, findPoolById } from "../pools/pools.service";
 
 export interface ProviderContext {
@@ -44,7 +43,6 @@ export function buildProvider(worker: Worker, ctx: ProviderContext): BrowserProv
     network: ctx.config.dockerNetwork,
     dns: ctx.config.browserDns,
     egressGuard: ctx.egress.forWorker(worker.id),
-    onBrowserPath: rememberBrowserPath,
     poolLimits: (poolId: string) => {
       const pool = findPoolById(ctx.db, poolId);
       return pool ? browserLimitsOf(pool) : undefined;

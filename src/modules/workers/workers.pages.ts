@@ -13,7 +13,7 @@ import { badge, empty, input, notice, page, seeOther, time, type FieldErrors } f
 import { HostKeyMismatch } from "../../providers/ssh-connection";
 import { probeSshWorker } from "../../providers/ssh-docker";
 import { audit } from "../audit/audit.service";
-import { listWarm } from "../pools/warm.store";
+import { listWarm } from "../../scheduler/warm.store";
 import { drainWorker, findWorkerByEndpoint, listWorkers, removeDrainedWorkers, requestWorkerRemoval, resumeWorker, updateWorker, validateWorkerInput, type AddWorkerInput } from "./workers.service";
 import { addCheckedWorker, checkReachable, poolsChanged } from "./workers.runtime";
 import { poolNamesOfWorker } from "./worker-pools";
@@ -64,7 +64,7 @@ ${
         return html`<tr id="worker-${w.name}"><td><strong>${w.name}</strong> <span class="muted small">${w.kind} · ${served === "all" ? "all pools" : served.join(", ")}</span>
 <div class="small"><code>${w.endpoint}</code></div>${w.hostKeyFingerprint ? html`<div class="small muted">host key <code>${w.hostKeyFingerprint}</code></div>` : ""}</td>
 <td>${badge(w.status)}${w.removeRequestedAt ? html` ${badge("removing")}` : ""}${w.lastError ? html`<div class="error small">${w.lastError}</div>` : ""}${guardCell(deps, w.id)}${timeoutsCell(deps, w.id)}</td>
-<td>${deps.sessions.capacity.loadOf(w.id)} / ${w.capacity}</td><td>${time(w.lastHeartbeatAt)}</td>
+<td>${deps.scheduler.capacity.loadOf(w.id)} / ${w.capacity}</td><td>${time(w.lastHeartbeatAt)}</td>
 ${
   admin
     ? html`<td class="actions-cell"><form method="post" action="/workers/${w.id}/${w.status === "draining" ? "resume" : "drain"}" class="inline"><button type="submit" class="secondary small" aria-label="${w.status === "draining" ? "Resume" : "Drain"} ${w.name}">${w.status === "draining" ? "Resume" : "Drain"}</button></form>

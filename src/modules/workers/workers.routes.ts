@@ -8,7 +8,7 @@ import { authMacro, requestIp } from "../../http/plugins/auth";
 import { BadRequest, Conflict } from "../../lib/errors";
 import { audit } from "../audit/audit.service";
 import { findPoolByName } from "../pools/pools.service";
-import { listWarm } from "../pools/warm.store";
+import { listWarm } from "../../scheduler/warm.store";
 import { addCheckedWorker, checkReachable, poolsChanged } from "./workers.runtime";
 import { poolNamesOfWorker, resolvePoolNames } from "./worker-pools";
 import { AddWorkerBody, ListWorkersQuery, UpdateWorkerBody, WorkerParams, WorkerResponse } from "./workers.schema";
@@ -27,7 +27,7 @@ import {
   type Worker,
 } from "./workers.service";
 
-export function workerView(deps: Pick<AppDeps, "db" | "sessions" | "egress" | "fleet">, w: Worker) {
+export function workerView(deps: Pick<AppDeps, "db" | "scheduler" | "egress" | "fleet">, w: Worker) {
   const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : null);
   const pools = poolNamesOfWorker(deps.db, w);
   return {
@@ -38,7 +38,7 @@ export function workerView(deps: Pick<AppDeps, "db" | "sessions" | "egress" | "f
     endpoint: w.endpoint,
     kind: w.kind,
     capacity: w.capacity,
-    load: deps.sessions.capacity.loadOf(w.id),
+    load: deps.scheduler.capacity.loadOf(w.id),
     labels: w.labels ?? {},
     status: w.status,
     removing: w.removeRequestedAt !== null,
@@ -112,7 +112,7 @@ export function workerRoutes(deps: AppDeps) {
         const w = updateWorker(db, ctx.params.id, { ...rest, ...(pools !== undefined ? { pools: resolvePoolNames(db, pools) } : {}) });
         audit(deps, ctx.actor, "worker.updated", w.id, { fields: Object.keys(ctx.body), ...(pools !== undefined ? { pools } : {}) }, requestIp(ctx));
         if (pools !== undefined) await poolsChanged(deps, w);
-        else deps.sessions.capacity.drainAll(); // more capacity: queued requests may take it now
+        else deps.scheduler.capacity.drainAll(); // more capacity: queued requests may take it now
         return workerView(deps, w);
       },
       {

@@ -4,7 +4,8 @@ import type { Db } from "../../db/client";
 import type { ProbeResult } from "../../http/context";
 import type { Logger } from "../../lib/logger";
 import type { ProviderRegistryImpl } from "../../providers/registry";
-import type { WarmPool } from "../pools/warm-pool";
+import type { WarmPool } from "../../scheduler/warm-pool";
+import type { Scheduler } from "../../scheduler/scheduler";
 import type { SessionService } from "../sessions/sessions.service";
 import * as store from "../sessions/sessions.store";
 import { activeMaintenance } from "../settings/maintenance.service";
@@ -20,7 +21,7 @@ import { localChromiumPath } from "../../providers/local-process";
 import { HostKeyMismatch } from "../../providers/ssh-connection";
 import { probeSshWorker } from "../../providers/ssh-docker";
 import type { EgressGuard } from "../../security/egress/guard";
-import { listWarm } from "../pools/warm.store";
+import { listWarm } from "../../scheduler/warm.store";
 import { poolsOfWorker, servesPool } from "./worker-pools";
 
 export function createFleet(ctx: ProviderContext & { db: Db; providers: ProviderRegistryImpl }): WorkerFleet {
@@ -39,7 +40,7 @@ export function createFleet(ctx: ProviderContext & { db: Db; providers: Provider
  * reason. Online again: what was left on the engine while it did not answer is reconciled
  * (`reconcile`), and the queue and the warm pool move.
  */
-export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessions: SessionService; warm: WarmPool; egress: EgressGuard; reconcile?: () => Promise<unknown> }): void {
+export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessions: SessionService; scheduler: Scheduler; warm: WarmPool; egress: EgressGuard; reconcile?: () => Promise<unknown> }): void {
   fleet.setHooks({
     onProviderAdded: (_id, provider) => deps.sessions.watchProvider(provider),
     onStatusChange(worker, from, to) {
@@ -49,10 +50,10 @@ export function wireFleet(fleet: WorkerFleet, deps: { db: Db; log: Logger; sessi
       const type = to === "online" ? "worker_online" : to === "offline" ? "worker_offline" : to === "unhealthy" ? "worker_unhealthy" : null;
       if (type && (away(to) || away(from)))
         for (const s of store.liveSessions(deps.db, worker.id)) store.appendEvent(deps.db, s.id, type, { worker: worker.name });
-      if (to === "unhealthy") deps.sessions.capacity.refuseWaitersIfUnplaceable();
+      if (to === "unhealthy") deps.scheduler.capacity.refuseWaitersIfUnplaceable();
       if (to === "online") {
         if (from === "unhealthy") void deps.reconcile?.().catch((err) => deps.log.warn("reconcile after the engine answered again failed", { worker: worker.name, err }));
-        deps.sessions.capacity.drainAll();
+        deps.scheduler.capacity.drainAll();
         deps.warm.fill();
       }
     },
@@ -89,7 +90,7 @@ export async function addCheckedWorker(deps: AppDeps, actor: Actor, ip: string, 
     deps.fleet?.sync();
     await deps.fleet?.check(w.id);
     await deps.egress?.install(w.id); // coalesced with the install the fleet's status hook started
-    deps.sessions.capacity.drainAll();
+    deps.scheduler.capacity.drainAll();
     deps.warm?.fill();
   }
   return stored;
@@ -104,7 +105,7 @@ export async function poolsChanged(deps: AppDeps, w: Worker): Promise<void> {
   const served = poolsOfWorker(deps.db, w);
   await Promise.all(listWarm(deps.db).filter((x) => x.workerId === w.id && !servesPool(served, x.poolId)).map((x) => deps.warm?.discard(x, "worker no longer serves the pool")));
   await deps.egress?.workerPoolsChanged(w.id);
-  deps.sessions.capacity.drainAll();
+  deps.scheduler.capacity.drainAll();
   deps.warm?.fill();
 }
 

@@ -2,21 +2,22 @@
 // The same paths with real Docker, Chromium and Playwright are in test/e2e/workers.e2e.test.ts.
 import { describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { openMemoryDatabase } from "../../db/client";
-import { log } from "../../lib/logger";
-import { pools } from "../../db/schema";
-import { ProviderRegistryImpl } from "../../providers/registry";
-import { FakeProvider } from "../../../test/helpers/fake-provider";
-import { SessionService } from "../sessions/sessions.service";
-import { workerCapacity } from "../sessions/sessions.placement";
-import { reconcileSessions } from "../sessions/sessions.reconcile";
-import * as store from "../sessions/sessions.store";
-import { registerWorker, setWorkerStatus } from "../workers/workers.service";
-import { ensureDefaultPool } from "./pools.service";
-import { REFILL_DEFER_MS, WarmPool } from "./warm-pool";
-import { claimWarm, insertWarm, listWarm, markWarmReady, warmCounts } from "./warm.store";
-import { setMaintenance } from "../settings/maintenance.service";
-import { browserStartBudgetMs } from "../../providers/engine-deadlines";
+import { openMemoryDatabase } from "../db/client";
+import { log } from "../lib/logger";
+import { pools } from "../db/schema";
+import { ProviderRegistryImpl } from "../providers/registry";
+import { FakeProvider } from "../../test/helpers/fake-provider";
+import { SessionService } from "../modules/sessions/sessions.service";
+import { reconcileSessions } from "../modules/sessions/sessions.reconcile";
+import * as store from "../modules/sessions/sessions.store";
+import { registerWorker, setWorkerStatus } from "../modules/workers/workers.service";
+import { placementCatalog } from "../modules/workers/placement-catalog";
+import { ensureDefaultPool } from "../modules/pools/pools.service";
+import { setMaintenance } from "../modules/settings/maintenance.service";
+import { browserStartBudgetMs } from "../providers/engine-deadlines";
+import { Scheduler } from "./scheduler";
+import { REFILL_DEFER_MS } from "./warm-pool";
+import { insertWarm, listWarm, markWarmReady, warmCounts } from "./warm.store";
 
 const owner = { type: "user", id: "usr_1" };
 
@@ -36,10 +37,10 @@ function setup(opts: { workers?: number; capacity?: number; minWarm?: number; ma
     providers.set(w.id, f);
     fakes.push(f);
   }
-  const capacity = workerCapacity(db, providers);
-  const warm = new WarmPool({ db, log, providers, capacity });
-  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600, capacity, warm, clients: { closeSession() {} } });
-  return { db, pool, providers, fakes, sessions, warm };
+  const scheduler = new Scheduler({ db, log, providers, catalog: placementCatalog(db, providers), warmPools: true });
+  const warm = scheduler.warm!;
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600, scheduler, clients: { closeSession() {} } });
+  return { db, pool, providers, fakes, scheduler, sessions, warm };
 }
 
 async function until(what: string, fn: () => boolean, ms = 2000) {
@@ -73,9 +74,9 @@ describe("warm pool", () => {
     // A warm browser is not a session.
     expect(store.listSessions(s.db, { limit: 50 }).map((r) => r.id).sort()).toEqual([row.id, second.id].sort());
     await until("refilled", () => warmCounts(s.db, s.pool.id).ready === 2);
-    expect(s.sessions.capacity.loadOf(s.fakes[0]!.workerId)).toBe(3);
+    expect(s.scheduler.capacity.loadOf(s.fakes[0]!.workerId)).toBe(3);
     await s.sessions.stop(row.id);
-    expect(s.sessions.capacity.loadOf(s.fakes[0]!.workerId)).toBe(2);
+    expect(s.scheduler.capacity.loadOf(s.fakes[0]!.workerId)).toBe(2);
   });
 
   test("after a claim the refill waits while a ready browser is left, and starts at once when none is", async () => {
@@ -118,7 +119,7 @@ describe("warm pool", () => {
     const [stuck] = listWarm(s.db);
     expect(s.warm.failStuckStarts(Date.now() + browserStartBudgetMs())).toEqual([stuck!.id]);
     expect(listWarm(s.db)).toHaveLength(0);
-    expect(s.sessions.capacity.loadOf(s.fakes[0]!.workerId)).toBe(0);
+    expect(s.scheduler.capacity.loadOf(s.fakes[0]!.workerId)).toBe(0);
     s.fakes[0]!.startDelayMs = 0;
     // The late start finds its row gone and stops its browser; the pool refills with a new one.
     await until("refilled", () => listWarm(s.db).some((w) => w.status === "ready" && w.id !== stuck!.id), 3_000);
@@ -163,7 +164,7 @@ describe("queue and placement", () => {
     const first = await s.sessions.create(owner, {});
     const second = s.sessions.create(owner, {});
     await Bun.sleep(20);
-    expect(s.sessions.capacity.queueDepth(s.pool.id)).toBe(1);
+    expect(s.scheduler.capacity.queueDepth(s.pool.id)).toBe(1);
     const third = s.sessions.create(owner, {}).catch((e) => e);
     await Bun.sleep(50);
     await s.sessions.stop(first.id);
@@ -212,13 +213,15 @@ test("a claim skips the fsync only in a pool whose workers are all on this machi
   const pragmas: string[] = [];
   const exec = db.$client.exec.bind(db.$client);
   db.$client.exec = ((sql: string) => (sql.startsWith("PRAGMA synchronous") && pragmas.push(sql), exec(sql))) as typeof db.$client.exec;
+  const providers = new ProviderRegistryImpl();
+  const scheduler = new Scheduler({ db, log, providers, catalog: placementCatalog(db, providers) });
   const claimOne = () => {
     const id = `wrm_${pragmas.length}_${Math.random().toString(36).slice(2, 8)}`;
     insertWarm(db, { id, poolId: pool.id, workerId: local.id, key: "k" });
     markWarmReady(db, id, `c_${id}`, "10.0.0.2:9222");
     pragmas.length = 0;
     const now = Date.now();
-    const row = claimWarm(db, pool.id, "k", { id: `ses_${id}`, poolId: pool.id, ownerType: "user", ownerId: "usr_1", status: "starting", config: {}, metadata: {}, timeoutSec: 60, idleTimeoutSec: 60, startedAt: now }, { pool: "default" });
+    const row = scheduler.claimWarm(pool.id, "k", (w) => store.insertClaimedSession(db, { id: `ses_${id}`, poolId: pool.id, ownerType: "user", ownerId: "usr_1", status: "starting", config: {}, metadata: {}, timeoutSec: 60, idleTimeoutSec: 60, startedAt: now }, w, { pool: "default" }))?.adopted;
     expect(row?.containerId).toBe(`c_${id}`);
     return [...pragmas];
   };

@@ -5,18 +5,19 @@
 // browser holds.
 import { expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { openMemoryDatabase } from "../../db/client";
-import { log } from "../../lib/logger";
-import { pools } from "../../db/schema";
-import { ProviderRegistryImpl } from "../../providers/registry";
-import type { BrowserSpec } from "../../providers/provider";
-import { FakeProvider } from "../../../test/helpers/fake-provider";
-import { SessionService } from "../sessions/sessions.service";
-import { workerCapacity } from "../sessions/sessions.placement";
-import { registerWorker, setWorkerStatus, updateWorker } from "../workers/workers.service";
-import { createPool, ensureDefaultPool } from "./pools.service";
-import { WarmPool } from "./warm-pool";
-import { claimWarm, listWarm, warmCounts } from "./warm.store";
+import { openMemoryDatabase } from "../db/client";
+import { log } from "../lib/logger";
+import { pools } from "../db/schema";
+import { ProviderRegistryImpl } from "../providers/registry";
+import type { BrowserSpec } from "../providers/provider";
+import { FakeProvider } from "../../test/helpers/fake-provider";
+import { SessionService } from "../modules/sessions/sessions.service";
+import { registerWorker, setWorkerStatus, updateWorker } from "../modules/workers/workers.service";
+import { placementCatalog } from "../modules/workers/placement-catalog";
+import { createPool, ensureDefaultPool } from "../modules/pools/pools.service";
+import { insertClaimedSession } from "../modules/sessions/sessions.store";
+import { Scheduler } from "./scheduler";
+import { listWarm, warmCounts } from "./warm.store";
 
 const owner = { type: "user", id: "usr_1" };
 
@@ -33,10 +34,10 @@ function setup(opts: { capacity: number; defaultWarm?: number; otherWarm?: numbe
   const start = fake.start.bind(fake);
   fake.start = (spec) => (specs.push(spec), start(spec));
   providers.set(w.id, fake);
-  const capacity = workerCapacity(db, providers);
-  const warm = new WarmPool({ db, log, providers, capacity });
-  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600, capacity, warm, clients: { closeSession() {} } });
-  return { db, main, other, worker: w, fake, specs, sessions, warm };
+  const scheduler = new Scheduler({ db, log, providers, catalog: placementCatalog(db, providers), warmPools: true });
+  const warm = scheduler.warm!;
+  const sessions = new SessionService({ db, log, publicUrl: "http://grid.test", installKey: Buffer.alloc(32, 1), providers, maxDurationSec: 3600, scheduler, clients: { closeSession() {} } });
+  return { db, main, other, worker: w, fake, specs, scheduler, sessions, warm };
 }
 
 async function until(what: string, fn: () => boolean, ms = 2000) {
@@ -52,8 +53,8 @@ test("each pool keeps its own warm browsers on the shared worker, with its own f
   s.warm.fill();
   await until("1 + 2 warm", () => warmCounts(s.db, s.main.id).ready === 1 && warmCounts(s.db, s.other.id).ready === 2);
   expect(s.specs.map((x) => `${x.poolId === s.other.id ? "other" : "default"}:${x.flavour}`).sort()).toEqual(["default:headless-shell", "other:chromium", "other:chromium"]);
-  expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(3);
-  expect([s.sessions.capacity.poolLoadOf(s.main.id), s.sessions.capacity.poolLoadOf(s.other.id)]).toEqual([1, 2]);
+  expect(s.scheduler.capacity.loadOf(s.worker.id)).toBe(3);
+  expect([s.scheduler.capacity.poolLoadOf(s.main.id), s.scheduler.capacity.poolLoadOf(s.other.id)]).toEqual([1, 2]);
 });
 
 test("a warm browser of one pool is never claimed for another", async () => {
@@ -77,11 +78,11 @@ test("a worker narrowed away from a pool: its warm browsers there are no longer 
   await until("1 warm in other", () => warmCounts(s.db, s.other.id).ready === 1);
   updateWorker(s.db, s.worker.id, { pools: [s.main.id] });
   const row = { id: "ses_x", poolId: s.other.id, workerId: null, ownerType: "user", ownerId: "usr_1", status: "starting" as const, config: {}, metadata: {}, timeoutSec: 60, idleTimeoutSec: 60 };
-  expect(claimWarm(s.db, s.other.id, "chromium:1280x720", row, {})).toBeNull();
+  expect(s.scheduler.claimWarm(s.other.id, "chromium:1280x720", (w) => insertClaimedSession(s.db, row, w, {}))).toBeNull();
   await s.warm.maintain();
   expect(listWarm(s.db)).toHaveLength(0);
   expect(s.fake.browsers.size).toBe(0);
-  expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(0);
+  expect(s.scheduler.capacity.loadOf(s.worker.id)).toBe(0);
 });
 
 test("a queued request takes back the slot another pool's idle warm browser holds on a worker it can use", async () => {
@@ -92,5 +93,5 @@ test("a queued request takes back the slot another pool's idle warm browser hold
   expect(row.status).toBe("running");
   expect(row.poolId).toBe(s.main.id);
   expect(warmCounts(s.db, s.other.id).ready).toBe(1);
-  expect(s.sessions.capacity.loadOf(s.worker.id)).toBe(2);
+  expect(s.scheduler.capacity.loadOf(s.worker.id)).toBe(2);
 });

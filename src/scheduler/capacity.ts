@@ -4,8 +4,7 @@
 // over every worker. Freeing a slot hands it straight to the oldest waiter that can use it — of
 // the slot's pool, or of another pool the worker serves (no polling interval). Counts live in
 // memory and are rebuilt from the database at start.
-import { CapacityExhausted, Unavailable } from "../../lib/errors";
-import { servesPool } from "../workers/worker-pools";
+import { CapacityExhausted, Unavailable } from "../lib/errors";
 
 export interface PlacementWorker {
   id: string;
@@ -23,7 +22,8 @@ export interface HeldSlot {
   poolId: string;
 }
 
-const serves = (w: PlacementWorker, poolId: string) => servesPool(w.pools, poolId);
+/** Whether a worker takes browsers of the pool ("all" includes pools created later). */
+export const serves = (w: Pick<PlacementWorker, "pools">, poolId: string): boolean => w.pools === "all" || w.pools.includes(poolId);
 
 interface Waiter {
   poolId: string;

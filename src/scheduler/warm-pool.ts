@@ -2,8 +2,8 @@
 // session whose settings equal the pool's defaults is a database claim, not a container start.
 //
 // - A warm browser belongs to one pool (its flavour, viewport and limits) and holds a slot of its
-//   worker and of its pool like a session does; claiming hands that slot to a session of that
-//   pool only. On a worker serving several pools each pool keeps its own warm browsers there,
+//   worker and of its pool like a session does; only a session of that pool may claim it
+//   (scheduler.ts claimWarm, which also states what becomes of the slot). On a worker serving several pools each pool keeps its own warm browsers there,
 //   all counted against the worker's capacity. The filler never takes a slot a waiting request
 //   (of any pool) could use, and a waiting request makes the filler give a warm browser back —
 //   its own pool's first, else another pool's on a worker it can use (a cold request must not
@@ -12,15 +12,14 @@
 //   events (claim, death, worker online, pool change); a periodic pass is only a safety net
 //   that also recycles browsers older than the pool's warmMaxAgeSec and ones whose settings no
 //   longer match the pool.
-import type { Db } from "../../db/client";
-import type { Logger } from "../../lib/logger";
-import { newId } from "../../lib/ids";
-import type { Capacity } from "../sessions/capacity";
-import type { ProviderRegistry } from "../../providers/registry";
-import { findPoolById, listPools, type Pool } from "./pools.service";
-import { listWorkers } from "../workers/workers.service";
-import { explicitPoolsByWorker, poolSetOf, servesPool } from "../workers/worker-pools";
-import { browserStartBudgetMs } from "../../providers/engine-deadlines";
+import type { Db } from "../db/client";
+import type { Logger } from "../lib/logger";
+import { newId } from "../lib/ids";
+import type { ProviderRegistry } from "../providers/registry";
+import type { BrowserProvider, StartedBrowser } from "../providers/provider";
+import { browserStartBudgetMs } from "../providers/engine-deadlines";
+import { serves, type Capacity } from "./capacity";
+import type { PoolRow, SchedulerCatalog } from "./placement";
 import { deleteWarm, findWarmByContainer, insertWarm, listWarm, markWarmReady, warmCounts, warmKey, type WarmRow } from "./warm.store";
 
 const WARM_CONCURRENCY = 2;
@@ -33,12 +32,12 @@ const FAILURE_BACKOFF_MS = 5_000;
  */
 export const REFILL_DEFER_MS = 500;
 
-export function poolDefaults(pool: Pool) {
+export function poolDefaults(pool: PoolRow) {
   return { browser: pool.flavour, viewport: { width: pool.viewportWidth, height: pool.viewportHeight } };
 }
 
 /** A warm browser started under other CPU or storage limits than its pool's now is replaced. */
-function limitsKey(pool: Pool): string {
+function limitsKey(pool: PoolRow): string {
   return `${pool.cpuMillis}:${pool.storageMb}`;
 }
 
@@ -47,13 +46,24 @@ export class WarmPool {
   private backoffUntil = new Map<string, number>();
   private closed = false;
 
-  /** `startDeadlineMs`: a warm browser still starting after this long is given up (failStuckStarts). */
-  constructor(private deps: { db: Db; log: Logger; providers: ProviderRegistry; capacity: Capacity; startDeadlineMs?: number }) {}
+  constructor(
+    private deps: {
+      db: Db;
+      log: Logger;
+      providers: ProviderRegistry;
+      capacity: Capacity;
+      catalog: SchedulerCatalog;
+      /** A warm browser still starting after this long is given up (failStuckStarts). */
+      startDeadlineMs?: number;
+      /** A warm browser is ready: what its provider returned (boot hands the browser path to the gateway's cache). */
+      onReady?: (provider: BrowserProvider, started: StartedBrowser) => void;
+    },
+  ) {}
 
   /** Tops up every pool (or one). Returns at once; starts run in the background. */
   fill(poolId?: string): void {
     if (this.closed) return;
-    const pools = poolId ? [findPoolById(this.deps.db, poolId)].filter((p): p is Pool => !!p) : listPools(this.deps.db);
+    const pools = poolId ? [this.deps.catalog.pool(poolId)].filter((p): p is PoolRow => !!p) : this.deps.catalog.pools();
     for (const pool of pools) this.fillPool(pool);
   }
 
@@ -75,7 +85,7 @@ export class WarmPool {
     this.deferred.set(poolId, t);
   }
 
-  private fillPool(pool: Pool): void {
+  private fillPool(pool: PoolRow): void {
     if ((this.backoffUntil.get(pool.id) ?? 0) > Date.now()) return;
     const key = warmKey(poolDefaults(pool));
     const have = listWarm(this.deps.db, pool.id).filter((w) => (w.config as { key?: string }).key === key).length;
@@ -93,7 +103,7 @@ export class WarmPool {
     }
   }
 
-  private async startOne(pool: Pool, workerId: string, key: string): Promise<void> {
+  private async startOne(pool: PoolRow, workerId: string, key: string): Promise<void> {
     const id = newId("wrm");
     insertWarm(this.deps.db, { id, poolId: pool.id, workerId, key, limits: limitsKey(pool) });
     const provider = this.deps.providers.get(workerId);
@@ -104,7 +114,7 @@ export class WarmPool {
       if (!markWarmReady(this.deps.db, id, started.handle, `${started.cdp.host}:${started.cdp.port}`)) {
         // Discarded while starting (whoever deleted the row freed the slot): do not leave the browser behind.
         await provider.stop(started.handle).catch(() => {});
-      }
+      } else this.deps.onReady?.(provider, started);
     } catch (err) {
       if (deleteWarm(this.deps.db, id)) this.deps.capacity.release(workerId, pool.id);
       this.backoffUntil.set(pool.id, Date.now() + FAILURE_BACKOFF_MS);
@@ -127,9 +137,9 @@ export class WarmPool {
    */
   evictFor(poolId: string): boolean {
     let victim = listWarm(this.deps.db, poolId).find((w) => w.status === "ready");
-    const pool = victim ? undefined : findPoolById(this.deps.db, poolId);
+    const pool = victim ? undefined : this.deps.catalog.pool(poolId);
     if (!victim && pool && this.deps.capacity.poolLoadOf(poolId) < pool.maxSessions) {
-      const usable = new Set(listWorkers(this.deps.db, poolId).map((w) => w.id));
+      const usable = new Set(this.deps.catalog.workers().filter((w) => serves(w, poolId)).map((w) => w.id));
       victim = listWarm(this.deps.db).find((w) => w.status === "ready" && w.poolId !== poolId && usable.has(w.workerId));
     }
     if (!victim) return false;
@@ -150,19 +160,18 @@ export class WarmPool {
   async maintain(now = Date.now()): Promise<void> {
     // Draining or removed-on-request workers give their warm browsers back, and so do workers
     // that no longer serve the warm browser's pool (an admin changed the worker's pools).
-    const workers = listWorkers(this.deps.db);
-    const leaving = new Set(workers.filter((w) => w.status === "draining").map((w) => w.id));
-    const explicit = explicitPoolsByWorker(this.deps.db);
+    const workers = this.deps.catalog.workers();
+    const leaving = new Set(workers.filter((w) => w.draining).map((w) => w.id));
     const serving = (workerId: string, poolId: string) => {
       const w = workers.find((x) => x.id === workerId);
-      return !!w && servesPool(poolSetOf(w, explicit), poolId);
+      return !!w && serves(w, poolId);
     };
     for (const w of listWarm(this.deps.db)) {
       if (w.status !== "ready") continue;
       if (leaving.has(w.workerId)) await this.discard(w, "worker draining");
       else if (!serving(w.workerId, w.poolId)) await this.discard(w, "worker no longer serves the pool");
     }
-    for (const pool of listPools(this.deps.db)) {
+    for (const pool of this.deps.catalog.pools()) {
       const key = warmKey(poolDefaults(pool));
       const ready = listWarm(this.deps.db, pool.id).filter((w) => w.status === "ready");
       let keep = pool.state === "active" ? pool.minWarm : 0;
