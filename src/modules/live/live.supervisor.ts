@@ -6,7 +6,7 @@
 // view. Input (mouse, keys, text, navigation, tab switch) goes to the attached page.
 import type { Logger } from "../../lib/logger";
 import { BadRequest, Unavailable } from "../../lib/errors";
-import { CdpClient, type CdpTargetAddress } from "./cdp-client";
+import { CdpClient, type CdpTargetAddress } from "../../cdp/cdp-client";
 import type { LiveViewer } from "./live.viewer";
 
 const MIN_FRAME_INTERVAL_MS = 66;

@@ -17,7 +17,7 @@ import type { Config } from "../../config";
 import { join } from "node:path";
 import { BROWSER_PATHS, type BrowserProvider } from "../../providers/provider";
 import { LocalBlobStore } from "../../storage/local-blob-store";
-import { CdpClient } from "../live/cdp-client";
+import { CdpClient } from "../../cdp/cdp-client";
 import { appendEvent, appendNote, getSession, listEvents, type SessionRow } from "../sessions/sessions.store";
 import { browserAddress } from "../sessions/sessions.address";
 import type { Owner, SessionService, SessionStorage } from "../sessions/sessions.service";

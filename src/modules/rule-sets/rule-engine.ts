@@ -13,7 +13,7 @@
 // request never hangs on the engine. If the connection drops while the session runs, the engine
 // reconnects.
 import type { Logger } from "../../lib/logger";
-import type { CdpClient } from "../live/cdp-client";
+import type { CdpClient } from "../../cdp/cdp-client";
 import { compileRules, decide, editHeaders, fetchPatterns, type CompiledRule, type FetchPattern, type Rule } from "./rule-sets.rules";
 
 /**

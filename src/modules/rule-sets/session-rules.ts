@@ -10,7 +10,7 @@ import type { Logger } from "../../lib/logger";
 import { Conflict, DomainError } from "../../lib/errors";
 import { CdpError } from "../../cdp/types";
 import type { BrowserProvider } from "../../providers/provider";
-import { CdpClient } from "../live/cdp-client";
+import { CdpClient } from "../../cdp/cdp-client";
 import type { NetworkPart } from "../network/session-network";
 import type { SessionService } from "../sessions/sessions.service";
 import { appendEvent, getSession, type SessionRow } from "../sessions/sessions.store";
