@@ -55,6 +55,10 @@ function fakeBrowser(): FakeBrowser {
             return reply({});
           case "Test.hang":
             return;
+          case "Target.setAutoAttach": // the existing page is attached before the reply, as Chromium does
+            if (!msg.sessionId && msg.params.autoAttach)
+              void ws.send(JSON.stringify({ method: "Target.attachedToTarget", params: { sessionId: "AUTO0", targetInfo: { targetId: "T0", type: "page" }, waitingForDebugger: false } }));
+            return reply({});
           case "Target.attachToTarget": {
             const sessionId = `S${nextSession++}`;
             void ws.send(JSON.stringify({ method: "Target.attachedToTarget", params: { sessionId, targetInfo: { targetId: msg.params.targetId, type: "page" }, waitingForDebugger: false } }));
@@ -230,15 +234,15 @@ describe("SessionLinks", () => {
     await engine.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true });
     await engine.send("Test.autoAttached", { sessionId: "AUTO1", targetId: "T1" });
     const { sessionId: viewed } = await viewer.send<{ sessionId: string }>("Target.attachToTarget", { targetId: "T1", flatten: true });
-    expect(rv.events).toEqual(["Target.attachedToTarget:AUTO1", `Target.attachedToTarget:${viewed}`]);
-    expect(re.events).toEqual(["Target.attachedToTarget:AUTO1"]);
+    expect(rv.events).toEqual(["Target.attachedToTarget:AUTO0", "Target.attachedToTarget:AUTO1", `Target.attachedToTarget:${viewed}`]);
+    expect(re.events).toEqual(["Target.attachedToTarget:AUTO0", "Target.attachedToTarget:AUTO1"]);
     // A child auto-attached under the engine's session is the engine's too.
     await engine.send("Test.emit", { event: "Target.attachedToTarget", params: { sessionId: "AUTO2", targetInfo: { targetId: "F1", type: "iframe" } }, sessionId: "AUTO1" });
 
     browser.commands.length = 0;
     engine.release();
-    await until(() => browser.commands.length === 3);
-    expect(browser.commands.map(([m, p]) => `${m} ${p.sessionId ?? p.autoAttach}`).sort()).toEqual(["Target.detachFromTarget AUTO1", "Target.detachFromTarget AUTO2", "Target.setAutoAttach false"]);
+    await until(() => browser.commands.length === 4);
+    expect(browser.commands.map(([m, p]) => `${m} ${p.sessionId ?? p.autoAttach}`).sort()).toEqual(["Target.detachFromTarget AUTO0", "Target.detachFromTarget AUTO1", "Target.detachFromTarget AUTO2", "Target.setAutoAttach false"]);
     expect(viewer.isOpen).toBe(true);
 
     browser.commands.length = 0;

@@ -166,6 +166,8 @@ class SharedLink {
   async send(from: Lease, method: string, params: Record<string, unknown>, cdpSession: string | undefined, timeoutMs: number | undefined): Promise<any> {
     const explicitAttach = method === "Target.attachToTarget" && !cdpSession && typeof params.targetId === "string" ? (params.targetId as string) : null;
     if (explicitAttach) this.attaching.set(explicitAttach, (this.attaching.get(explicitAttach) ?? 0) + 1);
+    // Chromium attaches the existing targets before it replies: they are this lease's already.
+    if (method === "Target.setAutoAttach" && !cdpSession && params.autoAttach === true) this.autoAttacher = from;
     let result: any;
     try {
       result = await this.client.send(method, params, cdpSession, timeoutMs);
@@ -179,10 +181,7 @@ class SharedLink {
     }
     if (explicitAttach && typeof result?.sessionId === "string") this.owners.set(result.sessionId, from);
     if (method === "Target.detachFromTarget" && typeof params.sessionId === "string") this.owners.delete(params.sessionId);
-    if (method === "Target.setAutoAttach" && !cdpSession) {
-      if (params.autoAttach === true) this.autoAttacher = from;
-      else if (this.autoAttacher === from) this.autoAttacher = null;
-    }
+    if (method === "Target.setAutoAttach" && !cdpSession && params.autoAttach !== true && this.autoAttacher === from) this.autoAttacher = null;
     return result;
   }
 
