@@ -63,6 +63,8 @@ const CLEANUP_TIMEOUT_MS = 2_000;
 export class SessionLinks {
   private links = new Map<string, SharedLink>();
   private opening = new Map<string, Promise<SharedLink>>();
+  /** Sessions that ended while their link was opening. */
+  private ended = new Set<string>();
 
   constructor(private opts: SessionLinksOptions) {}
 
@@ -99,9 +101,6 @@ export class SessionLinks {
   openSessions(): string[] {
     return [...this.links.keys()];
   }
-
-  /** Sessions that ended while their link was opening. */
-  private ended = new Set<string>();
 
   private async open(sessionId: string): Promise<SharedLink> {
     this.ended.delete(sessionId);
