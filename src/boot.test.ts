@@ -1,9 +1,11 @@
 // The wiring boot.ts does (buildServices), with a fake provider: each app gets its own services,
 // built once and shared by every module that uses them, and a session that ends closes its
-// clients through the gateway boot hands over after building it.
+// clients through the gateway boot hands over after building it, and its CDP link.
 import { afterEach, describe, expect, test } from "bun:test";
 import { makeTestApp, type TestApp } from "../test/helpers/app";
 import { FakeProvider } from "../test/helpers/fake-provider";
+import { fakeCdpBrowser, until } from "../test/helpers/fake-cdp-browser";
+import { DomainError } from "./lib/errors";
 import { buildServices } from "./boot";
 import { loadConfig } from "./config";
 import { openMemoryDatabase } from "./db/client";
@@ -37,7 +39,7 @@ class PathReportingProvider extends FakeProvider {
   }
 }
 
-function servicesWithOneWorker(opts: { provider?: (workerId: string) => FakeProvider; warmPools?: boolean; minWarm?: number } = {}) {
+function servicesWithOneWorker(opts: { provider?: (workerId: string) => FakeProvider; warmPools?: boolean; minWarm?: number; reach?: (cdp: { host: string; port: number }) => { host: string; port: number } } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "bg-boot-test-"));
   dirs.push(dataDir);
   const config = loadConfig({ BROWSERGRID_DATA_DIR: dataDir });
@@ -48,7 +50,9 @@ function servicesWithOneWorker(opts: { provider?: (workerId: string) => FakeProv
   const worker = registerWorker(db, { name: "local", poolId: pool.id, endpoint: "unix:///fake.sock", kind: "docker", capacity: 2 });
   setWorkerStatus(db, worker.id, "online");
   const providers = new ProviderRegistryImpl();
-  providers.set(worker.id, opts.provider?.(worker.id) ?? new FakeProvider(worker.id));
+  const provider = opts.provider?.(worker.id) ?? new FakeProvider(worker.id);
+  if (opts.reach) Object.assign(provider, { reach: opts.reach });
+  providers.set(worker.id, provider);
   return buildServices({ config, db, log, installKey: Buffer.alloc(32, 3), providers, startedAt: Date.now(), version: "test", warmPools: opts.warmPools });
 }
 
@@ -64,6 +68,37 @@ describe("buildServices", () => {
     expect(storageOf(a.deps)).toBe(a.deps.storage);
     // The live hub reaches browsers through this app's session service, not another's.
     expect((a.deps.live as unknown as { deps: { sessions: unknown } }).deps.sessions).toBe(a.deps.sessions);
+  });
+
+  test("each app has its own CDP link registry, the one its live hub uses", async () => {
+    const a: TestApp = await makeTestApp({ withUsers: false });
+    const b: TestApp = await makeTestApp({ withUsers: false });
+    expect(a.deps.links).toBeDefined();
+    expect(a.deps.links).not.toBe(b.deps.links);
+    expect((a.deps.live as unknown as { deps: { links: unknown } }).deps.links).toBe(a.deps.links);
+  });
+
+  test("a session's CDP link reaches its browser through the worker's reach and closes when the session ends", async () => {
+    const browser = fakeCdpBrowser();
+    try {
+      const reached: string[] = [];
+      const { deps } = servicesWithOneWorker({ reach: (cdp) => (reached.push(`${cdp.host}:${cdp.port}`), browser.address) });
+      const row = await deps.sessions.create({ type: "user", id: "usr_1" }, {});
+      const lease = await deps.links.link(row.id);
+      const closes: string[] = [];
+      lease.onClose((reason) => closes.push(reason));
+      expect(reached).toEqual(["127.0.0.1:9"]); // the address the provider's start gave
+      expect(browser.connections).toBe(1);
+      await deps.sessions.end(row.id, "completed", "stopped by test");
+      expect(closes).toEqual(["the session ended"]);
+      await until(() => browser.open === 0);
+      const err = (await deps.links.link(row.id).catch((e) => e)) as DomainError;
+      expect(`${err.status} ${err.code}`).toBe("409 session_not_running");
+      expect(browser.connections).toBe(1);
+      await deps.sessions.shutdown();
+    } finally {
+      browser.stop();
+    }
   });
 
   test("a session that ends closes its clients through the gateway handed over after the build", async () => {

@@ -3,8 +3,9 @@
 //  1. config → logger → database + migrations → install key and id → default pool;
 //  2. workers: the provider registry, the local Docker worker, the egress guard, the fleet;
 //  3. the services (buildServices, below; tests build theirs through it too): auth state,
-//     storage, rule engines, the scheduler (slots, queue, warm pools), the session network (egress guard → proxy →
-//     rule sets), the session service, the live hub;
+//     storage, rule engines, BrowserGrid's CDP links to the browsers, the scheduler (slots,
+//     queue, warm pools), the session network (egress guard → proxy → rule sets), the session
+//     service, the live hub;
 //  4. the HTTP app and the CDP gateway (built while Docker answers the first heartbeat and
 //     reconciliation), then live sessions adopted and the fleet wired to the services;
 //  5. listen → proxy relay and egress guard install, warm pool fill → background loops.
@@ -39,6 +40,8 @@ import type { BrowserProvider, StartedBrowser } from "./providers/provider";
 import { reconcileSessions } from "./modules/sessions/sessions.reconcile";
 import { endSessionsForShutdown } from "./modules/sessions/sessions.shutdown";
 import { createSessionGateway } from "./modules/sessions/sessions.gateway";
+import { sessionBrowserAddresses } from "./modules/sessions/sessions.address";
+import { SessionLinks } from "./cdp/session-links";
 import { bootstrapAdminFromEnv } from "./modules/auth/auth.service";
 import { createAuthState } from "./modules/auth/auth.state";
 import { createStorage, sessionStorageHooks, storageUpkeep } from "./modules/profiles/session-storage";
@@ -79,7 +82,7 @@ export interface ServiceInputs {
   /** Keep warm browsers (boot does; API tests that start no browsers do not). */
   warmPools?: boolean;
   /** A session's network parts, in order, built from the objects given (absent: none). */
-  networkParts?: (shared: { db: Db; log: Logger; installKey: Buffer; rules: RuleEngines }) => NetworkPart[];
+  networkParts?: (shared: { db: Db; log: Logger; installKey: Buffer; rules: RuleEngines; links: SessionLinks }) => NetworkPart[];
   /** A browser start still under way after this long is failed; absent: engine-deadlines.ts. */
   startDeadlineMs?: number;
 }
@@ -101,11 +104,15 @@ export function buildServices(inputs: ServiceInputs): Services {
   // Profiles, artifacts and their blob store; the rule engines of running sessions.
   const storage = createStorage(config, db, log);
   const rules = createRuleEngines();
+  // BrowserGrid's own CDP link to each live session's browser, opened on demand and shared by
+  // the live view, rule engines, profile saves and screenshots; the session service closes a
+  // session's link when it ends.
+  const links = new SessionLinks({ resolve: sessionBrowserAddresses(db, providers), log: log.child({ component: "cdp-links" }) });
   // Where every session's browser comes from: a warm one, or a slot on a worker (the queue).
   // Both kinds of started browser hand their WebSocket path to the gateway's cache here.
   const scheduler = new Scheduler({ db, log, providers, catalog: placementCatalog(db, providers), warmPools: inputs.warmPools, startDeadlineMs, onBrowserReady: rememberStartedBrowser });
   const warm = scheduler.warm ?? undefined;
-  const parts = inputs.networkParts?.({ db, log, installKey, rules }) ?? [];
+  const parts = inputs.networkParts?.({ db, log, installKey, rules, links }) ?? [];
   // A real construction cycle: the gateway authorises connects through the session service,
   // and the service closes a session's clients through the gateway when the session ends. The
   // service gets this closer, which reaches the gateway once boot() has built it (until then
@@ -122,12 +129,13 @@ export function buildServices(inputs: ServiceInputs): Services {
     startDeadlineMs,
     scheduler,
     onBrowserStarted: rememberStartedBrowser,
-    storage: sessionStorageHooks({ config, db, log, storage }),
+    storage: sessionStorageHooks({ config, db, log, storage, links }),
     network: parts.length ? sessionNetwork(parts, log) : undefined,
     clients,
+    links,
   });
   // The live views: one per watched session, reaching its browser through the session service.
-  const live = new LiveHub({ sessions, installKey, log });
+  const live = new LiveHub({ sessions, installKey, links, log });
   const deps: AppDeps = {
     config,
     db,
@@ -145,6 +153,7 @@ export function buildServices(inputs: ServiceInputs): Services {
     storage,
     rules,
     live,
+    links,
     now: inputs.now,
   };
   return { deps, gatewayBuilt: (g) => void (gateway = g) };
@@ -251,6 +260,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
       // Keep-alive sessions keep running for the next start to adopt (sessions.shutdown.ts).
       void server.stop(false);
       await endSessionsForShutdown({ db, log, providers, sessions, warm });
+      deps.links.closeAll(); // the kept sessions' links; their browsers keep running
       proxies.stop();
       // The kept sessions' clients are told (1001) and reconnect after the next start.
       gateway.shutdown();

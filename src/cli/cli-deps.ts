@@ -14,11 +14,12 @@ export function openForCli(): AppDeps | null {
   const config = loadConfigOrReport();
   if (!config) return null;
   const db = openDatabase(databasePath(config.dataDir));
-  // The CLI never starts sessions: no command reaches the session service, the scheduler, the rule engines or
-  // the live views from here. It builds the two services its commands use (users, profiles).
+  // The CLI never starts sessions: no command reaches the session service, the scheduler, the
+  // rule engines, the live views or the CDP links from here. It builds the two services its
+  // commands use (users, profiles).
   const auth = createAuthState(config, Date.now);
   const storage = createStorage(config, db, log);
-  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, scheduler: undefined as never, installKey: loadInstallKey(config.dataDir), auth, storage, rules: undefined as never, live: undefined as never };
+  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, scheduler: undefined as never, installKey: loadInstallKey(config.dataDir), auth, storage, rules: undefined as never, live: undefined as never, links: undefined as never };
 }
 
 /** Reads a password: all of stdin with --password-stdin, else a hidden prompt (twice when new). */

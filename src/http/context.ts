@@ -13,6 +13,7 @@ import type { AuthState } from "../modules/auth/auth.state";
 import type { Storage } from "../modules/profiles/session-storage";
 import type { RuleEngines } from "../modules/rule-sets/session-rules";
 import type { LiveHub } from "../modules/live/live.hub";
+import type { SessionLinks } from "../cdp/session-links";
 
 export interface ProbeResult {
   name: string;
@@ -48,6 +49,8 @@ export interface AppDeps {
   rules: RuleEngines;
   /** The live views being watched, one per session. */
   live: LiveHub;
+  /** BrowserGrid's own CDP link to each live session's browser, shared by the live view, rule sets, profile saves and screenshots. */
+  links: SessionLinks;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
 }

@@ -1,10 +1,11 @@
-// Screenshots of a running session's first page, stored as artifacts. Taken on BrowserGrid's
-// own CDP connection (the session's clients see nothing of it); used by the API
+// Screenshots of a running session's first page, stored as artifacts. Taken on a lease of
+// BrowserGrid's own CDP link to the browser (src/cdp/session-links.ts; the session's clients
+// see nothing of it, and releasing the lease detaches the page it attached to); used by the API
 // (POST /api/v1/sessions/:id/screenshot) and the session page's "Take screenshot" button.
 import type { AppDeps } from "../../http/context";
 import { Conflict } from "../../lib/errors";
 import type { SessionRow } from "../sessions/sessions.store";
-import { connectToBrowser, storageOf } from "../profiles/session-storage";
+import { storageOf } from "../profiles/session-storage";
 import type { ArtifactRow } from "./artifacts.service";
 
 const MAX_SCREENSHOT_BYTES = 64 * 1024 * 1024;
@@ -17,7 +18,7 @@ export interface ScreenshotOptions {
 
 export async function captureScreenshot(deps: AppDeps, row: SessionRow, opts: ScreenshotOptions = {}): Promise<ArtifactRow> {
   if (row.status !== "running") throw new Conflict(`Session ${row.id} is ${row.status}; screenshots need a running browser.`, "session_not_running");
-  const client = await connectToBrowser(row, deps.sessions.providerOf(row));
+  const client = await deps.links.link(row.id);
   try {
     const { targetInfos } = await client.send<{ targetInfos: { targetId: string; type: string; url: string }[] }>("Target.getTargets");
     const page = targetInfos.find((x) => x.type === "page");
@@ -33,6 +34,6 @@ export async function captureScreenshot(deps: AppDeps, row: SessionRow, opts: Sc
     const bytes = Buffer.from(shot.data, "base64");
     return await storageOf(deps).artifacts.add(row.id, "screenshot", `screenshot-${Date.now()}.${format === "jpeg" ? "jpg" : "png"}`, new Uint8Array(bytes), { maxBytes: MAX_SCREENSHOT_BYTES });
   } finally {
-    client.close();
+    client.release();
   }
 }

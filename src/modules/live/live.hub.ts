@@ -1,8 +1,10 @@
 // One LiveSession per watched session, created by the first viewer and forgotten when it
-// closes. The browser's address comes from the session service, the same way the CDP gateway
-// gets it, so it is only found for running sessions (and goes through a worker's tunnel when
-// the worker is remote). boot.ts builds the one hub of the process; it is `deps.live`.
+// closes. It talks to the browser on the session's shared BrowserGrid CDP link (`links`, which
+// finds the address through a worker's tunnel when the worker is remote), and only while the
+// session service's connect rule says the session runs. boot.ts builds the one hub of the
+// process; it is `deps.live`.
 import type { Logger } from "../../lib/logger";
+import type { SessionLinks } from "../../cdp/session-links";
 import type { SessionService } from "../sessions/sessions.service";
 import { connectToken } from "../sessions/sessions.model";
 import { LiveSession } from "./live.supervisor";
@@ -10,15 +12,18 @@ import { LiveSession } from "./live.supervisor";
 export class LiveHub {
   private sessions = new Map<string, LiveSession>();
 
-  constructor(private deps: { sessions: SessionService; installKey: Buffer; log: Logger }) {}
+  constructor(private deps: { sessions: SessionService; installKey: Buffer; links: SessionLinks; log: Logger }) {}
 
   session(sessionId: string): LiveSession {
     let s = this.sessions.get(sessionId);
     if (!s) {
-      const { sessions, installKey, log } = this.deps;
+      const { sessions, installKey, links, log } = this.deps;
       const live: LiveSession = new LiveSession(
         sessionId,
-        () => sessions.authorizeConnect(sessionId, connectToken(installKey, sessionId))?.cdp ?? null,
+        {
+          isRunning: () => sessions.authorizeConnect(sessionId, connectToken(installKey, sessionId)) !== null,
+          link: () => links.link(sessionId),
+        },
         () => {
           if (this.sessions.get(sessionId) === live) this.sessions.delete(sessionId);
         },

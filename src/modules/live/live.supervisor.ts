@@ -1,12 +1,13 @@
-// The live view's side of a session's browser: one BrowserGrid CDP connection per watched
-// session, attached (flat session) to one page, screencasting only while at least one viewer
-// watches — the first viewer starts Page.startScreencast, the last one leaving stops it, and
-// the connection itself closes shortly after. Frames are acknowledged at most ~15 times a
+// The live view's side of a session's browser: a lease on the session's BrowserGrid CDP link
+// (src/cdp/session-links.ts, shared with rule sets, screenshots, …) per watched session,
+// attached (flat session) to one page, screencasting only while at least one viewer watches —
+// the first viewer starts Page.startScreencast, the last one leaving stops it, and the lease is
+// released shortly after (its page attachment detached). Frames are acknowledged at most ~15 times a
 // second, which is what paces Chromium, so an animated page does not burn a core for a live
 // view. Input (mouse, keys, text, navigation, tab switch) goes to the attached page.
 import type { Logger } from "../../lib/logger";
 import { BadRequest, Unavailable } from "../../lib/errors";
-import { CdpClient, type CdpTargetAddress } from "./cdp-client";
+import type { CdpLease } from "../../cdp/session-links";
 import type { LiveViewer } from "./live.viewer";
 
 const MIN_FRAME_INTERVAL_MS = 66;
@@ -41,7 +42,7 @@ const isBlank = (url: string) => url === "" || url === "about:blank";
 
 export class LiveSession {
   readonly viewers = new Set<LiveViewer>();
-  private client: CdpClient | null = null;
+  private client: CdpLease | null = null;
   private pages = new Map<string, PageInfo>();
   private seq = 0;
   private current: { targetId: string; cdpSession: string } | null = null;
@@ -56,7 +57,12 @@ export class LiveSession {
 
   constructor(
     readonly sessionId: string,
-    private resolveTarget: () => CdpTargetAddress | null,
+    private browser: {
+      /** The session is running (checked before each link is taken). */
+      isRunning(): boolean;
+      /** A lease on the session's shared CDP link. */
+      link(): Promise<CdpLease>;
+    },
     private onDisposed: () => void,
     private log: Logger,
   ) {}
@@ -90,13 +96,16 @@ export class LiveSession {
     return run;
   }
 
-  private async connect(): Promise<CdpClient> {
+  private async connect(): Promise<CdpLease> {
     if (this.client?.isOpen) return this.client;
-    const target = this.resolveTarget();
-    if (!target) throw new Unavailable("The session is not running.", "session_not_running");
-    const c = await CdpClient.connect(target);
-    c.onEvent = (method, params, sessionId) => this.onEvent(method, params, sessionId);
-    c.onClose = (reason) => this.onBrowserGone(reason);
+    if (!this.browser.isRunning()) throw new Unavailable("The session is not running.", "session_not_running");
+    const c = await this.browser.link();
+    if (this.gone) {
+      c.release();
+      throw new Unavailable("The live view was closed.", "session_not_running");
+    }
+    c.onEvent((method, params, sessionId) => this.onEvent(method, params, sessionId));
+    c.onClose((reason) => this.onBrowserGone(reason));
     this.client = c;
     await c.send("Target.setDiscoverTargets", { discover: true });
     const { targetInfos } = await c.send<{ targetInfos: { targetId: string; type: string; title: string; url: string }[] }>("Target.getTargets");
@@ -284,7 +293,8 @@ export class LiveSession {
     if (this.viewers.size) return;
     this.gone = true;
     clearTimeout(this.linger);
-    this.client?.close();
+    this.client?.release();
+    this.client = null;
     this.onDisposed();
   }
 }

@@ -7,7 +7,7 @@
 // Getting a consistent profile out (measured, Docker 20.10, headless-shell): Chromium writes
 // cookies and localStorage to disk lazily (cookies are batched for up to ~30 s), so reading a
 // running browser's directory can miss the last login. At the end of a persisting session
-// BrowserGrid sends CDP `Browser.close` on its own connection — Chromium flushes every store
+// BrowserGrid sends CDP `Browser.close` on its own link to the browser (src/cdp/session-links.ts) — Chromium flushes every store
 // and exits cleanly, which ends the container — and then reads the profile volume of the
 // stopped container through the Docker archive API before removing it. No entrypoint change is
 // needed. Measured cost at end: see docs/profiles.md.
@@ -17,14 +17,12 @@ import type { Config } from "../../config";
 import { join } from "node:path";
 import { BROWSER_PATHS, type BrowserProvider } from "../../providers/provider";
 import { LocalBlobStore } from "../../storage/local-blob-store";
-import { CdpClient } from "../live/cdp-client";
+import type { SessionLinks } from "../../cdp/session-links";
 import { appendEvent, appendNote, getSession, listEvents, type SessionRow } from "../sessions/sessions.store";
-import { browserAddress } from "../sessions/sessions.address";
 import type { Owner, SessionService, SessionStorage } from "../sessions/sessions.service";
 import { ArtifactService } from "../artifacts/artifacts.service";
 import { ProfileService, type ProfileRef } from "./profiles.service";
 import { sweepDeadLocks } from "./profiles.store";
-import { Conflict } from "../../lib/errors";
 
 export interface Storage {
   blobs: LocalBlobStore;
@@ -63,25 +61,19 @@ function profileOf(row: SessionRow): ProfileConfig | undefined {
 /** How long Chromium gets to flush and exit after Browser.close before the save reads anyway. */
 const EXIT_TIMEOUT_MS = 10_000;
 
-/** BrowserGrid's own CDP link to a session's browser (never through the gateway). */
-export async function connectToBrowser(row: SessionRow, provider: BrowserProvider | undefined): Promise<CdpClient> {
-  const address = browserAddress(row, provider);
-  if (!address) throw new Conflict("The session has no browser.", "session_not_running");
-  return CdpClient.connect(address, 3_000);
-}
-
-export function sessionStorageHooks(deps: StorageDeps): SessionStorage {
+/** `links`: BrowserGrid's own CDP links to the browsers (never through the gateway). */
+export function sessionStorageHooks(deps: StorageDeps & { links: SessionLinks }): SessionStorage {
   const storage = storageOf(deps);
   const { profiles, artifacts } = storage;
-  const { db, log } = deps;
+  const { db, log, links } = deps;
   sweepDeadLocks(db, Date.now());
 
   /** Asks Chromium to write everything and exit; true when the container stopped. */
   async function closeBrowser(row: SessionRow, provider: BrowserProvider): Promise<boolean> {
     try {
-      const client = await connectToBrowser(row, provider);
-      await client.send("Browser.close", {}, undefined, 3_000).catch(() => {}); // the socket may close before the reply
-      client.close();
+      const link = await links.link(row.id);
+      await link.send("Browser.close", {}, undefined, 3_000).catch(() => {}); // the socket may close before the reply
+      link.release();
     } catch (err) {
       log.warn("Browser.close failed before a profile save", { sessionId: row.id, err });
     }

@@ -1,6 +1,9 @@
-// A session's rule engine: BrowserGrid's own CDP connection to the browser (straight to
-// Chromium, not through the gateway, so it is no client and keeps no session alive) that applies
-// the session's rules to every request, whatever client drives the browser.
+// A session's rule engine: a lease on BrowserGrid's own CDP link to the browser
+// (src/cdp/session-links.ts: straight to Chromium, not through the gateway, so it is no client
+// and keeps no session alive; shared with the live view and screenshots) that applies the
+// session's rules to every request, whatever client drives the browser. The link routes each
+// user's explicit attachments to that user only, so the engine sets up exactly the targets its
+// own auto-attach brings; releasing the lease detaches them and turns that auto-attach off.
 //
 // Coverage: browser-level Target.setAutoAttach with waitForDebuggerOnStart attaches to every
 // page and worker, the existing about:blank tab included; each attached page, OOPIF or worker
@@ -10,10 +13,10 @@
 //
 // Fail-safe: every paused request is answered, also when an action is refused by Chromium
 // (blocking actions then fail the request, header rewrites let it through unchanged), so a
-// request never hangs on the engine. If the connection drops while the session runs, the engine
-// reconnects.
+// request never hangs on the engine. If the link drops while the session runs, the engine
+// takes a new lease (the link reopens).
 import type { Logger } from "../../lib/logger";
-import type { CdpClient } from "../live/cdp-client";
+import type { CdpLease } from "../../cdp/session-links";
 import { compileRules, decide, editHeaders, fetchPatterns, type CompiledRule, type FetchPattern, type Rule } from "./rule-sets.rules";
 
 /**
@@ -42,14 +45,15 @@ interface Paused {
 
 export interface RuleEngineOptions {
   sessionId: string;
-  connect(): Promise<CdpClient>;
+  /** A lease on the session's shared CDP link. */
+  connect(): Promise<CdpLease>;
   /** False once the session ended: no reconnect. */
   isLive(): boolean;
   log: Logger;
 }
 
 export class RuleEngine {
-  private client: CdpClient | null = null;
+  private client: CdpLease | null = null;
   private rules: CompiledRule[] = [];
   private patterns: FetchPattern[] = [];
   /** Attached CDP sessions → target type. */
@@ -79,7 +83,7 @@ export class RuleEngine {
   close(): void {
     this.closed = true;
     clearTimeout(this.retry);
-    this.client?.close();
+    this.client?.release();
     this.client = null;
   }
 
@@ -90,11 +94,11 @@ export class RuleEngine {
 
   private async attach(): Promise<void> {
     const c = await this.opts.connect();
-    if (this.closed) return c.close();
+    if (this.closed) return c.release();
     this.client = c;
     this.targets.clear();
-    c.onEvent = (method, params, cdpSession) => this.onEvent(c, method, params, cdpSession);
-    c.onClose = (reason) => this.onClosed(c, reason);
+    c.onEvent((method, params, cdpSession) => this.onEvent(c, method, params, cdpSession));
+    c.onClose((reason) => this.onClosed(c, reason));
     try {
       await c.send("Target.setDiscoverTargets", { discover: true });
       // Chromium sends attachedToTarget for the existing targets before this reply.
@@ -102,13 +106,13 @@ export class RuleEngine {
       while (this.setups.size) await Promise.all(this.setups);
     } catch (err) {
       if (this.client === c) this.client = null;
-      c.close();
+      c.release();
       throw err;
     }
     this.retryMs = 250;
   }
 
-  private onClosed(c: CdpClient, reason: string): void {
+  private onClosed(c: CdpLease, reason: string): void {
     if (this.client !== c) return;
     this.client = null;
     if (this.closed || !this.opts.isLive()) return;
@@ -128,7 +132,7 @@ export class RuleEngine {
     }, this.retryMs);
   }
 
-  private onEvent(c: CdpClient, method: string, params: any, cdpSession: string | undefined): void {
+  private onEvent(c: CdpLease, method: string, params: any, cdpSession: string | undefined): void {
     switch (method) {
       case "Fetch.requestPaused":
         if (cdpSession) void this.onPaused(c, params as Paused, cdpSession);
@@ -145,12 +149,12 @@ export class RuleEngine {
     }
   }
 
-  private enableFetch(c: CdpClient, s: string): Promise<unknown> {
+  private enableFetch(c: CdpLease, s: string): Promise<unknown> {
     return this.patterns.length ? c.send("Fetch.enable", { patterns: this.patterns, handleAuthRequests: false }, s) : c.send("Fetch.disable", {}, s);
   }
 
   /** Interception and child auto-attach first, then the target may run. */
-  private async setUpTarget(c: CdpClient, s: string, type: string, waiting: boolean): Promise<void> {
+  private async setUpTarget(c: CdpLease, s: string, type: string, waiting: boolean): Promise<void> {
     this.targets.set(s, type);
     try {
       if (INTERCEPTED.has(type) && this.patterns.length) await c.send("Fetch.enable", { patterns: this.patterns, handleAuthRequests: false }, s);
@@ -162,7 +166,7 @@ export class RuleEngine {
     }
   }
 
-  private async onPaused(c: CdpClient, p: Paused, s: string): Promise<void> {
+  private async onPaused(c: CdpLease, p: Paused, s: string): Promise<void> {
     const atResponse = p.responseStatusCode !== undefined || p.responseErrorReason !== undefined;
     const d = decide(this.rules, p.request.url, p.resourceType, p.request.method);
     const { requestId } = p;

@@ -111,7 +111,7 @@ export function sessionRuleSetRoutes(deps: AppDeps) {
       "/:id/rule-sets",
       async (ctx) => {
         const row = visibleSession(db, ctx.actor, ctx.params.id);
-        const ruleSets = await replaceSessionRuleSets(deps, deps.sessions, row.id, ctx.body.ruleSets);
+        const ruleSets = await replaceSessionRuleSets(deps, row.id, ctx.body.ruleSets);
         audit(deps, ctx.actor, "session.rule_sets_applied", row.id, { ruleSets: ruleSets.map(({ name, version }) => ({ name, version })) }, requestIp(ctx));
         return { ruleSets };
       },

@@ -9,12 +9,9 @@ import { sessions as sessionsTable } from "../../db/schema";
 import type { Logger } from "../../lib/logger";
 import { Conflict, DomainError } from "../../lib/errors";
 import { CdpError } from "../../cdp/types";
-import type { BrowserProvider } from "../../providers/provider";
-import { CdpClient } from "../live/cdp-client";
+import type { SessionLinks } from "../../cdp/session-links";
 import type { NetworkPart } from "../network/session-network";
-import type { SessionService } from "../sessions/sessions.service";
 import { appendEvent, getSession, type SessionRow } from "../sessions/sessions.store";
-import { browserAddress } from "../sessions/sessions.address";
 import { RuleEngine } from "./rule-engine";
 import { loadRecordedVersions, MAX_SESSION_RULE_SETS, resolveRuleSets, type ResolvedRuleSet } from "./rule-sets.service";
 
@@ -25,7 +22,7 @@ export interface RuleEngines {
   /** One applyRuleSets at a time per session. */
   queue: Map<string, Promise<unknown>>;
 }
-type Deps = { db: Db; log: Logger; rules: RuleEngines };
+type Deps = { db: Db; log: Logger; rules: RuleEngines; links: SessionLinks };
 
 export function createRuleEngines(): RuleEngines {
   return { engines: new Map(), queue: new Map() };
@@ -38,21 +35,13 @@ const recordedOf = (row: SessionRow): Recorded[] => {
 const record = (sets: ResolvedRuleSet[]): Recorded[] => sets.map(({ id, name, version }) => ({ id, name, version }));
 const rulesOf = (sets: ResolvedRuleSet[]) => sets.flatMap((s) => s.rules);
 
-/** BrowserGrid's own link to the browser (through provider.reach on SSH workers), never the gateway. */
-function connector(row: SessionRow, provider: BrowserProvider | undefined): () => Promise<CdpClient> {
-  return () => {
-    const address = browserAddress(row, provider);
-    if (!address) throw new Error("the session has no browser endpoint");
-    return CdpClient.connect(address, 5_000);
-  };
-}
-
-async function startEngine(deps: Deps, row: SessionRow, provider: BrowserProvider | undefined, sets: ResolvedRuleSet[]): Promise<RuleEngine> {
+async function startEngine(deps: Deps, row: SessionRow, sets: ResolvedRuleSet[]): Promise<RuleEngine> {
   const { engines } = deps.rules;
   engines.get(row.id)?.close();
   const engine = new RuleEngine({
     sessionId: row.id,
-    connect: connector(row, provider),
+    // BrowserGrid's own link to the browser (through provider.reach on SSH workers), never the gateway.
+    connect: () => deps.links.link(row.id),
     isLive: () => getSession(deps.db, row.id)?.status === "running",
     log: deps.log,
   });
@@ -84,17 +73,17 @@ export function ruleSetsNetworkPart(deps: Deps): NetworkPart {
         config: { ruleSets: record(sets) },
         // No start flags: a warm browser fits, the engine attaches once it is claimed.
         cold: false,
-        async started(row, provider) {
-          await startEngine(deps, row, provider, sets);
+        async started(row) {
+          await startEngine(deps, row, sets);
         },
       };
     },
-    async resume(row, provider) {
+    async resume(row) {
       const recorded = recordedOf(row);
       if (!recorded.length) return;
       const { sets, missing } = loadRecordedVersions(deps.db, recorded);
       if (missing.length) deps.log.warn("rule set versions of a running session are gone; running without them", { sessionId: row.id, missing });
-      await startEngine(deps, row, provider, sets);
+      await startEngine(deps, row, sets);
       deps.log.info("rule engine re-attached", { sessionId: row.id, ruleSets: record(sets) });
     },
     ended(sessionId) {
@@ -113,7 +102,7 @@ export function sessionRuleSets(row: SessionRow): Recorded[] {
  * Replaces a running session's rule sets (empty: none). Validation errors are DomainErrors
  * (400 unknown_rule_set, …); the engine starts, changes or stops; the config and timeline say so.
  */
-export async function replaceSessionRuleSets(deps: Deps, sessions: SessionService, sessionId: string, refs: unknown): Promise<Recorded[]> {
+export async function replaceSessionRuleSets(deps: Deps, sessionId: string, refs: unknown): Promise<Recorded[]> {
   const sets = resolveRuleSets(deps.db, refs);
   const rt = deps.rules;
   const run = async () => {
@@ -122,7 +111,7 @@ export async function replaceSessionRuleSets(deps: Deps, sessions: SessionServic
     const engine = rt.engines.get(sessionId);
     if (sets.length === 0) stopEngine(rt, sessionId);
     else if (engine) await engine.update(rulesOf(sets));
-    else await startEngine(deps, row, sessions.providerOf(row), sets);
+    else await startEngine(deps, row, sets);
     const ruleSets = record(sets);
     const fresh = getSession(deps.db, sessionId) ?? row;
     deps.db
@@ -143,14 +132,14 @@ export async function replaceSessionRuleSets(deps: Deps, sessions: SessionServic
 }
 
 /** BrowserGrid.applyRuleSets `{ ruleSets: [names or ids] }` → `{ ruleSets: [{ name, version }] }`. */
-export async function applyRuleSetsCommand(deps: Deps, sessions: SessionService, sessionId: string, params: Record<string, unknown>): Promise<unknown> {
+export async function applyRuleSetsCommand(deps: Deps, sessionId: string, params: Record<string, unknown>): Promise<unknown> {
   const extra = Object.keys(params).filter((k) => k !== "ruleSets");
   if (extra.length) throw new CdpError(`BrowserGrid.applyRuleSets: unknown parameter "${extra[0]}"; send { ruleSets: [names or ids] }.`, -32602);
   const refs = params.ruleSets;
   if (!Array.isArray(refs) || refs.length > MAX_SESSION_RULE_SETS || refs.some((r) => typeof r !== "string"))
     throw new CdpError(`BrowserGrid.applyRuleSets: \`ruleSets\` must be a list of at most ${MAX_SESSION_RULE_SETS} rule set names or ids ([] removes them).`, -32602);
   try {
-    const applied = await replaceSessionRuleSets(deps, sessions, sessionId, refs);
+    const applied = await replaceSessionRuleSets(deps, sessionId, refs);
     return { ruleSets: applied.map(({ name, version }) => ({ name, version })) };
   } catch (err) {
     if (err instanceof DomainError && err.status === 400) throw new CdpError(`BrowserGrid.applyRuleSets: ${err.message}`, -32602);

@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import type { BrowserProvider } from "../../providers/provider";
-import { browserAddress, formatBrowserEndpoint, parseBrowserEndpoint } from "./sessions.address";
+import { openMemoryDatabase } from "../../db/client";
+import { ProviderRegistryImpl } from "../../providers/registry";
+import { ensureDefaultPool } from "../pools/pools.service";
+import { registerWorker } from "../workers/workers.service";
+import { browserAddress, formatBrowserEndpoint, parseBrowserEndpoint, sessionBrowserAddresses } from "./sessions.address";
+import { insertSession } from "./sessions.store";
 
 /** A provider whose only part used here is `reach`: a tunnel that maps every address to a loopback port. */
 const tunnelled = { reach: (cdp: { host: string; port: number }) => ({ host: "127.0.0.1", port: 40000 + (cdp.port % 1000) }) } as unknown as BrowserProvider;
@@ -28,5 +33,31 @@ describe("browser address of a session", () => {
 
   test("a row without an address has none, whatever the provider", () => {
     expect(browserAddress({ cdpEndpoint: null }, tunnelled)).toBeNull();
+  });
+});
+
+describe("the resolver of BrowserGrid's CDP links", () => {
+  test("names the browser of a session that has one up (running, paused, stopping), through its worker's reach; nothing else", () => {
+    const db = openMemoryDatabase();
+    const pool = ensureDefaultPool(db);
+    const ssh = registerWorker(db, { name: "remote", poolId: pool.id, endpoint: "ssh://browser@10.0.0.7", kind: "docker", capacity: 8 });
+    const providers = new ProviderRegistryImpl();
+    providers.set(ssh.id, tunnelled);
+    const add = (id: string, status: string, cdpEndpoint: string | null, workerId: string | null = ssh.id) =>
+      insertSession(db, { id, poolId: pool.id, workerId, ownerType: "user", status: status as never, cdpEndpoint, config: {}, metadata: {}, timeoutSec: 60, idleTimeoutSec: 60 } as never, { type: status });
+    add("ses_run", "running", "10.0.0.7:9222");
+    add("ses_pause", "paused", "10.0.0.7:9223");
+    add("ses_stop", "stopping", "10.0.0.7:9224");
+    add("ses_local", "running", "172.18.0.5:9222", null);
+    add("ses_start", "starting", null);
+    add("ses_queue", "queued", null, null);
+    add("ses_done", "completed", "10.0.0.7:9225");
+    add("ses_bad", "running", "not-an-address");
+    const resolve = sessionBrowserAddresses(db, providers);
+    expect(resolve("ses_run")).toEqual({ host: "127.0.0.1", port: 40222 });
+    expect(resolve("ses_pause")).toEqual({ host: "127.0.0.1", port: 40223 });
+    expect(resolve("ses_stop")).toEqual({ host: "127.0.0.1", port: 40224 });
+    expect(resolve("ses_local")).toEqual({ host: "172.18.0.5", port: 9222 });
+    for (const none of ["ses_start", "ses_queue", "ses_done", "ses_bad", "ses_unknown"]) expect(`${none} ${JSON.stringify(resolve(none))}`).toBe(`${none} null`);
   });
 });

@@ -1,9 +1,13 @@
 // Where a session's browser answers CDP. The session row stores the address the provider gave
 // at start ("host:port", `cdp_endpoint`); BrowserGrid reaches it through `provider.reach`
-// (on SSH workers a loopback tunnel). Everything that connects to a session's browser (the
-// gateway's connect target, the live view, rule sets, profile saves, screenshots) asks here.
+// (on SSH workers a loopback tunnel). Everything that connects to a session's browser asks
+// here: the gateway's connect target, and BrowserGrid's own link (src/cdp/session-links.ts,
+// shared by the live view, rule sets, profile saves and screenshots) through
+// `sessionBrowserAddresses`.
+import type { Db } from "../../db/client";
 import type { BrowserProvider } from "../../providers/provider";
-import type { SessionRow } from "./sessions.store";
+import type { ProviderRegistry } from "../../providers/registry";
+import { getSession, type SessionRow } from "./sessions.store";
 
 export interface BrowserAddress {
   host: string;
@@ -39,4 +43,19 @@ export function browserAddress(row: Pick<SessionRow, "cdpEndpoint">, provider: B
   const stored = parseBrowserEndpoint(row.cdpEndpoint);
   if (!stored) return null;
   return provider?.reach ? provider.reach(stored) : stored;
+}
+
+/** Statuses in which a session's browser is there to talk to (a profile save at the end still does). */
+const REACHABLE = new Set(["running", "paused", "stopping"]);
+
+/**
+ * The resolver of BrowserGrid's session links: the session's browser address, or null when
+ * the session is unknown, has no browser up (queued, starting, ended) or no readable address.
+ */
+export function sessionBrowserAddresses(db: Db, providers: ProviderRegistry): (sessionId: string) => BrowserAddress | null {
+  return (sessionId) => {
+    const row = getSession(db, sessionId);
+    if (!row || !REACHABLE.has(row.status)) return null;
+    return browserAddress(row, row.workerId ? providers.get(row.workerId) : undefined);
+  };
 }

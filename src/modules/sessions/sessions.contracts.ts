@@ -31,6 +31,11 @@ export interface ClientCloser {
   closeSession(sessionId: string, code: number, reason: string): void;
 }
 
+/** What the service needs from BrowserGrid's own CDP links (src/cdp/session-links.ts): closing a session's link when it ends. */
+export interface BrowserLinks {
+  closeSession(sessionId: string): void;
+}
+
 export type { ProviderRegistry } from "../../providers/registry";
 
 /** Profiles and artifacts around a session's life (src/modules/profiles/session-storage.ts). */

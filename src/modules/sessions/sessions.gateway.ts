@@ -78,7 +78,7 @@ export function createSessionGateway(deps: AppDeps) {
       onActivity: () => {},
       onDownloadsEnabled: (id) => markDownloadsEnabled(deps, id),
       onDownloadFinished: (id, download) => captureFinishedDownload(deps, id, download),
-      handleDomainCommand: sessionDomain({ db, sessions, publicUrl: deps.config.publicUrl, installKey, saveProfile: (id) => saveProfileNow(deps, sessions, id), applyRuleSets: (id, p) => applyRuleSetsCommand(deps, sessions, id, p) }),
+      handleDomainCommand: sessionDomain({ db, sessions, publicUrl: deps.config.publicUrl, installKey, saveProfile: (id) => saveProfileNow(deps, sessions, id), applyRuleSets: (id, p) => applyRuleSetsCommand(deps, id, p) }),
     },
   });
 }

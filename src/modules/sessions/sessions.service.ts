@@ -13,7 +13,7 @@ import type { Scheduler } from "../../scheduler/scheduler";
 import { NotFound, Unavailable } from "../../lib/errors";
 import type { Actor } from "../../security/actor";
 import { browserStartBudgetMs } from "../../providers/engine-deadlines";
-import { CLOSE_CODES, type ClientCloser, type ConnectTarget, type CreateSessionInput, type EndStatus, type Owner, type ProviderRegistry, type SessionNetwork, type SessionStorage } from "./sessions.contracts";
+import { CLOSE_CODES, type BrowserLinks, type ClientCloser, type ConnectTarget, type CreateSessionInput, type EndStatus, type Owner, type ProviderRegistry, type SessionNetwork, type SessionStorage } from "./sessions.contracts";
 import { SessionConnections } from "./sessions.connect";
 import { createSession, type CreateHost, type CreateOptions } from "./sessions.create";
 import type { PublicSession } from "./sessions.model";
@@ -24,7 +24,7 @@ import { SessionViews } from "./sessions.views";
 
 // The types callers know from this file; they live in sessions.contracts.ts.
 export { CLOSE_CODES } from "./sessions.contracts";
-export type { ClientCloser, ConnectTarget, CreateSessionInput, Owner, PreparedNetwork, PreparedProfile, ProviderRegistry, SessionNetwork, SessionStorage } from "./sessions.contracts";
+export type { BrowserLinks, ClientCloser, ConnectTarget, CreateSessionInput, Owner, PreparedNetwork, PreparedProfile, ProviderRegistry, SessionNetwork, SessionStorage } from "./sessions.contracts";
 
 export class SessionService {
   private timers: SessionTimers;
@@ -39,6 +39,7 @@ export class SessionService {
   private readonly storage: SessionStorage | null;
   private readonly network: SessionNetwork | null;
   private readonly clients: ClientCloser | null;
+  private readonly links: BrowserLinks | null;
 
   constructor(
     private deps: {
@@ -60,11 +61,14 @@ export class SessionService {
       network?: SessionNetwork;
       /** Closes a session's client connections when it ends (the CDP gateway; absent: nothing to close). */
       clients?: ClientCloser;
+      /** BrowserGrid's own CDP links to the browsers: a session's closes when it ends (absent: none). */
+      links?: BrowserLinks;
     },
   ) {
     this.storage = deps.storage ?? null;
     this.network = deps.network ?? null;
     this.clients = deps.clients ?? null;
+    this.links = deps.links ?? null;
     this.timers = new SessionTimers({
       onHardTimeout: (id) => void this.end(id, "timed_out", "maximum duration reached"),
       onIdleTimeout: (id) => void this.end(id, "timed_out", "idle timeout: no client connected"),
@@ -192,6 +196,7 @@ export class SessionService {
     const ended = store.transition(this.deps.db, id, ["stopping"], status, { endedAt: Date.now(), endReason: reason }, { type: status, detail: { reason } });
     this.storage?.afterEnd(id);
     this.network?.ended(id);
+    this.links?.closeSession(id);
     this.connections.forget(id);
     if (stopping.workerId) this.deps.scheduler.release({ workerId: stopping.workerId, poolId: stopping.poolId });
     this.deps.log.info("session ended", { sessionId: id, status, reason });

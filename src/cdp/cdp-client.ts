@@ -1,13 +1,14 @@
-// BrowserGrid's own CDP client connection to a session's browser (for the live view): a
-// WebSocket straight to Chromium's browser endpoint, not through the gateway, so it never
-// counts as a user's client and never keeps a session alive by itself.
+// BrowserGrid's own CDP client connection to a session's browser: a WebSocket straight to
+// Chromium's browser endpoint, not through the gateway, so it never counts as a user's client
+// and never keeps a session alive by itself. One client, one owner: session-links.ts holds it
+// and shares it between BrowserGrid's users of the session (its onEvent/onClose are its own).
 //
 // The browser's WebSocket path comes from the table the gateway uses (src/cdp/upstream.ts:
 // remembered from the browser's start, else asked of /json/version with Host 127.0.0.1).
 // Chromium refuses a WebSocket upgrade that carries an Origin header (unless started with
 // --remote-allow-origins, which BrowserGrid never does): we send no Origin, and offer no
 // compression (screencast frames are JPEG already).
-import { browserPath, forgetBrowserPath } from "../../cdp/upstream";
+import { browserPath, forgetBrowserPath } from "./upstream";
 
 export interface CdpTargetAddress {
   host: string;
@@ -87,10 +88,10 @@ export class CdpClient {
     });
   }
 
-  close(): void {
+  close(reason = "closed by BrowserGrid"): void {
     if (this.closed) return;
     this.ws.close();
-    this.shutdown("closed by BrowserGrid");
+    this.shutdown(reason);
   }
 
   private receive(text: string): void {
