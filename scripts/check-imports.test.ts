@@ -69,9 +69,11 @@ describe("check-imports on fixtures", () => {
       ...GOOD,
       "src/db/client.ts": `export const load = () => import("../cdp/gateway");\n`,
       "src/cdp/gateway.ts": `export const gateway = 1;\n`,
+      "src/cdp/session-links.ts": `import type { SessionService } from "../modules/sessions/sessions.service";\nexport type L = SessionService;\n`,
       "src/security/egress.ts": `import { createSession } from "../modules/sessions/sessions.service";\nexport const e = createSession;\n`,
     });
     expect(found).toEqual([
+      { rule: "direction", message: "src/cdp/session-links.ts:1 imports src/modules/sessions/sessions.service.ts: src/cdp/ must not import src/modules/" },
       { rule: "direction", message: "src/db/client.ts:1 imports src/cdp/gateway.ts: src/db/ must not import src/cdp/" },
       { rule: "direction", message: "src/security/egress.ts:1 imports src/modules/sessions/sessions.service.ts: src/security/ must not import src/modules/" },
     ]);

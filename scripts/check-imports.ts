@@ -4,8 +4,9 @@
 //       read or tested alone;
 //   (b) imports against the layer order: providers/, db/ and lib/ never import modules/, http/,
 //       cdp/ or scheduler/; scheduler/ imports only db/, providers/ and lib/ (what it needs of
-//       the modules — pools, workers — boot.ts hands it by interface); security/ never imports
-//       modules/; only providers/ imports dockerode (the engine is reached through the provider
+//       the modules — pools, workers — boot.ts hands it by interface); security/ and cdp/ never
+//       import modules/ (the gateway and the session links get what they need of sessions by
+//       interface); only providers/ imports dockerode (the engine is reached through the provider
 //       interface, nowhere else). Tests (`*.test.ts`) may import dockerode: they ask the engine
 //       itself whether what the code under test started is gone, a witness independent of the
 //       provider. Tests of the scheduler may import modules/: they drive it through the session
@@ -46,6 +47,7 @@ const FORBIDDEN_DIRECTIONS: { from: string[]; to: string[]; testsExempt?: boolea
   { from: ["providers", "db", "lib"], to: ["modules", "http", "cdp", "scheduler"] },
   { from: ["scheduler"], to: ["modules", "http", "cdp", "security", "storage", "cli"], testsExempt: true },
   { from: ["security"], to: ["modules"] },
+  { from: ["cdp"], to: ["modules"] },
 ];
 const ENGINE_CLIENT = "dockerode";
 const ENGINE_LAYER = "providers";
@@ -248,5 +250,5 @@ if (import.meta.main) {
     console.error(`${violations.length} import-rule violation(s)`);
     process.exit(1);
   }
-  console.log("import rules: no circle, no forbidden direction (src/scheduler/ only over db/, providers/, lib/), dockerode only in src/providers/");
+  console.log("import rules: no circle, no forbidden direction (src/scheduler/ only over db/, providers/, lib/; cdp/ and security/ never over modules/), dockerode only in src/providers/");
 }
