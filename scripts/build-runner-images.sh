@@ -2,8 +2,8 @@
 # Builds the runner images browsergrid/runner:<runtime> (+ :<runtime>-<version>) from
 # runner-image/ (one context, a Dockerfile per runtime), on top of the registry-free base.
 # Pinned versions: Bun from scripts/lib.sh, playwright-core and puppeteer-core from package.json,
-# Python playwright below. Cached: a runtime is rebuilt only when the content hash of
-# runner-image/ and the pins differs from the image's `browsergrid.image.hash` label.
+# Python playwright below. Cached: a runtime is rebuilt only when the content hash of its files
+# in runner-image/ and the pins differs from the image's `browsergrid.image.hash` label.
 # Assumes a Docker engine that answers (run scripts/setup-docker.sh first).
 #   usage: scripts/build-runner-images.sh [bun|python]
 set -euo pipefail
@@ -38,15 +38,19 @@ done
 
 bash "$ROOT/scripts/build-base-image.sh"
 
-# sha256 over the base image id, the pins and every file's relative path and content.
-HASH=$(
-  cd "$CONTEXT"
-  {
-    docker image inspect -f '{{.Id}}' browsergrid/debian-base:bookworm
-    echo "bun=$BUN_VERSION playwright-core=$PLAYWRIGHT_CORE_VERSION puppeteer-core=$PUPPETEER_CORE_VERSION playwright-py=$PLAYWRIGHT_PY_VERSION"
-    find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-  } | sha256sum | cut -c1-64
-)
+# sha256 over the base image id, the pins and every file's relative path and content, of the
+# runtime's own directory and the shared files at the top of runner-image/: a change to one
+# runtime does not rebuild the other.
+hash_of() {
+  (
+    cd "$CONTEXT"
+    {
+      docker image inspect -f '{{.Id}}' browsergrid/debian-base:bookworm
+      echo "bun=$BUN_VERSION playwright-core=$PLAYWRIGHT_CORE_VERSION puppeteer-core=$PUPPETEER_CORE_VERSION playwright-py=$PLAYWRIGHT_PY_VERSION"
+      { find . -maxdepth 1 -type f -print0; find "./$1" -type f -print0; } | LC_ALL=C sort -z | xargs -0 sha256sum
+    } | sha256sum | cut -c1-64
+  )
+}
 
 # The build context: runner-image/ plus the build host's own certificate authorities
 # (/usr/local/share/ca-certificates), which only the fetch stages trust, so builds behind a
@@ -61,6 +65,7 @@ for ca in /usr/local/share/ca-certificates/*.crt; do
 done
 
 for runtime in "${RUNTIMES[@]}"; do
+  HASH=$(hash_of "$runtime")
   image="$REPO:$runtime"
   current=$(docker image inspect -f '{{index .Config.Labels "browsergrid.image.hash"}}' "$image" 2>/dev/null || true)
   if [ "$current" = "$HASH" ]; then
