@@ -48,6 +48,10 @@ import { createRuleEngines, ruleSetsNetworkPart, type RuleEngines } from "./modu
 import { LiveHub } from "./modules/live/live.hub";
 import { ProxyPart } from "./modules/proxies/proxy-part";
 import { browserStartBudgetMs } from "./providers/engine-deadlines";
+import { browserNetworkGateway } from "./providers/docker-network";
+import { RunnerDoor } from "./http/runner-door";
+import { getSetting, setSetting } from "./modules/settings/settings.service";
+import { findWorkerByEndpoint } from "./modules/workers/workers.service";
 
 export interface Running {
   deps: AppDeps;
@@ -59,6 +63,8 @@ export interface Running {
 const RECONCILE_EVERY_MS = 60_000;
 const WARM_MAINTAIN_EVERY_MS = 15_000;
 const STORAGE_UPKEEP_EVERY_MS = 10 * 60_000;
+/** The runner door's port is kept across restarts, like the proxy relay's: running runners were given it. */
+const RUNNER_DOOR_PORT_SETTING = "runner_door_port";
 
 /** What buildServices is given: the base objects boot() (or a test helper) built first. */
 export interface ServiceInputs {
@@ -203,11 +209,30 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   // guard is verified (fail closed), so a session asked for meanwhile waits for the install, and
   // /readyz counts a first install in flight as ready and a failed one as not (egressProbe).
   const listening = Promise.withResolvers<void>();
-  void egress.installAll(listening.promise.then(() => proxies.start()));
+  void egress.installAll(listening.promise.then(() => Promise.all([proxies.start(), door.start()])));
   await loadAssets();
   const app = createApp(deps);
   const gateway = createSessionGateway(deps);
   gatewayBuilt(gateway);
+  // The runner door: the API and the gateway's session paths on the browser network's gateway,
+  // its port opened in the egress guard like the relay's. Opens once the API listens (below).
+  const door = new RunnerDoor({
+    address: async () => (await browserNetworkGateway({ socketPath: config.dockerSocket, network: config.dockerNetwork, installId, engineTimeoutMs: config.engineTimeoutMs })).gateway,
+    port: config.runnerPort || undefined,
+    remembered: getSetting<number>(db, RUNNER_DOOR_PORT_SETTING),
+    onListening: async (port) => {
+      if (getSetting<number>(db, RUNNER_DOOR_PORT_SETTING) !== port) setSetting(db, RUNNER_DOOR_PORT_SETTING, port);
+      await egress.allowHostPort(port);
+    },
+    app,
+    upgrade: gateway,
+    fastRead: fastReads(deps, sessionFastReads(deps)),
+    bodyGate: bodyGateFor(deps),
+    publicUrl: config.publicUrl,
+    log,
+  });
+  const localEndpoint = `unix://${config.dockerSocket}`;
+  deps.runnerDoorUrls = (workerId) => (findWorkerByEndpoint(db, localEndpoint)?.id === workerId ? door.urls() : null);
   await reconciled;
   sessions.adoptLiveSessions();
   const reconcile = () => reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false });
@@ -243,6 +268,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
       void server.stop(false);
       await endSessionsForShutdown({ db, log, providers, sessions, warm });
       proxies.stop();
+      door.stop();
       // The kept sessions' clients are told (1001) and reconnect after the next start.
       gateway.shutdown();
       server.stop(true);
