@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { makeTestApp, type TestApp } from "../test/helpers/app";
 import { FakeProvider } from "../test/helpers/fake-provider";
-import { buildServices } from "./boot";
+import { buildServices, runnerDoorUrlsOf } from "./boot";
 import { loadConfig } from "./config";
 import { openMemoryDatabase } from "./db/client";
 import { log } from "./lib/logger";
@@ -66,5 +66,23 @@ describe("buildServices", () => {
     expect(closed).toEqual([{ id: row.id, code: CLOSE_CODES.completed }]);
     expect(store.getSession(deps.db, row.id)?.status).toBe("completed");
     await deps.sessions.shutdown();
+  });
+});
+
+describe("runnerDoorUrls", () => {
+  test("the door's URLs for the local Docker worker only; null for an SSH worker and while the door is closed", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "bg-boot-test-"));
+    dirs.push(dataDir);
+    const config = loadConfig({ BROWSERGRID_DATA_DIR: dataDir, BROWSERGRID_DOCKER_SOCKET: "/run/test-docker.sock" });
+    const db = openMemoryDatabase();
+    const local = registerWorker(db, { name: "local", endpoint: "unix:///run/test-docker.sock", kind: "docker" });
+    const remote = registerWorker(db, { name: "remote", endpoint: "ssh://runner@10.0.0.5:22", kind: "ssh" });
+    let open: { http: string; ws: string } | null = { http: "http://172.18.0.1:7171", ws: "ws://172.18.0.1:7171" };
+    const urls = runnerDoorUrlsOf(db, config, { urls: () => open });
+    expect(urls(local.id)).toEqual({ http: "http://172.18.0.1:7171", ws: "ws://172.18.0.1:7171" });
+    expect(urls(remote.id)).toBeNull();
+    expect(urls("no-such-worker")).toBeNull();
+    open = null;
+    expect(urls(local.id)).toBeNull();
   });
 });

@@ -49,7 +49,7 @@ import { LiveHub } from "./modules/live/live.hub";
 import { ProxyPart } from "./modules/proxies/proxy-part";
 import { browserStartBudgetMs } from "./providers/engine-deadlines";
 import { browserNetworkGateway } from "./providers/docker-network";
-import { RunnerDoor } from "./http/runner-door";
+import { RunnerDoor, type RunnerDoorUrls } from "./http/runner-door";
 import { getSetting, setSetting } from "./modules/settings/settings.service";
 import { findWorkerByEndpoint } from "./modules/workers/workers.service";
 
@@ -152,6 +152,16 @@ export function buildServices(inputs: ServiceInputs): Services {
   return { deps, gatewayBuilt: (g) => void (gateway = g) };
 }
 
+/**
+ * runnerDoorUrls (AppDeps): the door's base URLs for runners of the local Docker worker, the
+ * only one whose bridge the door listens on; null for every other worker (SSH workers' runners
+ * are not supported yet) and while the door is not open.
+ */
+export function runnerDoorUrlsOf(db: Db, config: Readonly<Config>, door: Pick<RunnerDoor, "urls">): (workerId: string) => RunnerDoorUrls | null {
+  const localEndpoint = `unix://${config.dockerSocket}`;
+  return (workerId) => (findWorkerByEndpoint(db, localEndpoint)?.id === workerId ? door.urls() : null);
+}
+
 export async function boot(config: Readonly<Config>): Promise<Running> {
   const startedAt = Date.now();
   setLogLevel(config.logLevel);
@@ -231,8 +241,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     publicUrl: config.publicUrl,
     log,
   });
-  const localEndpoint = `unix://${config.dockerSocket}`;
-  deps.runnerDoorUrls = (workerId) => (findWorkerByEndpoint(db, localEndpoint)?.id === workerId ? door.urls() : null);
+  deps.runnerDoorUrls = runnerDoorUrlsOf(db, config, door);
   await reconciled;
   sessions.adoptLiveSessions();
   const reconcile = () => reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false });
