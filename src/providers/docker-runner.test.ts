@@ -6,7 +6,7 @@ import { randomId } from "../lib/ids";
 import { BadRequest } from "../lib/errors";
 import { DockerProvider, LABELS } from "./docker";
 import { DEFAULT_RUNNER_NANO_CPUS } from "./docker-runner-container";
-import { RUNNER_PATHS, type LogLine, type RunnerSpec } from "./provider";
+import { RUNNER_PATHS, type LogLine, type ProviderEvent, type RunnerSpec } from "./provider";
 import { bundleOf, filesOfTar } from "../../test/helpers/runner-bundles";
 
 const SOCKET = process.env.DOCKER_SOCKET ?? "/var/run/docker.sock";
@@ -16,6 +16,10 @@ const workerId = `w-${randomId(6)}`;
 const network = `browsergrid-rt-${randomId(6).toLowerCase()}`;
 /** Runners started outside BrowserGrid: no egress guard to wait for. */
 const provider = new DockerProvider(SOCKET, { installId, workerId, network, egressGuard: { assertReady: async () => {} } });
+
+/** Browser deaths the provider reported: a runner's exit must never be one. */
+const events: ProviderEvent[] = [];
+let unsubscribe = () => {};
 
 async function spec(runtime: RunnerSpec["runtime"], files: Record<string, string>, extra: Partial<RunnerSpec> = {}): Promise<RunnerSpec> {
   const entry = Object.keys(files)[0]!;
@@ -45,9 +49,11 @@ beforeAll(async () => {
       throw new Error(`image browsergrid/runner:${runtime} is missing; run scripts/build-runner-images.sh`);
     });
   }
+  unsubscribe = provider.onEvent((e) => events.push(e));
 });
 
 afterAll(async () => {
+  unsubscribe();
   await provider.close();
   const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.install}=${installId}`] } });
   for (const c of left) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
@@ -173,10 +179,13 @@ describe("Docker runners", () => {
     expect(py.exit).toEqual({ exitCode: 0 });
   });
 
-  test("a script over its memory limit is OOM-killed and says so", async () => {
+  test("a script over its memory limit is OOM-killed and says so; no browser death is reported for it", async () => {
     const s = await spec("python", { "hog.py": "x = []\nwhile True:\n    x.append(bytearray(8 * 1024 * 1024))" }, { limits: { memoryBytes: 96 * 1024 * 1024 } });
-    const { exit } = await runToEnd(s);
+    const { handle, exit } = await runToEnd(s);
     expect(exit).toEqual({ exitCode: 137, oomKilled: true });
+    // The engine's die and oom events arrive within milliseconds; none may read as a browser's death.
+    await Bun.sleep(1_000);
+    expect(events.filter((e) => e.handle === handle)).toEqual([]);
   });
 
   test("bad specs are refused before anything exists on the engine", async () => {
