@@ -5,7 +5,8 @@
 // must point at the door) — and their screenshots are copied out. From inside a runner, the
 // grid's main port, another port of the host and the browser container itself are not
 // reachable (the egress guard and the bridge's isolation), while the door is. The door itself
-// serves only /cdp/… and /api/v1/…, and drops cookies.
+// serves only /cdp/… and /api/v1/…, and drops cookies. Last, after the server is killed,
+// `browsergrid cleanup` removes a runner that still runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DockerProvider } from "../../src/providers/docker";
 import type { LogLine, RunnerSpec } from "../../src/providers/provider";
@@ -14,6 +15,7 @@ import { freePort } from "../helpers/binary";
 import { ADMIN_KEY, browserNetwork, containersOfSession, docker, installIdOf, startIsolatedGrid, waitFor, type Grid } from "../helpers/grid";
 import { bundleOf, filesOfTar } from "../helpers/runner-bundles";
 import { ADMIN } from "../helpers/ui";
+import { spawnCollecting } from "../helpers/process";
 
 const NETWORK = "browsergrid-runner-e2e";
 const TABLE = "bgrunner_e2e";
@@ -220,5 +222,21 @@ describe("what a runner cannot reach", () => {
     expect(said["docker.sock"]).toBe("false");
     expect(said.api).toBe("200 true");
     expect(hostListenerLog).toEqual([]);
+  }, 120_000);
+});
+
+describe("cleanup", () => {
+  test("after SIGKILL, browsergrid cleanup removes a runner that still runs", async () => {
+    const session = await newSession();
+    const runId = `e2e-sleep-${crypto.randomUUID().slice(0, 8)}`;
+    const { handle } = await provider.startRunner({ runId, attempt: 1, runtime: "bun", sessionId: session.id, poolId: "default", workerId, entry: "s.ts", env: {}, bundle: await bundleOf({ "s.ts": "await Bun.sleep(600_000);" }) });
+    started.push(handle);
+    await grid.stop("SIGKILL");
+    const { proc, output } = spawnCollecting([process.execPath, "run", `${import.meta.dir}/../../src/main.ts`, "cleanup"], {
+      env: { PATH: process.env.PATH!, HOME: grid.dataDir, BROWSERGRID_DATA_DIR: grid.dataDir, BROWSERGRID_DOCKER_NETWORK: NETWORK, BROWSERGRID_EGRESS_TABLE: TABLE },
+    });
+    expect(await proc.exited, output()).toBe(0);
+    expect(output()).toContain(`removed container ${handle.slice(0, 12)} (runner of run ${runId}, worker `);
+    expect(await docker.getContainer(handle).inspect().then(() => "exists", (e) => e.statusCode)).toBe(404);
   }, 120_000);
 });
