@@ -17,8 +17,9 @@ import { statusOf } from "./docker-status";
 import type { EngineReads } from "./engine";
 import { RUNNER_PATHS, type LogLine, type OwnedRunner, type RunnerSpec } from "./provider";
 
-/** How often waitRunner asks whether the runner still runs. */
-const WAIT_POLL_MS = 100;
+/** waitRunner asks whether the runner still runs after this long, then less often, up to once a second. */
+const WAIT_POLL_FIRST_MS = 100;
+const WAIT_POLL_MAX_MS = 1_000;
 
 export interface RunnerHost {
   docker: Docker;
@@ -93,6 +94,7 @@ export class DockerRunners {
   async wait(handle: string, timeoutMs: number): Promise<{ exitCode: number; oomKilled?: boolean } | null> {
     const container = await this.owned(handle);
     const deadline = Date.now() + Math.max(0, timeoutMs);
+    let pollMs = WAIT_POLL_FIRST_MS;
     for (;;) {
       const info = await container.inspect().catch((err) => {
         if (statusOf(err) === 404) throw new Error(`runner ${handle.slice(0, 12)} no longer exists`);
@@ -101,7 +103,8 @@ export class DockerRunners {
       const state = info.State;
       if (!state.Running && state.Status !== "created") return { exitCode: state.ExitCode, ...(state.OOMKilled ? { oomKilled: true } : {}) };
       if (Date.now() >= deadline) return null;
-      await Bun.sleep(Math.min(WAIT_POLL_MS, Math.max(1, deadline - Date.now())));
+      await Bun.sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
+      pollMs = Math.min(WAIT_POLL_MAX_MS, Math.round(pollMs * 1.5));
     }
   }
 
