@@ -112,7 +112,7 @@ describe("Docker runners", () => {
     await provider.stopRunner(handle);
     expect(performance.now() - t0).toBeLessThan(1_000);
     expect((await logs).map((l) => l.line)).toContain("sleeping");
-    expect(provider.waitRunner(handle, 100)).rejects.toThrow(/does not exist/);
+    await expect(provider.waitRunner(handle, 100)).rejects.toThrow(/does not exist/);
   });
 
   test("hardened container: limits, no socket, no mounts of the host, labels; listed as a runner, not a browser", async () => {
@@ -200,11 +200,21 @@ describe("Docker runners", () => {
       { limits: { memoryBytes: 1024 } },
       { limits: { pids: 1 } },
       { runId: "../x" },
+      { bundle: new Uint8Array(0) },
     ];
     for (const bad of bads) {
-      expect(provider.startRunner({ ...(await spec("bun", { "m.ts": "" })), ...bad })).rejects.toBeInstanceOf(BadRequest);
+      await expect(provider.startRunner({ ...(await spec("bun", { "m.ts": "" })), ...bad })).rejects.toBeInstanceOf(BadRequest);
     }
     expect((await provider.listOwnedRunners()).length).toBe(before);
+  });
+
+  test("fail closed: without a ready egress guard no runner starts and nothing is left", async () => {
+    const guarded = new DockerProvider(SOCKET, { installId, workerId, network, egressGuard: { assertReady: async () => Promise.reject(new Error("egress guard not verified")) } });
+    const s = await spec("bun", { "m.ts": 'console.log("must not run")' });
+    await expect(guarded.startRunner(s)).rejects.toThrow("egress guard not verified");
+    await Bun.sleep(200);
+    expect((await docker.listContainers({ all: true, filters: { label: [`${LABELS.run}=${s.runId}`] } })).length).toBe(0);
+    await guarded.close();
   });
 
   test("an entry missing from the bundle exits 66 with a message", async () => {

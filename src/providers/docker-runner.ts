@@ -9,7 +9,7 @@
 // a runner taken for a browser (the kind label keeps it out of listOwned and death events).
 import type Docker from "dockerode";
 import { Readable } from "node:stream";
-import { EngineTimeout } from "../lib/errors";
+import { BadRequest, EngineTimeout } from "../lib/errors";
 import { LABELS } from "./docker-container";
 import { demuxLogLines } from "./docker-logs";
 import { runnerContainerConfig, RUNNER_KIND } from "./docker-runner-container";
@@ -43,7 +43,7 @@ export class DockerRunners {
     const { host } = this;
     const image = `${host.imagePrefix}:${spec.runtime}`;
     const config = runnerContainerConfig(spec, { image, installId: host.installId, workerId: host.workerId, network: host.network, dns: host.dns });
-    if (!(spec.bundle instanceof Uint8Array) || spec.bundle.byteLength === 0) throw new Error("runner bundle is empty");
+    if (!(spec.bundle instanceof Uint8Array) || spec.bundle.byteLength === 0) throw new BadRequest("the runner's bundle is empty: give the deployment's tar.gz");
     signal?.throwIfAborted();
     const guard = host.egressGuard.assertReady().then(
       () => null,
