@@ -59,13 +59,15 @@ say "installing $PREFIX/bin/browsergrid"
 install -d "$PREFIX/bin" "$SHARE_DIR"
 install -m 0755 "$BIN" "$PREFIX/bin/browsergrid.new"
 mv -f "$PREFIX/bin/browsergrid.new" "$PREFIX/bin/browsergrid"
-rm -rf "$SHARE_DIR/browser-image" "$SHARE_DIR/scripts"
-cp -R "$SRC/browser-image" "$SRC/scripts" "$SHARE_DIR/"
+rm -rf "$SHARE_DIR/browser-image" "$SHARE_DIR/runner-image" "$SHARE_DIR/scripts"
+cp -R "$SRC/browser-image" "$SRC/runner-image" "$SRC/scripts" "$SHARE_DIR/"
 [ -f "$SRC/package.json" ] && cp "$SRC/package.json" "$SHARE_DIR/"
 
 # 4. Browser images (cached: a rebuild happens only when the recipe changed).
 say "browser images"
 bash "$SHARE_DIR/scripts/build-images.sh"
+say "runner images (deployments' scripts)"
+bash "$SHARE_DIR/scripts/build-runner-images.sh"
 
 # 5. Service user, data dir, configuration (written once, never overwritten).
 if ! id "$SERVICE_USER" >/dev/null 2>&1; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that sets up this machine and runs every test: installs Bun, the Docker
 # engine (and starts dockerd when nothing answers), Chromium for UI/client tests, the OpenAPI
-# validator and fuzzer, builds the browser images, then type-checks, checks the import rules
+# validator and fuzzer, builds the browser and runner images, then type-checks, checks the import rules
 # (scripts/check-imports.ts) and runs `bun test`.
 # Idempotent; exits non-zero on failure.
 set -euo pipefail
@@ -34,6 +34,8 @@ log "Docker engine"
 bash scripts/setup-docker.sh
 log "browser images"
 bash scripts/build-images.sh
+log "runner images"
+bash scripts/build-runner-images.sh
 
 log "type check"
 bunx tsc --noEmit -p .

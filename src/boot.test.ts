@@ -6,7 +6,7 @@ import { makeTestApp, type TestApp } from "../test/helpers/app";
 import { FakeProvider } from "../test/helpers/fake-provider";
 import { fakeCdpBrowser, until } from "../test/helpers/fake-cdp-browser";
 import { DomainError } from "./lib/errors";
-import { buildServices } from "./boot";
+import { buildServices, runnerDoorUrlsOf } from "./boot";
 import { loadConfig } from "./config";
 import { openMemoryDatabase } from "./db/client";
 import { log } from "./lib/logger";
@@ -130,5 +130,23 @@ describe("buildServices", () => {
     expect(warm?.status).toBe("ready");
     expect(await browserPath(parseBrowserEndpoint(warm!.cdpEndpoint)!, 200)).toMatchObject({ cached: true });
     await deps.sessions.shutdown();
+  });
+});
+
+describe("runnerDoorUrls", () => {
+  test("the door's URLs for the local Docker worker only; null for an SSH worker and while the door is closed", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "bg-boot-test-"));
+    dirs.push(dataDir);
+    const config = loadConfig({ BROWSERGRID_DATA_DIR: dataDir, BROWSERGRID_DOCKER_SOCKET: "/run/test-docker.sock" });
+    const db = openMemoryDatabase();
+    const local = registerWorker(db, { name: "local", endpoint: "unix:///run/test-docker.sock", kind: "docker" });
+    const remote = registerWorker(db, { name: "remote", endpoint: "ssh://runner@10.0.0.5:22", kind: "ssh" });
+    let open: { http: string; ws: string } | null = { http: "http://172.18.0.1:7171", ws: "ws://172.18.0.1:7171" };
+    const urls = runnerDoorUrlsOf(db, config, { urls: () => open });
+    expect(urls(local.id)).toEqual({ http: "http://172.18.0.1:7171", ws: "ws://172.18.0.1:7171" });
+    expect(urls(remote.id)).toBeNull();
+    expect(urls("no-such-worker")).toBeNull();
+    open = null;
+    expect(urls(local.id)).toBeNull();
   });
 });

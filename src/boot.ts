@@ -53,6 +53,10 @@ import { createRuleEngines, ruleSetsNetworkPart, type RuleEngines } from "./modu
 import { LiveHub } from "./modules/live/live.hub";
 import { ProxyPart } from "./modules/proxies/proxy-part";
 import { browserStartBudgetMs } from "./providers/engine-deadlines";
+import { browserNetworkGateway } from "./providers/docker-network";
+import { RunnerDoor, type RunnerDoorUrls } from "./http/runner-door";
+import { getSetting, setSetting } from "./modules/settings/settings.service";
+import { findWorkerByEndpoint } from "./modules/workers/workers.service";
 
 export interface Running {
   deps: AppDeps;
@@ -64,6 +68,8 @@ export interface Running {
 const RECONCILE_EVERY_MS = 60_000;
 const WARM_MAINTAIN_EVERY_MS = 15_000;
 const STORAGE_UPKEEP_EVERY_MS = 10 * 60_000;
+/** The runner door's port is kept across restarts, like the proxy relay's: running runners were given it. */
+const RUNNER_DOOR_PORT_SETTING = "runner_door_port";
 
 /** What buildServices is given: the base objects boot() (or a test helper) built first. */
 export interface ServiceInputs {
@@ -164,6 +170,16 @@ function rememberStartedBrowser(provider: BrowserProvider, started: StartedBrows
   if (started.browserPath) rememberBrowserPath(provider.reach?.(started.cdp) ?? started.cdp, started.browserPath);
 }
 
+/**
+ * runnerDoorUrls (AppDeps): the door's base URLs for runners of the local Docker worker, the
+ * only one whose bridge the door listens on; null for every other worker (SSH workers' runners
+ * are not supported yet) and while the door is not open.
+ */
+export function runnerDoorUrlsOf(db: Db, config: Readonly<Config>, door: Pick<RunnerDoor, "urls">): (workerId: string) => RunnerDoorUrls | null {
+  const localEndpoint = `unix://${config.dockerSocket}`;
+  return (workerId) => (findWorkerByEndpoint(db, localEndpoint)?.id === workerId ? door.urls() : null);
+}
+
 export async function boot(config: Readonly<Config>): Promise<Running> {
   const startedAt = Date.now();
   setLogLevel(config.logLevel);
@@ -221,11 +237,29 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   // guard is verified (fail closed), so a session asked for meanwhile waits for the install, and
   // /readyz counts a first install in flight as ready and a failed one as not (egressProbe).
   const listening = Promise.withResolvers<void>();
-  void egress.installAll(listening.promise.then(() => proxies.start()));
+  void egress.installAll(listening.promise.then(() => Promise.all([proxies.start(), door.start()])));
   await loadAssets();
   const app = createApp(deps);
   const gateway = createSessionGateway(deps);
   gatewayBuilt(gateway);
+  // The runner door: the API and the gateway's session paths on the browser network's gateway,
+  // its port opened in the egress guard like the relay's. Opens once the API listens (below).
+  const door = new RunnerDoor({
+    address: async () => (await browserNetworkGateway({ socketPath: config.dockerSocket, network: config.dockerNetwork, installId, engineTimeoutMs: config.engineTimeoutMs })).gateway,
+    port: config.runnerPort || undefined,
+    remembered: getSetting<number>(db, RUNNER_DOOR_PORT_SETTING),
+    onListening: async (port) => {
+      if (getSetting<number>(db, RUNNER_DOOR_PORT_SETTING) !== port) setSetting(db, RUNNER_DOOR_PORT_SETTING, port);
+      await egress.allowHostPort(port);
+    },
+    app,
+    upgrade: gateway,
+    fastRead: fastReads(deps, sessionFastReads(deps)),
+    bodyGate: bodyGateFor(deps),
+    publicUrl: config.publicUrl,
+    log,
+  });
+  deps.runnerDoorUrls = runnerDoorUrlsOf(db, config, door);
   await reconciled;
   sessions.adoptLiveSessions();
   const reconcile = () => reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false });
@@ -262,6 +296,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
       await endSessionsForShutdown({ db, log, providers, sessions, warm });
       deps.links.closeAll(); // the kept sessions' links; their browsers keep running
       proxies.stop();
+      door.stop();
       // The kept sessions' clients are told (1001) and reconnect after the next start.
       gateway.shutdown();
       server.stop(true);

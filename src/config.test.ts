@@ -23,6 +23,8 @@ describe("loadConfig", () => {
     expect(Object.isFrozen(c)).toBe(true);
     expect(c).toMatchObject({ engineTimeoutMs: 10_000, heartbeatMs: 5_000 });
     expect(loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_ENGINE_TIMEOUT_MS: "2500", BROWSERGRID_HEARTBEAT_MS: "1000" })).toMatchObject({ engineTimeoutMs: 2_500, heartbeatMs: 1_000 });
+    expect(c.runnerPort).toBe(0);
+    expect(loadConfig({ BROWSERGRID_DATA_DIR: dir, BROWSERGRID_RUNNER_PORT: "7171" }).runnerPort).toBe(7171);
   });
 
   const bad: [string, Record<string, string>, RegExp][] = [
@@ -37,6 +39,8 @@ describe("loadConfig", () => {
     ["engine deadline below 200 ms", { BROWSERGRID_ENGINE_TIMEOUT_MS: "50" }, /^BROWSERGRID_ENGINE_TIMEOUT_MS: must be from 200 to 600000/],
     ["engine deadline not a number", { BROWSERGRID_ENGINE_TIMEOUT_MS: "10s" }, /^BROWSERGRID_ENGINE_TIMEOUT_MS: must be a whole number/],
     ["heartbeat of zero", { BROWSERGRID_HEARTBEAT_MS: "0" }, /^BROWSERGRID_HEARTBEAT_MS: must be from 200 to 600000/],
+    ["runner door port out of range", { BROWSERGRID_RUNNER_PORT: "65536" }, /^BROWSERGRID_RUNNER_PORT: must be from 0 to 65535/],
+    ["runner door port equal to the main port", { BROWSERGRID_PORT: "7171", BROWSERGRID_RUNNER_PORT: "7171" }, /^BROWSERGRID_RUNNER_PORT: must differ from BROWSERGRID_PORT/],
   ];
   for (const [name, env, message] of bad)
     test(`rejects ${name}, creating nothing`, () => {

@@ -51,6 +51,8 @@ export interface Config {
   engineTimeoutMs: number;
   /** How often every worker's engine is checked (and stuck starts are swept), ms. */
   heartbeatMs: number;
+  /** Port of the runner door on the browser network's gateway (src/http/runner-door.ts); 0: any free one, kept across restarts. */
+  runnerPort: number;
 }
 
 export class ConfigError extends Error {
@@ -173,6 +175,8 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
 
   const engineTimeoutMs = int(env, "BROWSERGRID_ENGINE_TIMEOUT_MS", DEFAULT_ENGINE_TIMEOUT_MS, 200, 600_000);
   const heartbeatMs = int(env, "BROWSERGRID_HEARTBEAT_MS", 5_000, 200, 600_000);
+  const runnerPort = int(env, "BROWSERGRID_RUNNER_PORT", 0, 0, 65535);
+  if (runnerPort !== 0 && runnerPort === port) throw new ConfigError("BROWSERGRID_RUNNER_PORT", `must differ from BROWSERGRID_PORT (${port}): the runner door is a listener of its own`);
 
   if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
@@ -203,6 +207,7 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
     egressTable,
     engineTimeoutMs,
     heartbeatMs,
+    runnerPort,
   });
 }
 

@@ -1,5 +1,6 @@
 // `browsergrid cleanup`: removes everything an install started outside its data dir — browser
-// containers (sessions, warm browsers, keep-alive ones, egress helpers), its browser network and
+// containers (sessions, warm browsers, keep-alive ones, egress helpers), runner containers
+// (deployments' scripts), its browser network and
 // its egress table — for when no next start will adopt or reconcile them (a server killed with
 // SIGKILL, a temporary data dir, an uninstall). It finds them as reconciliation does: by the
 // data dir's install id in the `browsergrid.install` label, through each worker's provider.
@@ -47,6 +48,10 @@ export async function cleanupInstall(config: Readonly<Config>, db: Db, installId
         await provider.stop(c.handle);
         report.containers.push(`${c.handle.slice(0, 12)} (${c.sessionId}, worker ${worker.name})`);
       }
+      for (const r of (await provider.listOwnedRunners?.()) ?? []) {
+        await provider.stopRunner!(r.handle);
+        report.containers.push(`${r.handle.slice(0, 12)} (runner of run ${r.runId}, worker ${worker.name})`);
+      }
     } catch (err) {
       report.problems.push(`worker ${worker.name}: ${(err as Error).message}`);
     }
@@ -72,7 +77,8 @@ export const cleanupCommand: Command = {
   usage: `browsergrid cleanup
 
 Removes what the install of BROWSERGRID_DATA_DIR started outside its data dir: every browser
-container (sessions, keep-alive sessions, warm browsers, egress helpers) on every worker, its
+container (sessions, keep-alive sessions, warm browsers, egress helpers) and every runner
+container (deployments' scripts, with their output) on every worker, its
 Docker browser network and its nftables egress table (BROWSERGRID_EGRESS_TABLE). Containers are
 found by the install id in their "browsergrid.install" label, so other installs' are untouched.
 The data dir itself (database, profiles, artifacts) is kept; the next start ends the sessions

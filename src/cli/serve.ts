@@ -44,6 +44,10 @@ background loops. Configuration comes from the environment:
   BROWSERGRID_BROWSER_DNS     DNS servers of browser containers (IPv4, comma-separated)
   BROWSERGRID_DOCKER_NETWORK  Docker network of browser containers (default browsergrid-default)
   BROWSERGRID_EGRESS_TABLE    nftables table of the guard (default browsergrid)
+  BROWSERGRID_RUNNER_PORT     port of the runner door, the listener on the browser network's
+                              gateway through which deployments' scripts reach the CDP
+                              gateway and the API (default 0: a free port, kept across
+                              restarts); docs/runners.md
 
 Network features (egress guard, proxies, rule sets): docs/network.md.
 

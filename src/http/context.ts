@@ -53,4 +53,10 @@ export interface AppDeps {
   links: SessionLinks;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
+  /**
+   * The runner door's base URLs as a runner on `workerId` reaches them (src/http/runner-door.ts):
+   * the local Docker worker's while the door is open; null otherwise (runners of SSH workers
+   * have no way in yet). Absent in tests that start no grid.
+   */
+  runnerDoorUrls?: (workerId: string) => { http: string; ws: string } | null;
 }

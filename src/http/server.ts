@@ -14,8 +14,12 @@ export interface UpgradeHandler {
   websocket: Bun.WebSocketHandler<any>;
 }
 
-/** `bodyGate`: bodyGateFor(deps) in a server; without one, no body may exceed the anonymous cap. */
-export function listen(opts: { host: string; port: number; app: App; upgrade?: UpgradeHandler; fastRead?: FastRead; bodyGate?: BodyGate }): Server<unknown> {
+/**
+ * `bodyGate`: bodyGateFor(deps) in a server; without one, no body may exceed the anonymous cap.
+ * `screen`: sees every request first and may answer it (e.g. the runner door's 404s); it may
+ * also change the request's headers before anything else reads them.
+ */
+export function listen(opts: { host: string; port: number; app: App; upgrade?: UpgradeHandler; fastRead?: FastRead; bodyGate?: BodyGate; screen?: (req: Request) => Response | undefined }): Server<unknown> {
   const { app, upgrade, fastRead } = opts;
   const gate = opts.bodyGate ?? anonymousOnlyBodyGate;
   const appFetch: AppFetch = app.fetch;
@@ -28,6 +32,8 @@ export function listen(opts: { host: string; port: number; app: App; upgrade?: U
     idleTimeout: 120,
     // Not async: a fast read's Response goes back as it is, with no promise to settle.
     fetch(req, server) {
+      const screened = opts.screen?.(req);
+      if (screened !== undefined) return screened;
       const fast = fastRead?.(req);
       if (fast !== undefined) return fast;
       rememberPeer(req, server);

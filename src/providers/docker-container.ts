@@ -12,6 +12,12 @@ export const LABELS = {
   pool: "browsergrid.pool",
   /** Present on warm browsers (started ahead, not yet claimed): value = the warm browser's id. */
   warm: "browsergrid.warm",
+  /** "runner" on runner containers (docker-runner-container.ts); browsers carry none. */
+  kind: "browsergrid.kind",
+  /** On runners: the run, its attempt and the session whose browser it drives. */
+  run: "browsergrid.run",
+  attempt: "browsergrid.attempt",
+  runSession: "browsergrid.run.session",
 } as const;
 
 /** Inside every browser container, a relay on this port reaches Chromium's DevTools endpoint. */

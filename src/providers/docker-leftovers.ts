@@ -1,12 +1,13 @@
 // What an install left on the local engine that no worker's provider names any more: containers
-// of removed workers, egress helper containers, and the install's browser networks. Found only
+// of removed workers (browsers and runners), egress helper containers, and the install's
+// browser networks. Found only
 // by the install's `browsergrid.install` label, so nothing of another install or of the user
 // matches (`browsergrid cleanup`, src/cli/cleanup.ts). What is already gone is not an error.
 import { dockerClient } from "./engine";
 import { EngineDeadlines, withDeadlines } from "./engine-deadlines";
 
 export interface LeftoversRemoved {
-  /** "<short id> (<session or helper>)" per removed container. */
+  /** "<short id> (<session, run or helper>)" per removed container. */
   containers: string[];
   /** Names of the removed networks. */
   networks: string[];
@@ -20,7 +21,7 @@ export async function removeInstallLeftovers(opts: { socketPath: string; install
   try {
     for (const c of await docker.listContainers({ all: true, filters })) {
       await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone);
-      out.containers.push(`${c.Id.slice(0, 12)} (${c.Labels["browsergrid.session"] ?? c.Labels["browsergrid.helper"] ?? "unlabelled"})`);
+      out.containers.push(`${c.Id.slice(0, 12)} (${c.Labels["browsergrid.session"] ?? (c.Labels["browsergrid.run"] ? `run ${c.Labels["browsergrid.run"]}` : undefined) ?? c.Labels["browsergrid.helper"] ?? "unlabelled"})`);
     }
     for (const n of await docker.listNetworks({ filters })) {
       try {

@@ -13,7 +13,9 @@ import { browserContainerConfig, CDP_PORT, LABELS } from "./docker-container";
 import { copyFileIntoContainer, copyIntoContainer, copyOutOfContainer, handOverProfile, waitChromiumExited } from "./docker-archive";
 import { ContainerDeathWatcher, type ContainerDeath } from "./docker-events";
 import { ensureBrowserNetwork } from "./docker-network";
-import { BROWSER_PATHS, browserPathOf, type BrowserLimits, type BrowserProvider, type BrowserSpec, type IncomingFile, type OwnedBrowser, type ProviderEvent, type StartedBrowser } from "./provider";
+import { DockerRunners } from "./docker-runner";
+import { RUNNER_KIND } from "./docker-runner-container";
+import { BROWSER_PATHS, browserPathOf, type BrowserLimits, type BrowserProvider, type BrowserSpec, type IncomingFile, type LogLine, type OwnedBrowser, type OwnedRunner, type ProviderEvent, type RunnerSpec, type StartedBrowser } from "./provider";
 import { statusOf } from "./docker-status";
 import { dockerClient, dockerodeReads, socketReads, type EngineReads } from "./engine";
 import { EngineDeadlines, hasNetworkDeadlock, withDeadlines } from "./engine-deadlines";
@@ -28,6 +30,8 @@ export interface DockerProviderOptions {
   network?: string;
   /** Images are `<imagePrefix>:<flavour>`. */
   imagePrefix?: string;
+  /** Runner images are `<runnerImagePrefix>:<runtime>`; default browsergrid/runner. */
+  runnerImagePrefix?: string;
   /** How long start() waits for CDP to answer. */
   readyTimeoutMs?: number;
   /** "ssh" for a remote engine reached through an SSH connection. */
@@ -74,6 +78,7 @@ export class DockerProvider implements BrowserProvider {
   private readonly listeners = new Set<(event: ProviderEvent) => void>();
   private watcher?: ContainerDeathWatcher;
   readonly deadlines: EngineDeadlines;
+  private readonly runners: DockerRunners;
 
   /** `docker`: a local engine's socket path, or a client (an SSH worker's, a test's); every call gets a deadline. */
   constructor(docker: Docker | string, options: DockerProviderOptions) {
@@ -90,6 +95,18 @@ export class DockerProvider implements BrowserProvider {
     this.kind = options.kind ?? "docker";
     this.options = options;
     if (!this.installId || !this.workerId) throw new Error("DockerProvider needs installId and workerId");
+    this.runners = new DockerRunners({
+      docker: this.docker,
+      reads: this.reads,
+      installId: this.installId,
+      workerId: this.workerId,
+      network: this.network,
+      dns: options.dns,
+      imagePrefix: options.runnerImagePrefix ?? "browsergrid/runner",
+      egressGuard: options.egressGuard,
+      ensureNetwork: () => this.ensureNetwork(),
+      remove: (id) => this.remove(id),
+    });
   }
 
   async start(spec: BrowserSpec, signal?: AbortSignal): Promise<StartedBrowser> {
@@ -167,7 +184,7 @@ export class DockerProvider implements BrowserProvider {
 
   async listOwned(): Promise<OwnedBrowser[]> {
     const filters = { label: [`${LABELS.install}=${this.installId}`, `${LABELS.worker}=${this.workerId}`] };
-    const containers = await this.reads.listContainers(filters);
+    const containers = (await this.reads.listContainers(filters)).filter((c) => c.Labels[LABELS.kind] !== RUNNER_KIND);
     return containers.map((c) => ({
       handle: c.Id,
       sessionId: c.Labels[LABELS.session] ?? "",
@@ -245,6 +262,26 @@ export class DockerProvider implements BrowserProvider {
 
   waitExited(handle: string, timeoutMs: number): Promise<boolean> {
     return waitChromiumExited(this.docker, handle, timeoutMs);
+  }
+
+  startRunner(spec: RunnerSpec, signal?: AbortSignal): Promise<{ handle: string }> {
+    return this.runners.start(spec, signal);
+  }
+
+  runnerLogs(handle: string): AsyncIterable<LogLine> {
+    return this.runners.logs(handle);
+  }
+
+  waitRunner(handle: string, timeoutMs: number): Promise<{ exitCode: number; oomKilled?: boolean } | null> {
+    return this.runners.wait(handle, timeoutMs);
+  }
+
+  stopRunner(handle: string): Promise<void> {
+    return this.runners.stop(handle);
+  }
+
+  listOwnedRunners(): Promise<OwnedRunner[]> {
+    return this.runners.list();
   }
 
   async close(): Promise<void> {
@@ -332,6 +369,7 @@ export class DockerProvider implements BrowserProvider {
   private reportDeath(death: ContainerDeath): void {
     if (this.stopping.has(death.id) || this.starting.has(death.id)) return;
     if (death.labels[LABELS.worker] !== this.workerId) return;
+    if (death.labels[LABELS.kind] === RUNNER_KIND) return; // a runner's exit is waitRunner's to tell
     const reason = death.oom
       ? "out of memory"
       : death.exitCode === 137

@@ -93,6 +93,58 @@ export interface OwnedBrowser {
   warm?: boolean;
 }
 
+/**
+ * A deployment's script run next to its session's browser (issue 20): a container of the runner
+ * image of `runtime`, on the browser's network and behind the same egress guard, that runs
+ * `entry` of `bundle` once and exits. It reaches its browser and the API only through the
+ * runner door (src/http/runner-door.ts), whose addresses the caller puts into `env`.
+ */
+export interface RunnerSpec {
+  runId: string;
+  /** 1 for the first attempt; with runId it names the container (one per attempt). */
+  attempt: number;
+  runtime: RunnerRuntime;
+  /** The session whose browser the script drives. */
+  sessionId: string;
+  poolId: string;
+  workerId: string;
+  /** The deployment's normalised bundle (tar.gz), unpacked into RUNNER_PATHS.app before start. */
+  bundle: Uint8Array;
+  /** The file to run, relative to RUNNER_PATHS.app (no absolute path, no `..`). */
+  entry: string;
+  /** The script's environment; names are shell identifiers, values have no NUL byte. */
+  env: Record<string, string>;
+  /** Absent fields take the provider's defaults (docs/runners.md). */
+  limits?: RunnerLimits;
+}
+
+export type RunnerRuntime = "bun" | "python";
+
+export interface RunnerLimits {
+  memoryBytes?: number;
+  /** CPU time, in billionths of a CPU: 1e9 = one core. */
+  nanoCpus?: number;
+  /** Processes and threads together. */
+  pids?: number;
+}
+
+/** One line a runner printed, without its newline; `at` is when the engine received it (ms epoch). */
+export interface LogLine {
+  stream: "stdout" | "stderr";
+  at: number;
+  line: string;
+}
+
+export interface OwnedRunner {
+  handle: string;
+  runId: string;
+  attempt: number;
+  running: boolean;
+}
+
+/** Paths inside a runner, as the runner images define them (runner-image/). */
+export const RUNNER_PATHS = { app: "/home/runner/app", output: "/home/runner/output" } as const;
+
 export type ProviderEvent =
   /** The browser stopped without being asked to (crash, OOM, docker kill). */
   { type: "died"; handle: string; sessionId: string; exitCode?: number; reason: string };
@@ -135,4 +187,28 @@ export interface BrowserProvider {
   copyOut?(handle: string, path: string): Promise<NodeJS.ReadableStream>;
   /** Resolves true once the browser exited by itself (e.g. after CDP Browser.close), false on timeout. */
   waitExited?(handle: string, timeoutMs: number): Promise<boolean>;
+
+  // ---- runners (RunnerSpec). copyOut(handle, RUNNER_PATHS.output) reads a runner's output,
+  // also after it exited. Runners are never in listOwned() nor in onEvent() deaths.
+
+  /**
+   * Creates the runner, puts the bundle into RUNNER_PATHS.app, starts it; refuses (fail closed)
+   * unless the egress guard is ready. Rejects a spec it cannot check (BadRequest) before anything
+   * exists on the worker, and removes what it made when a later step fails.
+   */
+  startRunner?(spec: RunnerSpec, signal?: AbortSignal): Promise<{ handle: string }>;
+  /**
+   * Everything the runner printed, from its start, line by line in order; follows until the
+   * runner exits (or is removed), then ends.
+   */
+  runnerLogs?(handle: string): AsyncIterable<LogLine>;
+  /**
+   * The runner's exit code once it exited (`oomKilled` when the memory limit ended it); null
+   * when `timeoutMs` passed first. Rejects when the runner does not exist.
+   */
+  waitRunner?(handle: string, timeoutMs: number): Promise<{ exitCode: number; oomKilled?: boolean } | null>;
+  /** Kills and removes the runner (its output with it); succeeds when it is already gone. */
+  stopRunner?(handle: string): Promise<void>;
+  /** Every runner of this install on this worker (found by labels), running or exited. */
+  listOwnedRunners?(): Promise<OwnedRunner[]>;
 }
