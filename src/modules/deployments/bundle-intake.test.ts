@@ -17,7 +17,7 @@ type T = { name: string; type?: "file" | "directory" | "symlink" | "link" | "cha
 async function tarGzOf(entries: T[]): Promise<Uint8Array> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on("data", (c: Buffer) => void chunks.push(c));
+  p.on("data", (c: unknown) => void chunks.push(c as Buffer));
   const done = new Promise<void>((r) => p.on("end", () => r()));
   for (const e of entries)
     await new Promise<void>((resolve, reject) => {
