@@ -79,9 +79,7 @@ export function deploymentRoutes(deps: AppDeps) {
             required: true,
             content: {
               "multipart/form-data": { schema: { type: "object", required: ["bundle"], properties: { bundle: { type: "string", format: "binary", description: "The .tar.gz or .zip" } }, additionalProperties: false } },
-              "application/gzip": { schema: { type: "string", format: "binary" } },
-              "application/zip": { schema: { type: "string", format: "binary" } },
-              "application/octet-stream": { schema: { type: "string", format: "binary" } },
+              "application/octet-stream": { schema: { type: "string", format: "binary", description: "The raw .tar.gz or .zip (application/gzip and application/zip are accepted too)" } },
               "application/json": {
                 schema: {
                   type: "object",

@@ -53,6 +53,9 @@ function inlineOf(value: unknown): InlineBundle {
 /** Reads the upload in whichever form it came. `maxBundleBytes`: BROWSERGRID_DEPLOYMENT_BUNDLE_MAX_MB. */
 export async function readUpload(request: Request, maxBundleBytes: number): Promise<UploadBody> {
   const type = request.headers.get("content-type") ?? "";
+  const length = request.headers.get("content-length");
+  if (request.body === null || length === "0")
+    throw new BadRequest('Send the bundle: a multipart form with the file field "bundle", the raw .tar.gz or .zip, or JSON {"manifest", "files"}.', "invalid_request");
   const tooLarge = () => new BundleTooLarge(maxBundleBytes);
   if (/^multipart\/form-data/i.test(type)) {
     let form: FormData;
