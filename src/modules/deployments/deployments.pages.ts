@@ -29,7 +29,7 @@ const BUNDLE_HINT = "A .tar.gz or .zip with browsergrid.json at its top (docs/de
 function uploadForm(action: string, label: string, errors: FieldErrors = {}): SafeHtml {
   return html`<form method="post" action="${action}" enctype="multipart/form-data" novalidate>
 ${notice(errors.form, true)}
-${input({ name: "bundle", label: "Bundle", type: "file", error: errors.bundle, hint: BUNDLE_HINT, required: true, attrs: BUNDLE_ACCEPT, scope: action.replace(/\W+/g, "-") })}
+${input({ name: "bundle", label: "Bundle", type: "file", error: errors.bundle, hint: BUNDLE_HINT, required: true, attrs: BUNDLE_ACCEPT, scope: action.replace(/^\//, "").replace(/\W+/g, "-") })}
 ${checkbox({ name: "activate", label: "Make it the current version", checked: true })}
 <div class="actions"><button type="submit">${label}</button></div>
 </form>`;
