@@ -249,3 +249,32 @@ describe("through the server's body gate", () => {
     }
   });
 });
+
+describe("uploads at once, and a failure after the blob is written", () => {
+  test("two uploads of one name at once get consecutive versions", async () => {
+    const [a, b] = await Promise.all([upload(await bundle({ name: "racer" })), upload(await bundle({ name: "racer" }))]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect([a.body.version, b.body.version].sort()).toEqual([1, 2]);
+    const c = await upload(await bundle({ name: "racer" }));
+    expect(c.body.version).toBe(3);
+  });
+
+  test("when the rows cannot be written, the bundle just stored is removed again", async () => {
+    const { DeploymentsService } = await import("./deployments.service");
+    const { manifestRefs } = await import("./deployments.wiring");
+    const real = h.deps.storage.blobs;
+    const racer = h.deps.deployments.get("racer");
+    // The blob store's put also takes the version number the upload reserved, so the insert fails.
+    const blobs = Object.create(real) as typeof real;
+    blobs.put = async (key, data, opts) => {
+      const info = await real.put(key, data, opts);
+      h.deps.db.insert(deploymentVersions).values({ deploymentId: racer.id, version: 4, manifest: {}, bundleKey: "x", bundleSha256: "x", bundleSize: 0, fileCount: 0, unpackedBytes: 0 }).run();
+      return info;
+    };
+    const svc = new DeploymentsService({ db: h.deps.db, log: h.deps.log, blobs, installKey: h.deps.installKey, refs: manifestRefs(h.deps.db), limits: { maxUploadBytes: 1 << 20, maxTotalBytes: 1 << 20, maxFileBytes: 1 << 20, maxEntries: 100 } });
+    const before = blobFiles().length;
+    await expect(svc.deployArchive(await bundle({ name: "racer" }), { activate: true, createdBy: null })).rejects.toThrow(/UNIQUE|constraint/i);
+    expect(blobFiles().length).toBe(before);
+    expect(h.deps.deployments.get("racer").currentVersion).toBe(3);
+  });
+});
