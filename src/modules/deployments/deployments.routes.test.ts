@@ -212,7 +212,14 @@ describe("delete", () => {
     expect(busy.status).toBe(409);
     expect(busy.body.error.message).toMatch(/1 queued or running run/);
     h.deps.db.update(runs).set({ status: "succeeded" }).where(eq(runs.id, "run_test")).run();
+    const seenByHook: string[] = [];
+    h.deps.deployments.onDelete(async (gone) => {
+      // Runs of the deployment are still there for the hook to clean up after.
+      seenByHook.push(`${gone.name}:${h.deps.db.select().from(runs).where(eq(runs.deploymentId, gone.id)).all().length}`);
+    });
     expect((await h.call("DELETE", "/api/v1/deployments/scraper", { auth: h.adminKey })).status).toBe(204);
+    expect(seenByHook).toEqual(["scraper:1"]);
+    expect(h.deps.db.select().from(runs).all()).toEqual([]);
     expect(stored()).toEqual({ deployments: 0, versions: 0, blobs: 0 });
     expect(h.deps.db.select().from(deploymentSecrets).all()).toEqual([]);
     expect((await h.call("GET", "/api/v1/deployments/scraper", { auth: h.adminKey })).status).toBe(404);

@@ -76,6 +76,8 @@ export const bundleKey = (deploymentId: string, version: number) => `bundles/${d
 export class DeploymentsService {
   /** The tail of the work on each deployment name (uploads, deletes), so they run one at a time. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** What other modules remove of a deployment before its rows go (run logs and outputs). */
+  private readonly deleteHooks: ((d: DeploymentRow) => Promise<void>)[] = [];
 
   constructor(private readonly deps: DeploymentsDeps) {}
 
@@ -200,12 +202,22 @@ export class DeploymentsService {
     return store.setCurrentVersion(this.deps.db, d.id, version, this.now());
   }
 
+  /**
+   * Registers what must be removed with a deployment that its rows do not cascade to (the runs
+   * module: run logs and output blobs). Hooks run in order before the rows go; one that fails
+   * stops the delete, so nothing is left half-removed without a row to find it by.
+   */
+  onDelete(hook: (d: DeploymentRow) => Promise<void>): void {
+    this.deleteHooks.push(hook);
+  }
+
   /** Removes the deployment, its versions, secrets and bundles; 409 while runs of it are queued or running. */
   async delete(idOrName: string): Promise<DeploymentRow> {
     const d = this.get(idOrName);
     return this.locked(d.name, async () => {
       const active = store.activeRunCount(this.deps.db, d.id);
       if (active > 0) throw new Conflict(`Deployment "${d.name}" has ${active} queued or running run(s): cancel them or wait until they end.`, "deployment_busy");
+      for (const hook of this.deleteHooks) await hook(d);
       store.deleteDeploymentRow(this.deps.db, d.id);
       await this.deps.blobs.deletePrefix(`bundles/${d.id}/`);
       return d;
