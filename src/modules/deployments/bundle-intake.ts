@@ -52,7 +52,9 @@ async function listArchive(tarGz: Uint8Array): Promise<{ listing: IntakeResult["
   const listing: IntakeResult["listing"] = new Map();
   const manifests = new Map<string, string | null>();
   const ex = extract();
-  Readable.from([Buffer.from(tarGz)]).pipe(createGunzip()).pipe(ex);
+  const gunzip = createGunzip();
+  gunzip.on("error", (err) => ex.destroy(err));
+  Readable.from([Buffer.from(tarGz)]).pipe(gunzip).pipe(ex);
   for await (const entry of ex) {
     const { name, type, size = 0 } = entry.header;
     listing.set(name, { type: type === "directory" ? "directory" : "file", size });
