@@ -2,13 +2,17 @@
 // list and the deployment page, make current, secrets by form (values never rendered), refusals
 // shown next to the form with nothing stored, and the slot the runs module fills.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { makeTestApp, ORIGIN, type TestApp } from "../../../test/helpers/app";
 import { zipOf } from "../../../test/helpers/zip";
 import { deployments, deploymentVersions } from "../../db/schema";
 
 let h: TestApp;
 beforeAll(async () => void (h = await makeTestApp()));
-afterAll(() => h.deps.db.$client.close());
+afterAll(() => {
+  h.deps.db.$client.close();
+  rmSync(h.deps.config.dataDir, { recursive: true, force: true });
+});
 
 const manifest = (m: Record<string, unknown> = {}) => JSON.stringify({ name: "nightly", entry: "main.py", runtime: "python", timeoutSec: 90, ...m });
 const zip = (m: Record<string, unknown> = {}) => zipOf([{ name: "browsergrid.json", body: manifest(m) }, { name: "main.py", body: "print('hi')" }]);

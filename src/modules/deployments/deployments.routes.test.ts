@@ -1,7 +1,7 @@
 // /api/v1/deployments through the whole app: uploads in every form, refusals that store nothing
 // (no row, no blob), versions and rollback, bundle downloads, secrets that never come back, roles.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pack } from "tar-stream";
 import { eq } from "drizzle-orm";
@@ -20,7 +20,10 @@ beforeAll(async () => {
   h = await makeTestApp({ env: { BROWSERGRID_DEPLOYMENT_BUNDLE_MAX_MB: "1", BROWSERGRID_DEPLOYMENT_UNPACKED_MAX_MB: "2" } });
   bundlesDir = join(h.deps.config.dataDir, "storage", "bundles");
 });
-afterAll(() => h.deps.db.$client.close());
+afterAll(() => {
+  h.deps.db.$client.close();
+  rmSync(h.deps.config.dataDir, { recursive: true, force: true });
+});
 
 type Entry = { name: string; type?: "file" | "directory" | "symlink" | "link" | "character-device"; body?: string | Uint8Array; linkname?: string };
 
@@ -253,6 +256,7 @@ describe("through the server's body gate", () => {
     } finally {
       server.stop(true);
       app.deps.db.$client.close();
+      rmSync(app.deps.config.dataDir, { recursive: true, force: true });
     }
   });
 });
