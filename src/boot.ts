@@ -51,6 +51,7 @@ import { egressPart, egressProbe } from "./modules/network/egress-part";
 import { guardFleet } from "./modules/workers/guard-fleet";
 import { createRuleEngines, ruleSetsNetworkPart, type RuleEngines } from "./modules/rule-sets/session-rules";
 import { LiveHub } from "./modules/live/live.hub";
+import { createDeployments } from "./modules/deployments/deployments.wiring";
 import { ProxyPart } from "./modules/proxies/proxy-part";
 import { browserStartBudgetMs } from "./providers/engine-deadlines";
 import { browserNetworkGateway } from "./providers/docker-network";
@@ -142,6 +143,8 @@ export function buildServices(inputs: ServiceInputs): Services {
   });
   // The live views: one per watched session, reaching its browser through the session service.
   const live = new LiveHub({ sessions, installKey, links, log });
+  // Deployments: bundles in the same blob store, manifests checked against pools, profiles, proxies, rule sets.
+  const deployments = createDeployments({ config, db, log, installKey, blobs: storage.blobs, now: inputs.now });
   const deps: AppDeps = {
     config,
     db,
@@ -160,6 +163,7 @@ export function buildServices(inputs: ServiceInputs): Services {
     rules,
     live,
     links,
+    deployments,
     now: inputs.now,
   };
   return { deps, gatewayBuilt: (g) => void (gateway = g) };

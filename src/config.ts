@@ -37,6 +37,9 @@ export interface Config {
   /** Session artifacts: deleted past this age, and oldest first past this total (bytes). */
   artifactMaxAgeDays: number;
   artifactMaxTotalBytes: number;
+  /** Deployments: the largest bundle upload (compressed) and its files once unpacked (bytes). */
+  deploymentBundleMaxBytes: number;
+  deploymentUnpackedMaxBytes: number;
   /** The egress guard (nftables below the browsers): on unless explicitly "off". */
   egressGuard: boolean;
   /** Allow-list entries every pool gets (same syntax as a pool's egressAllow). */
@@ -200,6 +203,8 @@ export function loadConfig(env: Env = process.env, opts: { createDataDir?: boole
     profileMaxBytes: int(env, "BROWSERGRID_PROFILE_MAX_MB", 512, 1, 16_384) * 1024 * 1024,
     artifactMaxAgeDays: int(env, "BROWSERGRID_ARTIFACT_MAX_AGE_DAYS", 7, 1, 3650),
     artifactMaxTotalBytes: int(env, "BROWSERGRID_ARTIFACT_MAX_TOTAL_MB", 2048, 1, 10_000_000) * 1024 * 1024,
+    deploymentBundleMaxBytes: int(env, "BROWSERGRID_DEPLOYMENT_BUNDLE_MAX_MB", 50, 1, 1024) * 1024 * 1024,
+    deploymentUnpackedMaxBytes: int(env, "BROWSERGRID_DEPLOYMENT_UNPACKED_MAX_MB", 200, 1, 8192) * 1024 * 1024,
     egressGuard: guardRaw === "on",
     egressAllow,
     browserDns,

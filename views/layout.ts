@@ -13,6 +13,7 @@ export interface LayoutOptions {
 const NAV: [string, string][] = [
   ["/", "Dashboard"],
   ["/sessions", "Sessions"],
+  ["/deployments", "Deployments"],
   ["/pools", "Pools"],
   ["/workers", "Workers"],
   ["/profiles", "Profiles"],

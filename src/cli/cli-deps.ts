@@ -19,7 +19,7 @@ export function openForCli(): AppDeps | null {
   // commands use (users, profiles).
   const auth = createAuthState(config, Date.now);
   const storage = createStorage(config, db, log);
-  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, scheduler: undefined as never, installKey: loadInstallKey(config.dataDir), auth, storage, rules: undefined as never, live: undefined as never, links: undefined as never };
+  return { config, db, log, readinessProbes: [], startedAt: Date.now(), version: VERSION, sessions: undefined as never, scheduler: undefined as never, installKey: loadInstallKey(config.dataDir), auth, storage, rules: undefined as never, live: undefined as never, links: undefined as never, deployments: undefined as never };
 }
 
 /** Reads a password: all of stdin with --password-stdin, else a hidden prompt (twice when new). */

@@ -70,7 +70,7 @@ export function createBodyGate(opts: BodyGateOptions): BodyGate {
 /** The gate of a running server: large bodies need a signed-in member (or admin) or an API key. */
 export function bodyGateFor(deps: AppDeps): BodyGate {
   return createBodyGate({
-    caps: { profileArchiveBytes: deps.config.profileMaxBytes },
+    caps: { profileArchiveBytes: deps.config.profileMaxBytes, deploymentBundleBytes: deps.config.deploymentBundleMaxBytes },
     authenticate: (req) => void requireRole(resolveActor(deps, req, peerOf(req)).actor, "member"),
     log: deps.log,
   });

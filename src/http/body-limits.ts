@@ -26,7 +26,14 @@ export const SESSION_UPLOAD_MAX_BYTES = 768 * 1024 * 1024;
 export interface ConfiguredCaps {
   /** BROWSERGRID_PROFILE_MAX_MB: an imported profile archive may not be larger than the profile. */
   profileArchiveBytes: number;
+  /** BROWSERGRID_DEPLOYMENT_BUNDLE_MAX_MB: a deployment bundle upload (absent: the default, 50 MiB). */
+  deploymentBundleBytes?: number;
 }
+
+/** The bundle cap when a gate is built without configuration (tests, the JSON-body check). */
+const DEFAULT_DEPLOYMENT_BUNDLE_BYTES = 50 * 1024 * 1024;
+/** A bundle upload: the archive plus the multipart envelope around it. */
+const deploymentUpload = (c: ConfiguredCaps) => (c.deploymentBundleBytes ?? DEFAULT_DEPLOYMENT_BUNDLE_BYTES) + DEFAULT_BODY_BYTES;
 
 export interface BodyRule {
   method: "POST" | "PUT" | "PATCH";
@@ -47,6 +54,9 @@ const RULE_SET_FORM = 3 * RULE_SET_JSON;
 export const BODY_RULES: readonly BodyRule[] = [
   { method: "POST", path: "/api/v1/profiles/import", upload: true, bytes: (c) => c.profileArchiveBytes, why: "a tar(.gz) profile archive, at most the profile size cap" },
   { method: "POST", path: "/profiles/import", upload: true, bytes: (c) => c.profileArchiveBytes + DEFAULT_BODY_BYTES, why: "the same archive as a multipart form" },
+  { method: "POST", path: "/api/v1/deployments", upload: true, bytes: deploymentUpload, why: "a deployment bundle (.tar.gz or .zip, multipart or raw) or its inline JSON form" },
+  { method: "POST", path: "/deployments", upload: true, bytes: deploymentUpload, why: "a deployment bundle as a multipart form" },
+  { method: "POST", path: "/deployments/:name/versions", upload: true, bytes: deploymentUpload, why: "a new version's bundle as a multipart form" },
   { method: "POST", path: "/api/v1/sessions/:id/uploads", upload: true, bytes: SESSION_UPLOAD_MAX_BYTES, why: "a file for the session's uploads directory" },
   { method: "POST", path: "/api/v1/rule-sets", bytes: RULE_SET_JSON, why: "rules with mock bodies: 1 MiB each, 8 MiB a set" },
   { method: "PUT", path: "/api/v1/rule-sets/:id", bytes: RULE_SET_JSON, why: "rules with mock bodies: 1 MiB each, 8 MiB a set" },

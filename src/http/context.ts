@@ -14,6 +14,7 @@ import type { Storage } from "../modules/profiles/session-storage";
 import type { RuleEngines } from "../modules/rule-sets/session-rules";
 import type { LiveHub } from "../modules/live/live.hub";
 import type { SessionLinks } from "../cdp/session-links";
+import type { DeploymentsService } from "../modules/deployments/deployments.service";
 
 export interface ProbeResult {
   name: string;
@@ -51,6 +52,8 @@ export interface AppDeps {
   live: LiveHub;
   /** BrowserGrid's own CDP link to each live session's browser, shared by the live view, rule sets, profile saves and screenshots. */
   links: SessionLinks;
+  /** Deployments: bundles, versions, manifests, secrets. */
+  deployments: DeploymentsService;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
   /**

@@ -88,6 +88,7 @@ export const TAG_DESCRIPTIONS: Record<string, string> = {
   "api-keys": "Keys for scripts and SDKs: Authorization: Bearer bg_<id>_<secret>",
   artifacts: "Files a session produced: screenshots, downloads",
   audit: "Who changed what, when",
+  deployments: "Automation code in immutable versions (bundles with a browsergrid.json manifest), and its secrets",
   auth: "Signing in and out, who is calling, changing your password",
   health: "Liveness and readiness probes; no credentials needed",
   maintenance: "Maintenance windows: no new sessions while one is active",
