@@ -2,7 +2,7 @@
 // per tick (markTick), which claims a tick exactly once: it moves `lastFireAt` forward only, in
 // an immediate transaction, so two clocks (or one clock after a restart) cannot both act on the
 // same scheduled time.
-import { and, asc, eq, lt, isNull, or } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, isNull, lt, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { deployments, schedules } from "../../db/schema";
 
@@ -19,11 +19,8 @@ export function insertSchedule(db: Db, row: typeof schedules.$inferInsert): void
   db.insert(schedules).values(row).run();
 }
 
-const withName = { ...getColumns(), deploymentName: deployments.name };
-function getColumns() {
-  const { id, deploymentId, cron, timezone, params, overlap, enabled, catchUp, lastFireAt, createdBy, createdAt, updatedAt } = schedules;
-  return { id, deploymentId, cron, timezone, params, overlap, enabled, catchUp, lastFireAt, createdBy, createdAt, updatedAt };
-}
+/** A schedule's columns and its deployment's name. */
+const withName = { ...getTableColumns(schedules), deploymentName: deployments.name };
 
 export function getSchedule(db: Db, id: string): ScheduleWithDeployment | undefined {
   return db.select(withName).from(schedules).innerJoin(deployments, eq(deployments.id, schedules.deploymentId)).where(eq(schedules.id, id)).get();
@@ -36,11 +33,11 @@ export function listSchedules(db: Db, opts: { deploymentId?: string; enabledOnly
 }
 
 export function updateSchedule(db: Db, id: string, patch: Partial<Pick<ScheduleRow, "cron" | "timezone" | "params" | "overlap" | "enabled" | "catchUp">>, now: number): boolean {
-  return db.update(schedules).set({ ...patch, updatedAt: now }).where(eq(schedules.id, id)).run().changes > 0;
+  return db.update(schedules).set({ ...patch, updatedAt: now }).where(eq(schedules.id, id)).returning({ id: schedules.id }).all().length > 0;
 }
 
 export function deleteSchedule(db: Db, id: string): boolean {
-  return db.delete(schedules).where(eq(schedules.id, id)).run().changes > 0;
+  return db.delete(schedules).where(eq(schedules.id, id)).returning({ id: schedules.id }).all().length > 0;
 }
 
 /**
@@ -58,7 +55,8 @@ export function markTick<T>(db: Db, id: string, scheduledAt: number, decide: (ro
         .update(schedules)
         .set({ lastFireAt: scheduledAt })
         .where(and(eq(schedules.id, id), or(isNull(schedules.lastFireAt), lt(schedules.lastFireAt, scheduledAt))))
-        .run().changes;
+        .returning({ id: schedules.id })
+        .all().length;
       if (!moved) return { claimed: false as const, why: "taken" as const };
       return { claimed: true as const, row: { ...row, lastFireAt: scheduledAt }, decision: decide(row) };
     },
