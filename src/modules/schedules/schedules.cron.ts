@@ -58,7 +58,8 @@ export function nextFireTime(job: Cron, after: number): number | null {
  * were more) and the latest one.
  */
 export function ticksBetween(job: Cron, from: number, to: number): { count: number; atLeast: boolean; latest: number | null } {
-  const latest = job.previousRuns(1, new Date(to + 1))[0]?.getTime() ?? null;
+  // croner looks back from a whole second, strictly before it: start a second later, keep what is ≤ to.
+  const latest = job.previousRuns(2, new Date(to + 1000)).map((d) => d.getTime()).find((t) => t <= to) ?? null;
   if (latest === null || latest <= from) return { count: 0, atLeast: false, latest: null };
   let count = 0;
   for (let t = nextFireTime(job, from); t !== null && t <= latest; t = nextFireTime(job, t)) {
