@@ -48,6 +48,8 @@ import { createRuleEngines, ruleSetsNetworkPart, type RuleEngines } from "./modu
 import { LiveHub } from "./modules/live/live.hub";
 import { ProxyPart } from "./modules/proxies/proxy-part";
 import { browserStartBudgetMs } from "./providers/engine-deadlines";
+import { ScheduleService } from "./modules/schedules/schedules.service";
+import { realTimers, type ScheduleDeployments, type ScheduleRuns, type ScheduleTimers } from "./modules/schedules/schedules.ports";
 
 export interface Running {
   deps: AppDeps;
@@ -80,6 +82,8 @@ export interface ServiceInputs {
   networkParts?: (shared: { db: Db; log: Logger; installKey: Buffer; rules: RuleEngines }) => NetworkPart[];
   /** A browser start still under way after this long is failed; absent: engine-deadlines.ts. */
   startDeadlineMs?: number;
+  /** What cron schedules trigger and check params with (absent: no schedules on this server); timers default to real ones. */
+  schedules?: { runs: ScheduleRuns; deployments: ScheduleDeployments; timers?: ScheduleTimers };
 }
 
 export interface Services {
@@ -125,6 +129,8 @@ export function buildServices(inputs: ServiceInputs): Services {
   });
   // The live views: one per watched session, reaching its browser through the session service.
   const live = new LiveHub({ sessions, installKey, log });
+  // Cron schedules: their clock starts in boot() once the server listens.
+  const schedules = inputs.schedules && new ScheduleService({ db, log, runs: inputs.schedules.runs, deployments: inputs.schedules.deployments, timers: inputs.schedules.timers ?? realTimers });
   const deps: AppDeps = {
     config,
     db,
@@ -141,6 +147,7 @@ export function buildServices(inputs: ServiceInputs): Services {
     storage,
     rules,
     live,
+    schedules,
     now: inputs.now,
   };
   return { deps, gatewayBuilt: (g) => void (gateway = g) };
@@ -217,6 +224,8 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   listening.resolve();
   warm.fill(); // each start waits for the guard
   void storageUpkeep(deps, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
+  // Schedules: ticks missed while the server was down are caught up or recorded, then each is armed.
+  void deps.schedules?.clock.start().then((r) => r.schedules && log.info("schedules armed", r)).catch((err) => log.error("schedule clock start failed", { err }));
 
   const loops = [
     setInterval(() => void reconcile().catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),
@@ -237,6 +246,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     url,
     async stop() {
       for (const l of loops) clearInterval(l);
+      deps.schedules?.clock.stop();
       // No new connection; sessions that are not keep-alive end (clients told why, profiles
       // saved, downloads copied, containers removed) and warm browsers go, in bounded time.
       // Keep-alive sessions keep running for the next start to adopt (sessions.shutdown.ts).

@@ -13,6 +13,7 @@ export interface LayoutOptions {
 const NAV: [string, string][] = [
   ["/", "Dashboard"],
   ["/sessions", "Sessions"],
+  ["/schedules", "Schedules"],
   ["/pools", "Pools"],
   ["/workers", "Workers"],
   ["/profiles", "Profiles"],

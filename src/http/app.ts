@@ -37,6 +37,8 @@ import { ruleSetPages } from "../modules/rule-sets/rule-sets.pages";
 import { proxyRoutes } from "../modules/proxies/proxies.routes";
 import { proxyPages } from "../modules/proxies/proxies.pages";
 import { uploadRoutes } from "../modules/uploads/uploads.routes";
+import { scheduleRoutes } from "../modules/schedules/schedules.routes";
+import { schedulePages } from "../modules/schedules/schedules.pages";
 import { buildApiDocument } from "./openapi/document";
 import { allowedMethodsOf } from "./allowed-methods";
 
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps) {
     .use(ruleSetRoutes(deps))
     .use(sessionRuleSetRoutes(deps))
     .use(proxyRoutes(deps))
+    .use(scheduleRoutes(deps))
     .use(apiKeyPages(deps))
     .use(userPages(deps))
     .use(auditPages(deps))
@@ -76,6 +79,7 @@ export function createApp(deps: AppDeps) {
     .use(profilePages(deps))
     .use(ruleSetPages(deps))
     .use(proxyPages(deps))
+    .use(schedulePages(deps))
     .use(settingsPages(deps))
     // Built on first request, once every route is registered; public (auth PUBLIC_ROUTES).
     .get("/api/openapi.json", () => (apiDocument ??= buildApiDocument(app, { version: deps.version, publicUrl: deps.config.publicUrl })), { detail: { hide: true } })

@@ -63,3 +63,7 @@ export function markTick<T>(db: Db, id: string, scheduledAt: number, decide: (ro
     { behavior: "immediate" },
   );
 }
+
+export function listDeploymentNames(db: Db): string[] {
+  return db.select({ name: deployments.name }).from(deployments).orderBy(asc(deployments.name)).all().map((d) => d.name);
+}
