@@ -10,6 +10,7 @@
 //     T twice (a restart starts counting after lastFireAt).
 // After a restart (start()), the ticks between the last one acted on and now were missed: the
 // latest one runs at once when catchUp is 1, the others are recorded as missed.
+import type { Cron } from "croner";
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import { audit } from "../audit/audit.service";
@@ -20,6 +21,7 @@ import { getSchedule, listSchedules, markTick, type ScheduleRow } from "./schedu
 /** Timers wait at most this long, then re-arm (setTimeout's limit is ~24.8 days). */
 const MAX_TIMER_MS = 6 * 3600_000;
 const RECENT_TICKS = 20;
+const MAX_CACHED_CRONS = 1000;
 
 export type TickOutcome = "triggered" | "skipped" | "missed" | "failed";
 export interface TickRecord {
@@ -60,6 +62,7 @@ interface Armed {
 export class ScheduleClock {
   private readonly armed = new Map<string, Armed>();
   private readonly states = new Map<string, ClockState>();
+  private readonly crons = new Map<string, Cron>();
   private running = false;
 
   constructor(private readonly deps: ClockDeps) {}
@@ -112,7 +115,7 @@ export class ScheduleClock {
     if (!row || !row.enabled) return;
     let due: number | null;
     try {
-      due = nextFireTime(parseCron(row.cron, row.timezone), Math.max(this.deps.timers.now(), row.lastFireAt ?? 0));
+      due = nextFireTime(this.cronOf(row), Math.max(this.deps.timers.now(), row.lastFireAt ?? 0));
     } catch (err) {
       // Stored crons were checked on the way in; a time zone the runtime stopped knowing lands here.
       this.record(id, { scheduledAt: this.deps.timers.now(), at: this.deps.timers.now(), outcome: "failed", error: (err as Error).message });
@@ -160,21 +163,41 @@ export class ScheduleClock {
       return;
     }
     const now = timers.now();
+    // The trigger goes first; the bookkeeping below runs while it is under way.
+    let triggering: Promise<{ id: string }> | null = null;
+    if (claim.decision === "trigger") {
+      try {
+        triggering = Promise.resolve(runs.trigger({ deploymentId: claim.row.deploymentId, params: claim.row.params, trigger: "schedule", scheduleId: id }));
+      } catch (err) {
+        triggering = Promise.reject(err);
+      }
+    }
     // A stalled process (or a suspended machine) wakes late: ticks after this one that are already past are missed.
-    const late = ticksBetween(parseCron(claim.row.cron, claim.row.timezone), scheduledAt, now);
+    const late = ticksBetween(this.cronOf(claim.row), scheduledAt, now);
     if (late.count) this.missed(id, late.latest!, late.count, late.atLeast);
     if (this.running) this.arm(id);
-    if (claim.decision === "skip") {
+    if (!triggering) {
       this.record(id, { scheduledAt, at: now, outcome: "skipped" });
       log.info("schedule tick skipped: a run of it is still queued or running", { scheduleId: id, scheduledAt: new Date(scheduledAt).toISOString() });
       return;
     }
     try {
-      const run = await runs.trigger({ deploymentId: claim.row.deploymentId, params: claim.row.params, trigger: "schedule", scheduleId: id });
+      const run = await triggering;
       this.record(id, { scheduledAt, at: now, outcome: "triggered", runId: run.id });
     } catch (err) {
       this.failed(id, scheduledAt, (err as Error)?.message ?? String(err));
     }
+  }
+
+  /** The parsed cron of a row, kept while its expression and time zone stay the same (parsing builds time-zone formatters). */
+  private cronOf(row: Pick<ScheduleRow, "cron" | "timezone">): Cron {
+    const key = `${row.timezone}\u0000${row.cron}`;
+    let job = this.crons.get(key);
+    if (!job) {
+      if (this.crons.size >= MAX_CACHED_CRONS) this.crons.clear();
+      this.crons.set(key, (job = parseCron(row.cron, row.timezone)));
+    }
+    return job;
   }
 
   private async catchUp(row: ScheduleRow): Promise<{ caughtUp: number; missed: number }> {
@@ -183,7 +206,7 @@ export class ScheduleClock {
     const from = Math.max(row.lastFireAt ?? row.createdAt, row.updatedAt);
     let ticks;
     try {
-      ticks = ticksBetween(parseCron(row.cron, row.timezone), from, this.deps.timers.now());
+      ticks = ticksBetween(this.cronOf(row), from, this.deps.timers.now());
     } catch (err) {
       this.deps.log.error("schedule cannot be evaluated", { scheduleId: row.id, err });
       return { caughtUp: 0, missed: 0 };
