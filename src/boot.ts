@@ -49,6 +49,7 @@ import { LiveHub } from "./modules/live/live.hub";
 import { ProxyPart } from "./modules/proxies/proxy-part";
 import { browserStartBudgetMs } from "./providers/engine-deadlines";
 import { ScheduleService } from "./modules/schedules/schedules.service";
+import { audit } from "./modules/audit/audit.service";
 import { realTimers, type ScheduleDeployments, type ScheduleRuns, type ScheduleTimers } from "./modules/schedules/schedules.ports";
 
 export interface Running {
@@ -130,7 +131,10 @@ export function buildServices(inputs: ServiceInputs): Services {
   // The live views: one per watched session, reaching its browser through the session service.
   const live = new LiveHub({ sessions, installKey, log });
   // Cron schedules: their clock starts in boot() once the server listens.
-  const schedules = inputs.schedules && new ScheduleService({ db, log, runs: inputs.schedules.runs, deployments: inputs.schedules.deployments, timers: inputs.schedules.timers ?? realTimers });
+  const timers = inputs.schedules?.timers ?? realTimers;
+  const schedules =
+    inputs.schedules &&
+    new ScheduleService({ db, log, runs: inputs.schedules.runs, deployments: inputs.schedules.deployments, timers, audit: (action, target, detail) => audit({ db, log, now: timers.now }, { type: "system" }, action, target, detail, null) });
   const deps: AppDeps = {
     config,
     db,

@@ -17,6 +17,7 @@ let n = 0;
 const clock = new ScheduleClock({
   db,
   log,
+  audit: () => {},
   timers: realTimers,
   runs: {
     activeRunCount: () => 0,

@@ -8,6 +8,7 @@ import { auditLog, deployments, schedules } from "../../db/schema";
 import { log } from "../../lib/logger";
 import { FakeTimers } from "../../../test/helpers/fake-timers";
 import { ScheduleClock } from "./schedules.clock";
+import { systemAudit } from "../../../test/helpers/system-audit";
 import type { ScheduleRuns } from "./schedules.ports";
 import { updateSchedule, type OverlapPolicy } from "./schedules.store";
 
@@ -38,7 +39,7 @@ function setup(opts: { cron?: string; overlap?: OverlapPolicy; catchUp?: number;
     .run();
   const timers = new FakeTimers(T0);
   const runs = new FakeRuns(timers);
-  const clock = new ScheduleClock({ db, log, runs, timers });
+  const clock = new ScheduleClock({ db, log, runs, timers, audit: systemAudit(db) });
   return { db, timers, runs, clock };
 }
 
@@ -46,7 +47,7 @@ function setup(opts: { cron?: string; overlap?: OverlapPolicy; catchUp?: number;
 function restart(db: Db, t: number) {
   const timers = new FakeTimers(t);
   const runs = new FakeRuns(timers);
-  return { timers, runs, clock: new ScheduleClock({ db, log, runs, timers }) };
+  return { timers, runs, clock: new ScheduleClock({ db, log, runs, timers, audit: systemAudit(db) }) };
 }
 
 const lastFireAt = (db: Db) => db.select().from(schedules).where(eq(schedules.id, "sch_1")).get()!.lastFireAt;

@@ -13,8 +13,7 @@
 import type { Cron } from "croner";
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
-import { audit } from "../audit/audit.service";
-import type { ScheduleRuns, ScheduleTimers } from "./schedules.ports";
+import type { ScheduleRuns, ScheduleTimers, SystemAudit } from "./schedules.ports";
 import { nextFireTime, parseCron, ticksBetween } from "./schedules.cron";
 import { getSchedule, listSchedules, markTick, type ScheduleRow } from "./schedules.store";
 
@@ -52,6 +51,7 @@ export interface ClockDeps {
   log: Logger;
   runs: ScheduleRuns;
   timers: ScheduleTimers;
+  audit: SystemAudit;
 }
 
 interface Armed {
@@ -216,7 +216,7 @@ export class ScheduleClock {
     const missed = runOne ? ticks.count - 1 : ticks.count;
     if (missed > 0) {
       this.missed(row.id, ticks.latest, missed, ticks.atLeast);
-      audit({ db: this.deps.db, log: this.deps.log, now: this.deps.timers.now }, { type: "system" }, "schedule.ticks_missed", row.id, { missed, atLeast: ticks.atLeast, latest: new Date(ticks.latest).toISOString(), caughtUp: runOne }, null);
+      this.deps.audit("schedule.ticks_missed", row.id, { missed, atLeast: ticks.atLeast, latest: new Date(ticks.latest).toISOString(), caughtUp: runOne });
     }
     if (runOne) await this.fire(row.id, ticks.latest);
     else markTick(this.deps.db, row.id, ticks.latest, () => "missed"); // acted on: recorded as missed, never run later
@@ -236,7 +236,7 @@ export class ScheduleClock {
     this.record(id, { scheduledAt, at: this.deps.timers.now(), outcome: "failed", error: message });
     this.deps.log.warn("schedule could not trigger its run", { scheduleId: id, scheduledAt: new Date(scheduledAt).toISOString(), error: message });
     // Audited when the reason changes, not on every tick of a schedule that keeps failing.
-    if (changed) audit({ db: this.deps.db, log: this.deps.log, now: this.deps.timers.now }, { type: "system" }, "schedule.trigger_failed", id, { scheduledAt: new Date(scheduledAt).toISOString(), error: message }, null);
+    if (changed) this.deps.audit("schedule.trigger_failed", id, { scheduledAt: new Date(scheduledAt).toISOString(), error: message });
   }
 
   private record(id: string, tick: TickRecord): void {

@@ -10,6 +10,7 @@ import { deployments, runs, schedules } from "../../db/schema";
 import { log } from "../../lib/logger";
 import { spawnCollecting } from "../../../test/helpers/process";
 import { ScheduleClock } from "./schedules.clock";
+import { systemAudit } from "../../../test/helpers/system-audit";
 import { realTimers } from "./schedules.ports";
 
 const dir = mkdtempSync(join(tmpdir(), "bg-sched-kill-"));
@@ -41,6 +42,7 @@ test("no tick fires twice across a kill -9 between its claim and its run", async
   const clock = new ScheduleClock({
     db: db2,
     log,
+    audit: systemAudit(db2),
     timers: realTimers,
     runs: {
       activeRunCount: () => 0,

@@ -19,6 +19,9 @@ export interface ScheduleDeployments {
   validateParams(manifest: Record<string, unknown>, params: Record<string, unknown>): Record<string, unknown>;
 }
 
+/** Writes one audit-log entry as the system (the audit module, handed in by boot.ts). */
+export type SystemAudit = (action: string, target: string, detail: Record<string, unknown>) => void;
+
 /**
  * Time for the clock. `setTimer`'s callback may return a promise: fake timers await it, so a
  * test that moves time sees the tick's whole effect; real timers ignore it.

@@ -6,6 +6,7 @@ import { openMemoryDatabase } from "../../db/client";
 import { deployments, schedules } from "../../db/schema";
 import { log } from "../../lib/logger";
 import { ScheduleClock } from "./schedules.clock";
+import { systemAudit } from "../../../test/helpers/system-audit";
 import { realTimers } from "./schedules.ports";
 import { percentile } from "./schedules.stats";
 
@@ -21,6 +22,7 @@ test("every-second schedule fires on time on the real clock", async () => {
   const clock = new ScheduleClock({
     db,
     log,
+    audit: systemAudit(db),
     timers: realTimers,
     runs: { trigger: () => (calls.push(Date.now()), { id: `run_${calls.length}` }), activeRunCount: () => 0 },
   });

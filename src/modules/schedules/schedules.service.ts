@@ -8,7 +8,7 @@ import { newId } from "../../lib/ids";
 import { NotFound } from "../../lib/errors";
 import { ScheduleClock, type ClockState } from "./schedules.clock";
 import { nextFireTimes, parseCron } from "./schedules.cron";
-import type { ScheduleDeployments, ScheduleRuns, ScheduleTimers } from "./schedules.ports";
+import type { ScheduleDeployments, ScheduleRuns, ScheduleTimers, SystemAudit } from "./schedules.ports";
 import { scheduleStats, type ScheduleStats } from "./schedules.stats";
 import * as store from "./schedules.store";
 
@@ -38,6 +38,7 @@ export interface ScheduleServiceDeps {
   runs: ScheduleRuns;
   deployments: ScheduleDeployments;
   timers: ScheduleTimers;
+  audit: SystemAudit;
 }
 
 export class ScheduleService {
