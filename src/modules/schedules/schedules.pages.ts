@@ -71,7 +71,7 @@ ${select({ name: "catchUp", label: "After a server restart", value: v.catchUp ??
 function listPage(svc: ScheduleService | undefined, actor: Actor, s: FormState): SafeHtml {
   if (!svc) return html`<div class="page-head"><h1>Schedules</h1></div>${notice("Schedules are not available on this server: it runs without the runs service.", true)}`;
   return html`<div class="page-head"><h1>Schedules</h1></div>
-<section class="card"><h2>Cron schedules</h2><p class="muted small">Times are UTC (shown in your local time when scripts run). Statistics come from the runs each schedule started; skipped and missed ticks are counted since the server started.</p>${table(svc.list(), actor)}</section>
+<section class="card"><h2>Cron schedules</h2><p class="muted small">Times are shown in your local time. Statistics come from the runs each schedule started; skipped and missed ticks are counted since the server started.</p>${table(svc.list(), actor)}</section>
 ${canWrite(actor) ? createForm(svc.deploymentNames(), s) : ""}`;
 }
 
