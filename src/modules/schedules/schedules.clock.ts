@@ -173,8 +173,12 @@ export class ScheduleClock {
       }
     }
     // A stalled process (or a suspended machine) wakes late: ticks after this one that are already past are missed.
-    const late = ticksBetween(this.cronOf(claim.row), scheduledAt, now);
-    if (late.count) this.missed(id, late.latest!, late.count, late.atLeast);
+    try {
+      const late = ticksBetween(this.cronOf(claim.row), scheduledAt, now);
+      if (late.count) this.missed(id, late.latest!, late.count, late.atLeast);
+    } catch (err) {
+      log.error("schedule cannot be evaluated", { scheduleId: id, err });
+    }
     if (this.running) this.arm(id);
     if (!triggering) {
       this.record(id, { scheduledAt, at: now, outcome: "skipped" });

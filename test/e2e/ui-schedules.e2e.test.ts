@@ -5,10 +5,10 @@
 // (nothing fires: the schedules tick hourly).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { makeTestApp, type TestApp } from "../../../test/helpers/app";
-import { launchUiBrowser, screenshots, watchConsole } from "../../../test/helpers/ui";
-import { deployments, runs, schedules } from "../../db/schema";
-import { SESSION_COOKIE } from "../auth/auth-sessions.service";
+import { makeTestApp, type TestApp } from "../helpers/app";
+import { launchUiBrowser, screenshots, watchConsole } from "../helpers/ui";
+import { deployments, runs, schedules } from "../../src/db/schema";
+import { SESSION_COOKIE } from "../../src/modules/auth/auth-sessions.service";
 
 let t: TestApp;
 let server: ReturnType<typeof Bun.serve>;
