@@ -153,11 +153,15 @@ describe("schedules API", () => {
     expect(t.deps.schedules!.clock.armedFor(other.body.id)).toBeNull();
   });
 
-  test("a server without the runs service answers 503 and says why", async () => {
+  test("a server without the runs service has no schedule routes; its page says why", async () => {
     const bare = await makeTestApp();
-    const res = await bare.call("GET", "/api/v1/schedules", { auth: bare.viewerKey });
-    expect(res.status).toBe(503);
-    expect(res.body.error).toMatchObject({ code: "schedules_unavailable" });
+    expect((await bare.call("GET", "/api/v1/schedules", { auth: bare.viewerKey })).status).toBe(404);
+    expect((await bare.call("POST", "/api/v1/deployments/x/schedules", { auth: bare.memberKey, body: { cron: "* * * * *" } })).status).toBe(404);
+    const doc = await bare.call("GET", "/api/openapi.json");
+    expect(Object.keys(doc.body.paths).filter((p) => p.includes("schedules"))).toEqual([]);
+    const page = await bare.call("GET", "/schedules", { auth: bare.cookie });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("Schedules are not available on this server");
   });
 });
 
