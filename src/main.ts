@@ -10,9 +10,8 @@ import { poolsCommand } from "./cli/pools";
 import { workersCommand } from "./cli/workers";
 import { profilesCommand } from "./cli/profiles";
 import { cleanupCommand } from "./cli/cleanup";
-import { schedulesCommand } from "./cli/schedules";
 
-const commands: Command[] = [serveCommand, versionCommand, doctorCommand, adminCommand, keysCommand, poolsCommand, workersCommand, profilesCommand, schedulesCommand, cleanupCommand];
+const commands: Command[] = [serveCommand, versionCommand, doctorCommand, adminCommand, keysCommand, poolsCommand, workersCommand, profilesCommand, cleanupCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -130,14 +130,15 @@ export class ScheduleService {
   }
 
   private views(rows: store.ScheduleWithDeployment[]): ScheduleView[] {
-    return scheduleViews(this.deps.db, rows, this.deps.timers.now(), (id) => this.clock.state(id));
+    const stats = scheduleStats(this.deps.db, rows.map((r) => r.id));
+    const now = this.deps.timers.now();
+    return rows.map((row) => ({
+      row,
+      nextRuns: row.enabled ? nextRunsOf(row, now) : [],
+      stats: stats.get(row.id)!,
+      clock: this.clock.state(row.id),
+    }));
   }
-}
-
-/** Rows with their next fire times and statistics; `clockOf` says what a running clock did (the CLI has none). */
-export function scheduleViews(db: Db, rows: store.ScheduleWithDeployment[], now: number, clockOf: (id: string) => ClockState): ScheduleView[] {
-  const stats = scheduleStats(db, rows.map((r) => r.id));
-  return rows.map((row) => ({ row, nextRuns: row.enabled ? nextRunsOf(row, now) : [], stats: stats.get(row.id)!, clock: clockOf(row.id) }));
 }
 
 function nextRunsOf(row: store.ScheduleRow, now: number): number[] {
