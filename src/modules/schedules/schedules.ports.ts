@@ -11,12 +11,15 @@ export interface ScheduleRuns {
   activeRunCount(query: { scheduleId: string }): number;
 }
 
-/** The deployments module, as schedule create/patch uses it to check params before storing them. */
+/**
+ * The deployments module, as schedule create/patch uses it to check params before storing them.
+ * The manifest is opaque here: it only goes from resolveVersion to validateParams.
+ */
 export interface ScheduleDeployments {
   /** The deployment's current version (NotFound when the deployment or its version is absent). */
-  resolveVersion(name: string): Promise<{ manifest: Record<string, unknown> }> | { manifest: Record<string, unknown> };
-  /** Params against the manifest's JSON Schema: the params with defaults, or a 400 naming the failing field. */
-  validateParams(manifest: Record<string, unknown>, params: Record<string, unknown>): Record<string, unknown>;
+  resolveVersion(name: string): Promise<{ manifest: unknown }> | { manifest: unknown };
+  /** Params against the manifest's params schema: the params with defaults, or a 400 naming the failing field. */
+  validateParams(manifest: unknown, params: Record<string, unknown>): unknown;
 }
 
 /** Writes one audit-log entry as the system (the audit module, handed in by boot.ts). */

@@ -21,7 +21,8 @@ const fakeRuns: ScheduleRuns = {
   activeRunCount: () => 0,
 };
 /** Manifests by deployment name; "draft" exists as a row but has no version. */
-const manifests: Record<string, Record<string, unknown>> = { scraper: { params: { required: ["url"] } }, reporter: {} };
+type FakeManifest = { params?: { required?: string[] } };
+const manifests: Record<string, FakeManifest> = { scraper: { params: { required: ["url"] } }, reporter: {} };
 const fakeDeployments: ScheduleDeployments = {
   resolveVersion: (name) => {
     const manifest = manifests[name];
@@ -29,7 +30,7 @@ const fakeDeployments: ScheduleDeployments = {
     return { manifest };
   },
   validateParams: (manifest, params) => {
-    for (const k of ((manifest.params as { required?: string[] })?.required ?? [])) if (!(k in params)) throw new BadRequest(`params.${k}: is required`, "invalid_params");
+    for (const k of (manifest as FakeManifest).params?.required ?? []) if (!(k in params)) throw new BadRequest(`params.${k}: is required`, "invalid_params");
     if ("url" in params && typeof params.url !== "string") throw new BadRequest("params.url: must be a string", "invalid_params");
     return params;
   },
