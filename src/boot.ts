@@ -58,6 +58,9 @@ import { browserNetworkGateway } from "./providers/docker-network";
 import { RunnerDoor, type RunnerDoorUrls } from "./http/runner-door";
 import { getSetting, setSetting } from "./modules/settings/settings.service";
 import { findWorkerByEndpoint } from "./modules/workers/workers.service";
+import { ScheduleService } from "./modules/schedules/schedules.service";
+import { audit } from "./modules/audit/audit.service";
+import { realTimers, type ScheduleDeployments, type ScheduleRuns, type ScheduleTimers } from "./modules/schedules/schedules.ports";
 
 export interface Running {
   deps: AppDeps;
@@ -92,6 +95,8 @@ export interface ServiceInputs {
   networkParts?: (shared: { db: Db; log: Logger; installKey: Buffer; rules: RuleEngines; links: SessionLinks }) => NetworkPart[];
   /** A browser start still under way after this long is failed; absent: engine-deadlines.ts. */
   startDeadlineMs?: number;
+  /** What cron schedules trigger and check params with (absent: no schedules on this server); timers default to real ones. */
+  schedules?: { runs: ScheduleRuns; deployments?: ScheduleDeployments; timers?: ScheduleTimers };
 }
 
 export interface Services {
@@ -145,6 +150,11 @@ export function buildServices(inputs: ServiceInputs): Services {
   const live = new LiveHub({ sessions, installKey, links, log });
   // Deployments: bundles in the same blob store, manifests checked against pools, profiles, proxies, rule sets.
   const deployments = createDeployments({ config, db, log, installKey, blobs: storage.blobs, now: inputs.now });
+  // Cron schedules: their clock starts in boot() once the server listens.
+  const timers = inputs.schedules?.timers ?? realTimers;
+  const schedules =
+    inputs.schedules &&
+    new ScheduleService({ db, log, runs: inputs.schedules.runs, deployments: inputs.schedules.deployments ?? deployments, timers, audit: (action, target, detail) => audit({ db, log, now: timers.now }, { type: "system" }, action, target, detail, null) });
   const deps: AppDeps = {
     config,
     db,
@@ -164,6 +174,7 @@ export function buildServices(inputs: ServiceInputs): Services {
     live,
     links,
     deployments,
+    schedules,
     now: inputs.now,
   };
   return { deps, gatewayBuilt: (g) => void (gateway = g) };
@@ -273,6 +284,8 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   listening.resolve();
   warm.fill(); // each start waits for the guard
   void storageUpkeep(deps, { atBoot: true }).catch((err) => log.error("storage upkeep failed", { err }));
+  // Schedules: ticks missed while the server was down are caught up or recorded, then each is armed.
+  void deps.schedules?.clock.start().then((r) => r.schedules && log.info("schedules armed", r)).catch((err) => log.error("schedule clock start failed", { err }));
 
   const loops = [
     setInterval(() => void reconcile().catch((err) => log.error("reconcile failed", { err })), RECONCILE_EVERY_MS),
@@ -293,6 +306,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     url,
     async stop() {
       for (const l of loops) clearInterval(l);
+      deps.schedules?.clock.stop();
       // No new connection; sessions that are not keep-alive end (clients told why, profiles
       // saved, downloads copied, containers removed) and warm browsers go, in bounded time.
       // Keep-alive sessions keep running for the next start to adopt (sessions.shutdown.ts).

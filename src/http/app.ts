@@ -39,6 +39,8 @@ import { proxyPages } from "../modules/proxies/proxies.pages";
 import { uploadRoutes } from "../modules/uploads/uploads.routes";
 import { deploymentRoutes } from "../modules/deployments/deployments.routes";
 import { deploymentPages } from "../modules/deployments/deployments.pages";
+import { scheduleRoutes } from "../modules/schedules/schedules.routes";
+import { schedulePages } from "../modules/schedules/schedules.pages";
 import { buildApiDocument } from "./openapi/document";
 import { allowedMethodsOf } from "./allowed-methods";
 
@@ -70,6 +72,7 @@ export function createApp(deps: AppDeps) {
     .use(sessionRuleSetRoutes(deps))
     .use(proxyRoutes(deps))
     .use(deploymentRoutes(deps))
+    .use(scheduleRoutes(deps))
     .use(apiKeyPages(deps))
     .use(userPages(deps))
     .use(auditPages(deps))
@@ -80,6 +83,7 @@ export function createApp(deps: AppDeps) {
     .use(ruleSetPages(deps))
     .use(proxyPages(deps))
     .use(deploymentPages(deps))
+    .use(schedulePages(deps))
     .use(settingsPages(deps))
     // Built on first request, once every route is registered; public (auth PUBLIC_ROUTES).
     .get("/api/openapi.json", () => (apiDocument ??= buildApiDocument(app, { version: deps.version, publicUrl: deps.config.publicUrl })), { detail: { hide: true } })

@@ -15,6 +15,7 @@ import type { RuleEngines } from "../modules/rule-sets/session-rules";
 import type { LiveHub } from "../modules/live/live.hub";
 import type { SessionLinks } from "../cdp/session-links";
 import type { DeploymentsService } from "../modules/deployments/deployments.service";
+import type { ScheduleService } from "../modules/schedules/schedules.service";
 
 export interface ProbeResult {
   name: string;
@@ -54,6 +55,8 @@ export interface AppDeps {
   links: SessionLinks;
   /** Deployments: bundles, versions, manifests, secrets. */
   deployments: DeploymentsService;
+  /** Cron schedules of deployments and their clock (absent on a server built without the runs service). */
+  schedules?: ScheduleService;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
   /**

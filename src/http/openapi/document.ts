@@ -96,6 +96,7 @@ export const TAG_DESCRIPTIONS: Record<string, string> = {
   profiles: "Saved browser state (cookies, storage) to start sessions with",
   proxies: "Upstream proxies the browsers use, with per-domain routes",
   "rule-sets": "Request rules (block, mock, rewrite) applied to a session's browser",
+  schedules: "Cron schedules of deployments: when they run, what they did, how their runs went",
   sessions: "Browsers: start one, get its CDP URL, end it",
   users: "Accounts and their roles",
   workers: "Machines that run the browsers",
