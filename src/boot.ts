@@ -48,6 +48,9 @@ import { createRuleEngines, ruleSetsNetworkPart, type RuleEngines } from "./modu
 import { LiveHub } from "./modules/live/live.hub";
 import { ProxyPart } from "./modules/proxies/proxy-part";
 import { browserStartBudgetMs } from "./providers/engine-deadlines";
+import { RunsService } from "./modules/runs/runs.service";
+import { sessionRunBrowsers } from "./modules/runs/runs.browsers";
+import type { RunClock, RunDeployments, RunRunners } from "./modules/runs/runs.ports";
 
 export interface Running {
   deps: AppDeps;
@@ -80,6 +83,8 @@ export interface ServiceInputs {
   networkParts?: (shared: { db: Db; log: Logger; installKey: Buffer; rules: RuleEngines }) => NetworkPart[];
   /** A browser start still under way after this long is failed; absent: engine-deadlines.ts. */
   startDeadlineMs?: number;
+  /** The run lifecycle's ports (deployments, runner containers), built from the shared objects; absent: no runs in this process. */
+  runs?: (shared: { db: Db; log: Logger }) => { deployments: RunDeployments; runners: RunRunners; clock?: RunClock };
 }
 
 export interface Services {
@@ -125,6 +130,9 @@ export function buildServices(inputs: ServiceInputs): Services {
   });
   // The live views: one per watched session, reaching its browser through the session service.
   const live = new LiveHub({ sessions, installKey, log });
+  // Deployment runs: each attempt a session owned by the run and a runner container beside it.
+  const runPorts = inputs.runs?.({ db, log });
+  const runs = runPorts && new RunsService({ db, log, ...runPorts, browsers: sessionRunBrowsers({ db, log, sessions }), artifacts: storage.artifacts, blobs: storage.blobs });
   const deps: AppDeps = {
     config,
     db,
@@ -141,6 +149,7 @@ export function buildServices(inputs: ServiceInputs): Services {
     storage,
     rules,
     live,
+    runs,
     now: inputs.now,
   };
   return { deps, gatewayBuilt: (g) => void (gateway = g) };

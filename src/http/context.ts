@@ -12,6 +12,7 @@ import type { AuthState } from "../modules/auth/auth.state";
 import type { Storage } from "../modules/profiles/session-storage";
 import type { RuleEngines } from "../modules/rule-sets/session-rules";
 import type { LiveHub } from "../modules/live/live.hub";
+import type { RunsService } from "../modules/runs/runs.service";
 
 export interface ProbeResult {
   name: string;
@@ -45,6 +46,8 @@ export interface AppDeps {
   rules: RuleEngines;
   /** The live views being watched, one per session. */
   live: LiveHub;
+  /** Deployment runs (absent where no deployments and runners are wired). */
+  runs?: RunsService;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
 }
