@@ -37,6 +37,7 @@ import { ruleSetPages } from "../modules/rule-sets/rule-sets.pages";
 import { proxyRoutes } from "../modules/proxies/proxies.routes";
 import { proxyPages } from "../modules/proxies/proxies.pages";
 import { uploadRoutes } from "../modules/uploads/uploads.routes";
+import { runRoutes } from "../modules/runs/runs.routes";
 import { buildApiDocument } from "./openapi/document";
 import { allowedMethodsOf } from "./allowed-methods";
 
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps) {
     .use(ruleSetRoutes(deps))
     .use(sessionRuleSetRoutes(deps))
     .use(proxyRoutes(deps))
+    .use(runRoutes(deps))
     .use(apiKeyPages(deps))
     .use(userPages(deps))
     .use(auditPages(deps))

@@ -227,3 +227,18 @@ test("params are validated before anything is stored; activeRunCount counts a sc
   await h.runs.cancel(other.id);
   expect(h.runs.activeRunCount({ scheduleId: "sch_2" })).toBe(0);
 });
+
+test("a run's session may be connected to (its owner may hold sessions) only while the run is queued or running", async () => {
+  const { ownerMayHoldSessions } = await import("../sessions/sessions.access");
+  const h = await runsHarness();
+  h.deployments.add("hold");
+  h.runners.script = () => ({ hang: true });
+  const run = await h.runs.trigger({ deploymentName: "hold", trigger: "api" });
+  await until(() => h.runners.started.length === 1, 3000, "start");
+  const session = getSession(h.t.deps.db, getRun(h.t.deps.db, run.id)!.sessionId!)!;
+  expect(ownerMayHoldSessions(h.t.deps.db, session)).toBe(true);
+  expect(h.t.deps.sessions.authorizeConnect(session.id, new URL(h.runners.started[0]!.env.BROWSERGRID_CDP_URL!).searchParams.get("token")!)).not.toBeNull();
+  await h.runs.cancel(run.id);
+  expect(ownerMayHoldSessions(h.t.deps.db, session)).toBe(false);
+  expect(ownerMayHoldSessions(h.t.deps.db, { ownerType: "run", ownerId: "run_unknown" })).toBe(false);
+});
