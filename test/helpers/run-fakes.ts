@@ -147,7 +147,11 @@ export class FakeRunners implements RunRunners {
     return this.workerIds();
   }
 
+  /** Workers whose engine does not answer (listOwnedRunners throws). */
+  readonly unreachable = new Set<string>();
+
   async listOwnedRunners(workerId: string): Promise<OwnedRunner[]> {
+    if (this.unreachable.has(workerId)) throw new Error(`worker ${workerId} does not answer`);
     return [...this.containers.entries()].filter(([, c]) => c.workerId === workerId && !c.removed).map(([handle, c]) => ({ handle, runId: c.spec.runId, running: c.exitCode === null }));
   }
 

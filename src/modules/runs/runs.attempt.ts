@@ -67,11 +67,12 @@ export async function runAttempt(deps: AttemptDeps, run: RunRow, resolved: Resol
   const cancelled = () => (control.signal.aborted ? String((control.signal.reason as Error)?.message ?? control.signal.reason ?? "cancelled") : null);
   try {
     let startedAt = adopted?.startedAt ?? 0;
+    const secrets = await deps.deployments.secretsEnv(run.deploymentId);
+    log.setSecrets(Object.values(secrets));
+    log.resetTail();
     if (!adopted) {
-      const secrets = await deps.deployments.secretsEnv(run.deploymentId);
       const token = mintRunToken(run.id);
       log.setSecrets([...Object.values(secrets), token.token]);
-      log.resetTail();
       log.push(deps.clock.now(), "system", `attempt ${run.attempt} of ${run.maxAttempts}: starting a browser`);
       const opened = await deps.browsers.open({ runId: run.id, browser: manifest.browser, timeoutSec }, control.signal);
       session = opened;

@@ -146,6 +146,36 @@ export class RunsService {
     return () => {};
   }
 
+  // ---- after a restart (runs.reconcile.ts) --------------------------------------------------
+
+  /** The runner containers (reconciliation lists and removes them). */
+  get runners(): RunRunners {
+    return this.deps.runners;
+  }
+
+  /** Whether an attempt of the run is under way in this process. */
+  hasAttempt(runId: string): boolean {
+    return this.attempts.has(runId);
+  }
+
+  /** Takes up a running run whose runner outlived a restart: waits for it (within what is left of its timeout) as if never gone. */
+  async adopt(run: RunRow, adopted: AdoptedRunner): Promise<void> {
+    const name = deploymentName(this.deps.db, run.deploymentId);
+    const resolved = name ? await Promise.resolve(name).then((n) => this.deps.deployments.resolveVersion(n, run.version)).catch(() => null) : null;
+    if (!resolved) return this.failRunning(run, `version ${run.version} of its deployment is gone`);
+    this.launch(run, resolved, adopted);
+  }
+
+  /** Ends a running run that has no attempt in this process (its runner vanished): failed, its session ended. */
+  async failRunning(run: RunRow, reason: string): Promise<void> {
+    if (this.attempts.has(run.id)) return;
+    const now = this.clock.now();
+    const done = transitionRun(this.deps.db, run.id, ["running"], "failed", { endedAt: now, durationMs: run.startedAt === null ? null : now - run.startedAt, error: reason, tokenHash: null, runnerHandle: null }, { type: "failed", detail: { reason } }, now);
+    if (!done) return;
+    this.ended(done);
+    if (run.sessionId) await this.deps.browsers.close(run.sessionId, `run ${run.id} failed: ${reason}`);
+  }
+
   // ---- the dispatcher ---------------------------------------------------------------------
 
   /** Starts dispatching (boot, after reconciliation). */

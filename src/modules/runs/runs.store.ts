@@ -53,9 +53,9 @@ export function updateRunIn(db: Db, id: string, status: RunStatus, fields: Parti
   return db.update(runs).set(fields).where(and(eq(runs.id, id), eq(runs.status, status))).returning({ id: runs.id }).all().length > 0;
 }
 
-/** Queued runs in FIFO order (oldest first). */
+/** Queued runs in FIFO order: by insertion (rowid), so runs queued in the same millisecond keep their order. */
 export function queuedRuns(db: Db): RunRow[] {
-  return db.select().from(runs).where(eq(runs.status, "queued")).orderBy(asc(runs.createdAt), asc(runs.id)).all();
+  return db.select().from(runs).where(eq(runs.status, "queued")).orderBy(asc(sql`rowid`)).all();
 }
 
 export function runningRuns(db: Db): RunRow[] {
