@@ -51,6 +51,7 @@ import { browserStartBudgetMs } from "./providers/engine-deadlines";
 import { RunsService } from "./modules/runs/runs.service";
 import { sessionRunBrowsers } from "./modules/runs/runs.browsers";
 import type { RunClock, RunDeployments, RunRunners } from "./modules/runs/runs.ports";
+import { reconcileRuns } from "./modules/runs/runs.reconcile";
 
 export interface Running {
   deps: AppDeps;
@@ -219,6 +220,8 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   gatewayBuilt(gateway);
   await reconciled;
   sessions.adoptLiveSessions();
+  // Runs a restart interrupted are adopted or failed (runs.reconcile.ts), then the queue is dispatched.
+  if (deps.runs) await reconcileRuns({ db, log, runs: deps.runs }).then(() => deps.runs!.start(), (err) => log.error("runs reconcile failed", { err }));
   const reconcile = () => reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false });
   wireFleet(fleet, { db, log, sessions, warm, egress, reconcile });
   // 5. Listen; then the relay and the guard's install, the warm pools, the background loops.
@@ -246,6 +249,8 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     url,
     async stop() {
       for (const l of loops) clearInterval(l);
+      deps.runs?.stop(); // no new attempt starts; runners under way are adopted by the next start
+
       // No new connection; sessions that are not keep-alive end (clients told why, profiles
       // saved, downloads copied, containers removed) and warm browsers go, in bounded time.
       // Keep-alive sessions keep running for the next start to adopt (sessions.shutdown.ts).
