@@ -221,7 +221,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   await reconciled;
   sessions.adoptLiveSessions();
   // Runs a restart interrupted are adopted or failed (runs.reconcile.ts), then the queue is dispatched.
-  if (deps.runs) await reconcileRuns({ db, log, runs: deps.runs }).then(() => deps.runs!.start(), (err) => log.error("runs reconcile failed", { err }));
+  if (deps.runs) await reconcileRuns({ db, log, runs: deps.runs }).catch((err) => log.error("runs reconcile failed", { err })).finally(() => deps.runs!.start());
   const reconcile = () => reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false });
   wireFleet(fleet, { db, log, sessions, warm, egress, reconcile });
   // 5. Listen; then the relay and the guard's install, the warm pools, the background loops.
