@@ -13,6 +13,7 @@ export interface LayoutOptions {
 const NAV: [string, string][] = [
   ["/", "Dashboard"],
   ["/sessions", "Sessions"],
+  ["/runs", "Runs"],
   ["/pools", "Pools"],
   ["/workers", "Workers"],
   ["/profiles", "Profiles"],

@@ -38,6 +38,7 @@ import { proxyRoutes } from "../modules/proxies/proxies.routes";
 import { proxyPages } from "../modules/proxies/proxies.pages";
 import { uploadRoutes } from "../modules/uploads/uploads.routes";
 import { runRoutes } from "../modules/runs/runs.routes";
+import { runPages } from "../modules/runs/runs.pages";
 import { buildApiDocument } from "./openapi/document";
 import { allowedMethodsOf } from "./allowed-methods";
 
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps) {
     .use(ruleSetPages(deps))
     .use(proxyPages(deps))
     .use(settingsPages(deps))
+    .use(runPages(deps))
     // Built on first request, once every route is registered; public (auth PUBLIC_ROUTES).
     .get("/api/openapi.json", () => (apiDocument ??= buildApiDocument(app, { version: deps.version, publicUrl: deps.config.publicUrl })), { detail: { hide: true } })
     .get(

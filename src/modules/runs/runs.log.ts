@@ -88,6 +88,11 @@ export class RunLog {
     return this.stderr.join("\n");
   }
 
+  /** Chunks kept so far (grows with every line). */
+  size(): number {
+    return this.chunks.length;
+  }
+
   text(): string {
     return this.chunks.join("");
   }

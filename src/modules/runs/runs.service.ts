@@ -136,6 +136,16 @@ export class RunsService {
     return new TextDecoder().decode(await this.deps.blobs.read(run.logKey).catch(() => new Uint8Array()));
   }
 
+  /** The in-memory log of a run under way (or just ended, until stored), or null. */
+  liveLogText(runId: string): string | null {
+    return this.logs.get(runId)?.text() ?? null;
+  }
+
+  /** The in-memory log's length in chunks (0 when none): moves with every new line. */
+  liveLogLength(runId: string): number {
+    return this.logs.get(runId)?.size() ?? 0;
+  }
+
   /** Everything so far, then each new line, then null once the run ends. Returns an unsubscribe function. */
   async followLog(run: RunRow, listener: (chunk: string | null) => void): Promise<() => void> {
     const live = this.logs.get(run.id);
