@@ -52,7 +52,7 @@ export function runPages(deps: AppDeps) {
       ["run-output", runOutput(r, storageOf(deps).artifacts.listOfRun(r.id))],
     ] as [string, SafeHtml][];
   }
-  const runVersion = (id: string) => `${eventsVersion(deps, id)}.${deps.runs?.liveLogLength(id) ?? 0}`;
+  const runVersion = (id: string) => `${eventsVersion(deps, id)}.${deps.runs?.logs.liveSize(id) ?? 0}`;
 
   return new Elysia({ name: "run-pages" })
     .use(authMacro)
@@ -84,7 +84,7 @@ export function runPages(deps: AppDeps) {
       "/runs/:id",
       async ({ actor, params }) => {
         const r = visibleRun(db, actor, params.id);
-        const part = new Map(parts(actor, r, await runsOf(deps).logText(r)));
+        const part = new Map(parts(actor, r, await runsOf(deps).logs.text(r)));
         return page(
           actor,
           `Run ${r.id}`,
@@ -109,13 +109,13 @@ export function runPages(deps: AppDeps) {
         const svc = runsOf(deps);
         // The version moves with every run event and every new log line. The last live log seen
         // stays shown once the run's log has gone to the blob store (the page's reload reads it).
-        let lastLog = svc.liveLogText(params.id) ?? "";
+        let lastLog = svc.logs.liveText(params.id) ?? "";
         return htmlEventStream(
           request,
           {
             version: () => runVersion(params.id),
             render: () => {
-              lastLog = svc.liveLogText(params.id) ?? lastLog;
+              lastLog = svc.logs.liveText(params.id) ?? lastLog;
               return parts(actor, visibleRun(db, actor, params.id), lastLog);
             },
           },

@@ -42,7 +42,7 @@ test("trigger → 202, read, list with filters, events, logs, artifacts, re-run"
   expect(r.body).toEqual({ id: expect.stringMatching(/^run_/), status: "queued" });
   const id = r.body.id as string;
   await until(() => getRun(h.t.deps.db, id)!.status === "succeeded", 3000, "success");
-  await h.runs.logsStored();
+  await h.runs.logs.stored();
 
   const one = await h.t.call("GET", `/api/v1/runs/${id}`, { auth: h.t.viewerKey });
   expect(one.status).toBe(200);

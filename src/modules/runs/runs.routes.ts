@@ -113,12 +113,12 @@ export function runRoutes(deps: AppDeps) {
         const run = visibleRun(db, actor, params.id);
         const svc = runsOf(deps);
         const headers = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" };
-        if (query.follow !== "1" && query.follow !== "true") return new Response(await svc.logText(run), { headers });
+        if (query.follow !== "1" && query.follow !== "true") return new Response(await svc.logs.text(run), { headers });
         const enc = new TextEncoder();
         let unsubscribe = () => {};
         const body = new ReadableStream<Uint8Array>({
           async start(controller) {
-            unsubscribe = await svc.followLog(run, (chunk) => {
+            unsubscribe = await svc.logs.follow(run, (chunk) => {
               try {
                 if (chunk === null) controller.close();
                 else controller.enqueue(enc.encode(chunk));

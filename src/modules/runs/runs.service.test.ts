@@ -58,8 +58,8 @@ test("a run that exits 0: env per SPEC, log, result.json, output artifacts, sess
   const started = listRunEvents(h.t.deps.db, run.id).find((e) => e.type === "attempt_started")!;
   expect(started.detail).toMatchObject({ attempt: 1, sessionId: run.sessionId });
 
-  await h.runs.logsStored();
-  const log = await h.runs.logText(getRun(h.t.deps.db, run.id)!);
+  await h.runs.logs.stored();
+  const log = await h.runs.logs.text(getRun(h.t.deps.db, run.id)!);
   expect(log).toContain("stdout hello from the code");
   expect(getRun(h.t.deps.db, run.id)!.logKey).toBe(`runs/${run.id}/log`);
 });
@@ -183,14 +183,14 @@ test("secret values and the run token are redacted in the stored log and in what
   await until(() => h.runners.started.length === 1, 3000, "start");
   const chunks: string[] = [];
   let closed = false;
-  await h.runs.followLog(getRun(h.t.deps.db, run.id)!, (c) => (c === null ? (closed = true) : chunks.push(c)));
+  await h.runs.logs.follow(getRun(h.t.deps.db, run.id)!, (c) => (c === null ? (closed = true) : chunks.push(c)));
   void gate;
   h.runners.exit(h.runners.handleOf(run.id)!, 0);
   release();
   await until(() => closed, 3000, "follow end");
   const token = h.runners.started[0]!.env.BROWSERGRID_RUN_TOKEN!;
   const streamed = chunks.join("");
-  await h.runs.logsStored();
+  await h.runs.logs.stored();
   const stored = new TextDecoder().decode(await storageOf(h.t.deps).blobs.read(getRun(h.t.deps.db, run.id)!.logKey!));
   for (const text of [streamed, stored]) {
     expect(text).toContain("password is ***!");

@@ -15,7 +15,7 @@ import { NotFound } from "../../lib/errors";
 import type { ArtifactService } from "../artifacts/artifacts.service";
 import type { BlobStore } from "../../storage/blob-store";
 import { RUN_DEFAULTS, systemClock, type ResolvedVersion, type RunBrowsers, type RunClock, type RunDeployments, type RunRunners } from "./runs.ports";
-import { RunLog } from "./runs.log";
+import { RunLogs } from "./runs.logs";
 import { runAttempt, type AdoptedRunner, type AttemptOutcome } from "./runs.attempt";
 import { activeCountOfSchedule, deploymentName, getRun, insertRun, queuedRuns, runningRuns, transitionRun, type RunRow } from "./runs.store";
 
@@ -58,8 +58,8 @@ export class RunsService {
   readonly clock: RunClock;
   /** Attempts under way, by run id: aborting one cancels it. */
   private readonly attempts = new Map<string, { abort: AbortController; kill?: () => void; done: Promise<void> }>();
-  /** Logs of runs not yet ended (the stored blob is the log of an ended run). */
-  private readonly logs = new Map<string, RunLog>();
+  /** The runs' logs: in memory while under way, then in the blob store. */
+  readonly logs: RunLogs;
   private pumping: Promise<void> | null = null;
   private again = false;
   private stopped = true;
@@ -67,6 +67,7 @@ export class RunsService {
 
   constructor(private readonly deps: RunsDeps) {
     this.clock = deps.clock ?? systemClock;
+    this.logs = new RunLogs(deps);
   }
 
   // ---- what other modules call ------------------------------------------------------------
@@ -126,34 +127,6 @@ export class RunsService {
       this.finish(run, { kind: "cancelled", reason });
     }
     return getRun(this.deps.db, id)!;
-  }
-
-  /** The run's log so far: live for a run under way, else the stored one ("" when none). */
-  async logText(run: RunRow): Promise<string> {
-    const live = this.logs.get(run.id);
-    if (live) return live.text();
-    if (!run.logKey) return "";
-    return new TextDecoder().decode(await this.deps.blobs.read(run.logKey).catch(() => new Uint8Array()));
-  }
-
-  /** The in-memory log of a run under way (or just ended, until stored), or null. */
-  liveLogText(runId: string): string | null {
-    return this.logs.get(runId)?.text() ?? null;
-  }
-
-  /** The in-memory log's length in chunks (0 when none): moves with every new line. */
-  liveLogLength(runId: string): number {
-    return this.logs.get(runId)?.size() ?? 0;
-  }
-
-  /** Everything so far, then each new line, then null once the run ends. Returns an unsubscribe function. */
-  async followLog(run: RunRow, listener: (chunk: string | null) => void): Promise<() => void> {
-    const live = this.logs.get(run.id);
-    if (live) return live.follow(listener);
-    const text = await this.logText(run);
-    if (text) listener(text);
-    listener(null);
-    return () => {};
   }
 
   // ---- after a restart (runs.reconcile.ts) --------------------------------------------------
@@ -275,8 +248,7 @@ export class RunsService {
   launch(run: RunRow, resolved: ResolvedVersion, adopted?: AdoptedRunner): void {
     const abort = new AbortController();
     const entry: { abort: AbortController; kill?: () => void; done: Promise<void> } = { abort, done: Promise.resolve() };
-    let log = this.logs.get(run.id);
-    if (!log) this.logs.set(run.id, (log = new RunLog()));
+    const log = this.logs.of(run.id);
     const control = { signal: abort.signal, onRunner: (kill: () => void) => void (entry.kill = kill) };
     entry.done = runAttempt({ ...this.deps, clock: this.clock }, run, resolved, log, control, adopted)
       .catch((err): AttemptOutcome => ({ kind: "error", message: (err as Error)?.message ?? String(err) }))
@@ -293,7 +265,7 @@ export class RunsService {
   private finish(run: RunRow, outcome: AttemptOutcome, resolved?: ResolvedVersion): void {
     const { db } = this.deps;
     const now = this.clock.now();
-    const log = this.logs.get(run.id);
+    const log = this.logs.find(run.id);
     const base = { endedAt: now, durationMs: run.startedAt === null ? null : now - run.startedAt, tokenHash: null, runnerHandle: null };
     const end = (status: RunRow["status"], fields: Partial<RunRow>, detail: Record<string, unknown>) => {
       log?.push(now, "system", `run ${status}${detail.reason ? `: ${detail.reason}` : ""}`);
@@ -319,35 +291,8 @@ export class RunsService {
     end("failed", { exitCode, error }, { exitCode, reason: outcome.kind === "error" ? outcome.message : `exit code ${exitCode}` });
   }
 
-  /**
-   * A run reached a terminal status: its followers are told, and its log is written to the blob
-   * store (runs/<id>/log). Readers keep getting the in-memory log until the blob is in place.
-   */
+  /** A run reached a terminal status: its log ends and is stored. */
   private ended(run: RunRow): void {
-    const log = this.logs.get(run.id);
-    if (!log) return;
-    log.end();
-    this.storing.add(run.id);
-    void this.storeLog(run.id, log).finally(() => {
-      this.storing.delete(run.id);
-      this.logs.delete(run.id);
-    });
-  }
-
-  private readonly storing = new Set<string>();
-
-  private async storeLog(runId: string, log: RunLog): Promise<void> {
-    const key = `runs/${runId}/log`;
-    try {
-      await this.deps.blobs.put(key, new TextEncoder().encode(log.text()));
-      this.deps.db.$client.query("UPDATE runs SET log_key = ? WHERE id = ?").run(key, runId);
-    } catch (err) {
-      this.deps.log.warn("run log not stored", { runId, err });
-    }
-  }
-
-  /** Resolves once ended runs' logs are stored (tests, shutdown). */
-  async logsStored(): Promise<void> {
-    while (this.storing.size) await Bun.sleep(5);
+    this.logs.ended(run.id);
   }
 }
