@@ -5,7 +5,7 @@ import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import type { BlobStore } from "../../storage/blob-store";
 import { RunLog } from "./runs.log";
-import type { RunRow } from "./runs.store";
+import { isRunTerminal, type RunRow } from "./runs.store";
 
 export class RunLogs {
   private readonly live = new Map<string, RunLog>();
@@ -43,9 +43,12 @@ export class RunLogs {
     return this.live.get(runId)?.size() ?? 0;
   }
 
-  /** Everything so far, then each new chunk, then null once the run ends. Returns an unsubscribe function. */
+  /**
+   * Everything so far, then each new chunk, then null once the run ends (a queued run's follower
+   * waits for its first attempt). Returns an unsubscribe function.
+   */
   async follow(run: RunRow, listener: (chunk: string | null) => void): Promise<() => void> {
-    const live = this.live.get(run.id);
+    const live = this.live.get(run.id) ?? (isRunTerminal(run.status) ? undefined : this.of(run.id));
     if (live) return live.follow(listener);
     const text = await this.text(run);
     if (text) listener(text);

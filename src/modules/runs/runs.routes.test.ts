@@ -90,15 +90,16 @@ test("trigger → 202, read, list with filters, events, logs, artifacts, re-run"
   expect(audit.map((a) => a.action)).toEqual(["run.triggered", "run.triggered", "run.rerun"]);
 });
 
-test("logs?follow=1 streams lines as they come and ends with the run; cancel over the API", async () => {
-  const h = await runsHarness();
+test("logs?follow=1 of a queued run waits for it, streams lines as they come and ends with the run; cancel over the API", async () => {
+  const h = await runsHarness({ start: false });
   h.deployments.add("slow");
   h.runners.script = () => ({ lines: [{ stream: "stdout", line: "first line" }], hang: true });
   const r = await h.t.call("POST", "/api/v1/deployments/slow/runs", { auth: h.t.memberKey, body: {} });
   const id = r.body.id as string;
-  await until(() => h.runners.started.length === 1, 3000, "start");
   const res = await h.t.app.handle(new Request(`http://localhost/api/v1/runs/${id}/logs?follow=1`, { headers: { authorization: `Bearer ${h.t.viewerKey}` } }));
   expect(res.status).toBe(200);
+  h.runs.start();
+  await until(() => h.runners.started.length === 1, 3000, "start");
   const reader = res.body!.getReader();
   const dec = new TextDecoder();
   let text = "";
