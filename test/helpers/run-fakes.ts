@@ -23,6 +23,11 @@ export class FakeDeployments implements RunDeployments {
     return id;
   }
 
+  /** The version is gone (deleted with its deployment's history). */
+  removeVersion(name: string, version: number): void {
+    this.byName.get(name)?.versions.delete(version);
+  }
+
   async resolveVersion(name: string, version?: number): Promise<ResolvedVersion> {
     const d = this.byName.get(name);
     if (!d) throw new NotFound(`Deployment ${name}`);

@@ -242,3 +242,15 @@ test("a run's session may be connected to (its owner may hold sessions) only whi
   expect(ownerMayHoldSessions(h.t.deps.db, session)).toBe(false);
   expect(ownerMayHoldSessions(h.t.deps.db, { ownerType: "run", ownerId: "run_unknown" })).toBe(false);
 });
+
+test("queued runs of a version that is gone fail with the reason, every one of them, without starting", async () => {
+  const h = await runsHarness({ start: false });
+  h.deployments.add("gone");
+  const a = await h.runs.trigger({ deploymentName: "gone", trigger: "api" });
+  const b = await h.runs.trigger({ deploymentName: "gone", trigger: "api" });
+  h.deployments.removeVersion("gone", 1);
+  h.runs.start();
+  await until(() => [a.id, b.id].every((id) => getRun(h.t.deps.db, id)!.status === "failed"), 3000, "both failed");
+  expect(getRun(h.t.deps.db, b.id)!.error).toContain("version 1 cannot be run");
+  expect(h.runners.started.length).toBe(0);
+});

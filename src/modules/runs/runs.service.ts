@@ -211,14 +211,21 @@ export class RunsService {
     const running = new Map<string, number>();
     for (const r of runningRuns(db)) running.set(r.deploymentId, (running.get(r.deploymentId) ?? 0) + 1);
     let nextAt = Infinity;
+    // One lookup per deployment version per pump, however many of its runs wait.
+    const versions = new Map<string, Promise<ResolvedVersion | string>>();
     for (const run of queuedRuns(db)) {
       if (this.stopped) return;
       if (run.notBefore !== null && run.notBefore > now) {
         nextAt = Math.min(nextAt, run.notBefore);
         continue;
       }
-      const resolved = await this.resolveFor(run);
-      if (!resolved) continue;
+      const key = `${run.deploymentId}@${run.version}`;
+      if (!versions.has(key)) versions.set(key, this.resolveFor(run));
+      const resolved = await versions.get(key)!;
+      if (typeof resolved === "string") {
+        this.failQueued(run, resolved);
+        continue;
+      }
       if ((running.get(run.deploymentId) ?? 0) >= concurrencyOf(resolved.manifest)) continue;
       const claimed = transitionRun(db, run.id, ["queued"], "running", { attempt: run.attempt + 1, notBefore: null, startedAt: run.startedAt ?? now, sessionId: null, runnerHandle: null, exitCode: null }, null, now);
       if (!claimed) continue;
@@ -229,19 +236,21 @@ export class RunsService {
     this.cancelTimer = nextAt === Infinity ? null : this.clock.later(Math.max(0, nextAt - this.clock.now()), () => this.wake());
   }
 
-  /** The run's version, or null after failing the run when it is gone. */
-  private async resolveFor(run: RunRow): Promise<ResolvedVersion | null> {
+  /** The run's version, or why it cannot be run (its deployment or version is gone). */
+  private async resolveFor(run: RunRow): Promise<ResolvedVersion | string> {
     const name = deploymentName(this.deps.db, run.deploymentId);
     try {
       if (!name) throw new Error("its deployment was deleted");
       return await this.deps.deployments.resolveVersion(name, run.version);
     } catch (err) {
-      const now = this.clock.now();
-      const why = `version ${run.version} cannot be run: ${(err as Error)?.message ?? err}`;
-      const done = transitionRun(this.deps.db, run.id, ["queued"], "failed", { endedAt: now, error: why, tokenHash: null }, { type: "failed", detail: { reason: why } }, now);
-      if (done) this.ended(done);
-      return null;
+      return `version ${run.version} cannot be run: ${(err as Error)?.message ?? err}`;
     }
+  }
+
+  private failQueued(run: RunRow, why: string): void {
+    const now = this.clock.now();
+    const done = transitionRun(this.deps.db, run.id, ["queued"], "failed", { endedAt: now, error: why, tokenHash: null }, { type: "failed", detail: { reason: why } }, now);
+    if (done) this.ended(done);
   }
 
   /** Runs one attempt of a claimed run (or adopts one found running after a restart). */
@@ -285,7 +294,7 @@ export class RunsService {
     if (run.attempt < run.maxAttempts && resolved) {
       const waitSec = backoffSecOf(resolved.manifest, run.attempt);
       log?.push(now, "system", `attempt ${run.attempt} failed (${exitCode === null ? error : `exit code ${exitCode}`}); retrying in ${waitSec} s`);
-      const queued = transitionRun(db, run.id, ["running"], "queued", { exitCode, error, notBefore: now + waitSec * 1000, sessionId: null, runnerHandle: null, tokenHash: null }, { type: "retry_scheduled", detail: { attempt: run.attempt, exitCode, backoffSec: waitSec, notBefore: now + waitSec * 1000 } }, now);
+      const queued = transitionRun(db, run.id, ["running"], "queued", { exitCode, error, notBefore: now + waitSec * 1000, runnerHandle: null, tokenHash: null }, { type: "retry_scheduled", detail: { attempt: run.attempt, exitCode, backoffSec: waitSec, notBefore: now + waitSec * 1000 } }, now);
       if (queued) return;
     }
     end("failed", { exitCode, error }, { exitCode, reason: outcome.kind === "error" ? outcome.message : `exit code ${exitCode}` });
