@@ -34,7 +34,8 @@ export class FakeDeployments implements RunDeployments {
     const v = version ?? d.current;
     const manifest = d.versions.get(v);
     if (!manifest) throw new NotFound(`Version ${v} of deployment ${name}`);
-    return { deployment: { id: d.id, name }, version: v, manifest };
+    // The version as a row, as the deployments module answers it.
+    return { deployment: { id: d.id, name }, version: { version: v }, manifest };
   }
 
   bundle(): Uint8Array {

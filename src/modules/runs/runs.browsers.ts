@@ -21,7 +21,7 @@ export function sessionRunBrowsers(deps: { db: Db; log: Logger; sessions: Sessio
         ...(browser?.pool ? { pool: browser.pool } : {}),
         ...(browser?.flavour ? { browser: browser.flavour as CreateSessionInput["browser"] } : {}),
         ...(browser?.viewport ? { viewport: browser.viewport } : {}),
-        ...(browser?.profile !== undefined ? { profile: browser.profile } : {}),
+        ...(browser?.profile !== undefined ? { profile: typeof browser.profile === "string" ? { name: browser.profile } : browser.profile } : {}),
         ...(browser?.proxy !== undefined ? { proxy: browser.proxy } : {}),
         ...(browser?.ruleSets !== undefined ? { ruleSets: browser.ruleSets } : {}),
         keepAlive: false,

@@ -22,7 +22,8 @@ export interface RunManifest {
 export interface RunBrowserSettings {
   pool?: string;
   flavour?: string;
-  profile?: unknown;
+  /** A profile's name, or `{name, persist?}` (the sessions API's form). */
+  profile?: string | Record<string, unknown>;
   proxy?: unknown;
   ruleSets?: unknown[];
   viewport?: { width: number; height: number };
@@ -30,8 +31,13 @@ export interface RunBrowserSettings {
 
 export interface ResolvedVersion {
   deployment: { id: string; name: string };
-  version: number;
+  /** The version's number, or its row (which carries the number as `version`). */
+  version: number | { version: number };
   manifest: RunManifest;
+}
+
+export function versionNumberOf(r: ResolvedVersion): number {
+  return typeof r.version === "number" ? r.version : r.version.version;
 }
 
 export interface RunDeployments {

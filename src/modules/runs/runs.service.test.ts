@@ -254,3 +254,18 @@ test("queued runs of a version that is gone fail with the reason, every one of t
   expect(getRun(h.t.deps.db, b.id)!.error).toContain("version 1 cannot be run");
   expect(h.runners.started.length).toBe(0);
 });
+
+test("the manifest's browser settings reach the session: a profile named by a string, a pool; a browser that cannot start fails the attempt with why", async () => {
+  const h = await runsHarness();
+  h.deployments.add("with-profile", { browser: { profile: "no-such-profile" } });
+  const run = await h.runs.trigger({ deploymentName: "with-profile", trigger: "api" });
+  await until(ended(h, run.id), 3000, "end");
+  const r = getRun(h.t.deps.db, run.id)!;
+  expect(r.status).toBe("failed");
+  expect(r.error).toContain("no-such-profile");
+  expect(h.runners.started.length).toBe(0);
+  h.deployments.add("pooled", { browser: { pool: "no-such-pool" } });
+  const p = await h.runs.trigger({ deploymentName: "pooled", trigger: "api" });
+  await until(ended(h, p.id), 3000, "end");
+  expect(getRun(h.t.deps.db, p.id)!.error).toContain('Unknown pool "no-such-pool"');
+});

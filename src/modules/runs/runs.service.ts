@@ -14,7 +14,7 @@ import { newId } from "../../lib/ids";
 import { NotFound } from "../../lib/errors";
 import type { ArtifactService } from "../artifacts/artifacts.service";
 import type { BlobStore } from "../../storage/blob-store";
-import { RUN_DEFAULTS, systemClock, type ResolvedVersion, type RunBrowsers, type RunClock, type RunDeployments, type RunRunners } from "./runs.ports";
+import { RUN_DEFAULTS, systemClock, versionNumberOf, type ResolvedVersion, type RunBrowsers, type RunClock, type RunDeployments, type RunRunners } from "./runs.ports";
 import { RunLogs } from "./runs.logs";
 import { runAttempt, type AdoptedRunner, type AttemptOutcome } from "./runs.attempt";
 import { activeCountOfSchedule, deploymentName, getRun, insertRun, queuedRuns, runningRuns, transitionRun, type RunRow } from "./runs.store";
@@ -85,7 +85,7 @@ export class RunsService {
     const now = this.clock.now();
     const row = insertRun(
       this.deps.db,
-      { id: newId("run"), deploymentId: resolved.deployment.id, version: resolved.version, status: "queued", params, trigger: input.trigger, scheduleId: input.scheduleId ?? null, rerunOf: input.rerunOf ?? null, maxAttempts: 1 + retries, createdBy: input.createdBy ?? null, createdAt: now },
+      { id: newId("run"), deploymentId: resolved.deployment.id, version: versionNumberOf(resolved), status: "queued", params, trigger: input.trigger, scheduleId: input.scheduleId ?? null, rerunOf: input.rerunOf ?? null, maxAttempts: 1 + retries, createdBy: input.createdBy ?? null, createdAt: now },
       now,
     );
     this.wake();
