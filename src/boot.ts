@@ -61,6 +61,13 @@ import { findWorkerByEndpoint } from "./modules/workers/workers.service";
 import { ScheduleService } from "./modules/schedules/schedules.service";
 import { audit } from "./modules/audit/audit.service";
 import { realTimers, type ScheduleDeployments, type ScheduleRuns, type ScheduleTimers } from "./modules/schedules/schedules.ports";
+import { RunsService } from "./modules/runs/runs.service";
+import { sessionRunBrowsers } from "./modules/runs/runs.browsers";
+import type { RunClock, RunDeployments, RunRunners } from "./modules/runs/runs.ports";
+import { reconcileRuns } from "./modules/runs/runs.reconcile";
+import { providerRunRunners } from "./modules/runs/runs.runners";
+import type { DeploymentsService } from "./modules/deployments/deployments.service";
+import type { ProviderRegistry } from "./providers/registry";
 
 export interface Running {
   deps: AppDeps;
@@ -95,8 +102,10 @@ export interface ServiceInputs {
   networkParts?: (shared: { db: Db; log: Logger; installKey: Buffer; rules: RuleEngines; links: SessionLinks }) => NetworkPart[];
   /** A browser start still under way after this long is failed; absent: engine-deadlines.ts. */
   startDeadlineMs?: number;
-  /** What cron schedules trigger and check params with (absent: no schedules on this server); timers default to real ones. */
-  schedules?: { runs: ScheduleRuns; deployments?: ScheduleDeployments; timers?: ScheduleTimers };
+  /** What cron schedules trigger and check params with (tests; absent: the runs service and the deployments service); timers default to real ones. */
+  schedules?: { runs?: ScheduleRuns; deployments?: ScheduleDeployments; timers?: ScheduleTimers };
+  /** The run lifecycle's ports (deployments, runner containers), built from the shared objects; absent: no runs in this process. */
+  runs?: (shared: { db: Db; log: Logger; deployments: DeploymentsService; providers: ProviderRegistry }) => { deployments: RunDeployments; runners: RunRunners; clock?: RunClock };
 }
 
 export interface Services {
@@ -150,11 +159,15 @@ export function buildServices(inputs: ServiceInputs): Services {
   const live = new LiveHub({ sessions, installKey, links, log });
   // Deployments: bundles in the same blob store, manifests checked against pools, profiles, proxies, rule sets.
   const deployments = createDeployments({ config, db, log, installKey, blobs: storage.blobs, now: inputs.now });
-  // Cron schedules: their clock starts in boot() once the server listens.
+  // Deployment runs: each attempt a session owned by the run and a runner container beside it.
+  const runPorts = inputs.runs?.({ db, log, deployments, providers });
+  const runs = runPorts && new RunsService({ db, log, ...runPorts, browsers: sessionRunBrowsers({ db, log, sessions }), artifacts: storage.artifacts, blobs: storage.blobs });
+  // Cron schedules trigger runs; their clock starts in boot() once the server listens.
   const timers = inputs.schedules?.timers ?? realTimers;
+  const scheduleRuns = inputs.schedules?.runs ?? runs;
   const schedules =
-    inputs.schedules &&
-    new ScheduleService({ db, log, runs: inputs.schedules.runs, deployments: inputs.schedules.deployments ?? deployments, timers, audit: (action, target, detail) => audit({ db, log, now: timers.now }, { type: "system" }, action, target, detail, null) });
+    scheduleRuns &&
+    new ScheduleService({ db, log, runs: scheduleRuns, deployments: inputs.schedules?.deployments ?? deployments, timers, audit: (action, target, detail) => audit({ db, log, now: timers.now }, { type: "system" }, action, target, detail, null) });
   const deps: AppDeps = {
     config,
     db,
@@ -175,6 +188,7 @@ export function buildServices(inputs: ServiceInputs): Services {
     links,
     deployments,
     schedules,
+    runs,
     now: inputs.now,
   };
   return { deps, gatewayBuilt: (g) => void (gateway = g) };
@@ -234,6 +248,9 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     warmPools: true,
     networkParts: (shared) => [egressPart(egress), proxies, ruleSetsNetworkPart(shared)],
     startDeadlineMs: browserStartBudgetMs(config.engineTimeoutMs),
+    // Runs: code beside a browser, in a runner container on the browser's worker, reaching
+    // BrowserGrid through the runner door (built below, so its URLs are looked up per attempt).
+    runs: (shared) => ({ deployments: shared.deployments, runners: providerRunRunners(shared.providers, (workerId) => deps.runnerDoorUrls?.(workerId) ?? null) }),
   });
   const { sessions } = deps;
   const warm = deps.warm!; // built: warmPools is true
@@ -277,6 +294,8 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
   deps.runnerDoorUrls = runnerDoorUrlsOf(db, config, door);
   await reconciled;
   sessions.adoptLiveSessions();
+  // Runs a restart interrupted are adopted or failed (runs.reconcile.ts), then the queue is dispatched.
+  if (deps.runs) await reconcileRuns({ db, log, runs: deps.runs }).catch((err) => log.error("runs reconcile failed", { err })).finally(() => deps.runs!.start());
   const reconcile = () => reconcileSessions({ db, log, providers, sessions, warm }, { atBoot: false });
   wireFleet(fleet, { db, log, sessions, scheduler: deps.scheduler, warm, egress, reconcile });
   // 5. Listen; then the relay and the guard's install, the warm pools, the background loops.
@@ -307,6 +326,7 @@ export async function boot(config: Readonly<Config>): Promise<Running> {
     async stop() {
       for (const l of loops) clearInterval(l);
       deps.schedules?.clock.stop();
+      deps.runs?.stop(); // no new attempt starts; runners under way are adopted by the next start
       // No new connection; sessions that are not keep-alive end (clients told why, profiles
       // saved, downloads copied, containers removed) and warm browsers go, in bounded time.
       // Keep-alive sessions keep running for the next start to adopt (sessions.shutdown.ts).

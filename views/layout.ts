@@ -14,6 +14,7 @@ const NAV: [string, string][] = [
   ["/", "Dashboard"],
   ["/sessions", "Sessions"],
   ["/deployments", "Deployments"],
+  ["/runs", "Runs"],
   ["/schedules", "Schedules"],
   ["/pools", "Pools"],
   ["/workers", "Workers"],

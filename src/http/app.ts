@@ -41,6 +41,8 @@ import { deploymentRoutes } from "../modules/deployments/deployments.routes";
 import { deploymentPages } from "../modules/deployments/deployments.pages";
 import { scheduleRoutes } from "../modules/schedules/schedules.routes";
 import { schedulePages } from "../modules/schedules/schedules.pages";
+import { runRoutes } from "../modules/runs/runs.routes";
+import { runPages } from "../modules/runs/runs.pages";
 import { buildApiDocument } from "./openapi/document";
 import { allowedMethodsOf } from "./allowed-methods";
 
@@ -73,6 +75,7 @@ export function createApp(deps: AppDeps) {
     .use(proxyRoutes(deps))
     .use(deploymentRoutes(deps))
     .use(scheduleRoutes(deps))
+    .use(runRoutes(deps))
     .use(apiKeyPages(deps))
     .use(userPages(deps))
     .use(auditPages(deps))
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps) {
     .use(deploymentPages(deps))
     .use(schedulePages(deps))
     .use(settingsPages(deps))
+    .use(runPages(deps))
     // Built on first request, once every route is registered; public (auth PUBLIC_ROUTES).
     .get("/api/openapi.json", () => (apiDocument ??= buildApiDocument(app, { version: deps.version, publicUrl: deps.config.publicUrl })), { detail: { hide: true } })
     .get(

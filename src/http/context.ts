@@ -16,6 +16,7 @@ import type { LiveHub } from "../modules/live/live.hub";
 import type { SessionLinks } from "../cdp/session-links";
 import type { DeploymentsService } from "../modules/deployments/deployments.service";
 import type { ScheduleService } from "../modules/schedules/schedules.service";
+import type { RunsService } from "../modules/runs/runs.service";
 
 export interface ProbeResult {
   name: string;
@@ -57,6 +58,8 @@ export interface AppDeps {
   deployments: DeploymentsService;
   /** Cron schedules of deployments and their clock (absent on a server built without the runs service). */
   schedules?: ScheduleService;
+  /** Deployment runs (absent where no deployments and runners are wired). */
+  runs?: RunsService;
   /** Clock in epoch ms; tests inject one to move time without sleeping. Default Date.now. */
   now?: () => number;
   /**

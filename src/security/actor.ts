@@ -5,7 +5,7 @@ import type { Role } from "../db/schema";
 
 /** Who is making a request, resolved once by the auth plugin. */
 export interface Actor {
-  type: "user" | "api_key" | "static_key" | "proxy";
+  type: "user" | "api_key" | "static_key" | "proxy" | "run";
   /** The user behind the request; null only for static keys from the environment. */
   userId: string | null;
   email?: string;
@@ -14,4 +14,6 @@ export interface Actor {
   via: "cookie" | "bearer" | "query" | "proxy" | "static";
   /** The UI login session (cookie auth only). */
   authSessionId?: string;
+  /** A run's own token (BROWSERGRID_RUN_TOKEN): the run it belongs to; its rights are runs.access.ts. */
+  runId?: string;
 }

@@ -40,7 +40,7 @@ export interface TestApp {
 }
 
 export async function makeTestApp(
-  opts: { env?: Record<string, string>; withUsers?: boolean; providers?: ProviderRegistryImpl; networkParts?: ServiceInputs["networkParts"]; schedules?: ServiceInputs["schedules"] } = {},
+  opts: { env?: Record<string, string>; withUsers?: boolean; providers?: ProviderRegistryImpl; networkParts?: ServiceInputs["networkParts"]; schedules?: ServiceInputs["schedules"]; runs?: ServiceInputs["runs"] } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "bg-test-"));
   const config = loadConfig({ BROWSERGRID_DATA_DIR: dataDir, ...opts.env });
@@ -48,7 +48,7 @@ export async function makeTestApp(
   ensureDefaultPool(db);
   const installKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32)));
   let t = Date.now();
-  const { deps } = buildServices({ config, db, log, installKey, providers: opts.providers ?? new ProviderRegistryImpl(), startedAt: t, version: "test", now: () => t, networkParts: opts.networkParts, schedules: opts.schedules });
+  const { deps } = buildServices({ config, db, log, installKey, providers: opts.providers ?? new ProviderRegistryImpl(), startedAt: t, version: "test", now: () => t, networkParts: opts.networkParts, schedules: opts.schedules, runs: opts.runs });
   const app = createApp(deps) as unknown as TestApp["app"];
 
   const users = {} as Record<Role, UserRow>;

@@ -95,6 +95,7 @@ export const TAG_DESCRIPTIONS: Record<string, string> = {
   pools: "Kinds of browser (image, limits, egress policy) and their warm browsers",
   profiles: "Saved browser state (cookies, storage) to start sessions with",
   proxies: "Upstream proxies the browsers use, with per-domain routes",
+  runs: "Runs of a deployment's code beside a browser: trigger, follow, cancel, re-run; logs, result, output files",
   "rule-sets": "Request rules (block, mock, rewrite) applied to a session's browser",
   schedules: "Cron schedules of deployments: when they run, what they did, how their runs went",
   sessions: "Browsers: start one, get its CDP URL, end it",

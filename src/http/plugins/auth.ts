@@ -19,6 +19,8 @@ import { authState } from "../../modules/auth/auth.state";
 import { readSessionCookie, sessionCookie, clearSessionCookie, validateAuthSession } from "../../modules/auth/auth-sessions.service";
 import { verifyApiKey } from "../../modules/api-keys/api-keys.service";
 import { findUserByEmail, hasAnyUser, roleRank } from "../../modules/users/users.service";
+import { runActorOf, runTokenMayCall } from "../../modules/runs/runs.access";
+import { isRunToken } from "../../modules/runs/runs.tokens";
 
 export { authenticateApiKey } from "../../modules/api-keys/api-keys.service";
 export { checkWebSocketOrigin } from "./csrf";
@@ -78,7 +80,7 @@ export function bearerOf(authorization: string): string | null {
 
 /** Whose API rate limit a request counts against. */
 export function rateKeyOf(actor: Actor): string {
-  return actor.keyId ?? actor.userId ?? "anonymous";
+  return actor.keyId ?? actor.userId ?? (actor.runId ? `run:${actor.runId}` : "anonymous");
 }
 
 /**
@@ -96,6 +98,16 @@ export function resolveActor(deps: AppDeps, request: Request, peer: string | und
     // ?token= only on WebSocket URLs, where clients cannot set headers; the logger redacts it.
     const q = new URL(request.url).searchParams.get("token");
     if (q !== null && q.startsWith("bg_")) [token, via] = [q, "query"];
+  }
+  if (token !== null && via === "bearer" && isRunToken(token)) {
+    // A run's own token (runs.tokens.ts): valid while its run is not over; its rights are runs.access.ts.
+    const actor = runActorOf(deps.db, token);
+    if (!actor) {
+      state.badKeyByAddress.check(ip);
+      state.badKeyByAddress.fail(ip);
+      throw new Unauthorized("Invalid run token, or its run is over: a run token works only while its run is queued or running.");
+    }
+    return { actor, clientIp: ip };
   }
   if (token !== null) {
     const actor = verifyApiKey(deps, token, via);
@@ -184,7 +196,7 @@ export function authPlugin(deps: AppDeps) {
       if (r.setCookie) set.headers["set-cookie"] = r.setCookie;
       return { actor: r.actor, clientIp: r.clientIp };
     })
-    .onTransform({ as: "global" }, ({ request, route, actor, path }) => {
+    .onTransform({ as: "global" }, ({ request, route, actor, path, params }) => {
       const method = request.method;
       if (PUBLIC_ROUTES.has(`${method} ${route}`)) {
         // Login and setup forms: refuse a cross-site post (login CSRF); scripts without Origin pass.
@@ -203,6 +215,9 @@ export function authPlugin(deps: AppDeps) {
       }
       if (!isSafeMethod(method) && (actor.via === "cookie" || actor.via === "proxy") && requestOrigin(request, deps.config) !== "same-origin")
         throw new Forbidden("Cross-origin request refused: state-changing requests must come from BrowserGrid's own pages.");
+      // A run's token opens its own run and its session, nothing else (runs.access.ts).
+      if (actor.type === "run" && !runTokenMayCall(deps.db, actor, method, route, params as Record<string, string | undefined>))
+        throw new Forbidden("A run token may only read its own run (GET /api/v1/runs/:id, /events) and its session (GET /api/v1/sessions/:id).");
       if (path.startsWith("/api/")) state.apiRate.take(rateKeyOf(actor));
     })
     .onBeforeHandle({ as: "global" }, (ctx) => {

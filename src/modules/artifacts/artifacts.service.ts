@@ -119,6 +119,11 @@ export class ArtifactService {
     return this.deps.db.select().from(artifacts).where(eq(artifacts.sessionId, sessionId)).orderBy(asc(artifacts.createdAt), asc(artifacts.id)).all();
   }
 
+  /** Files a run wrote to its output dir, oldest first. */
+  listOfRun(runId: string): ArtifactRow[] {
+    return this.deps.db.select().from(artifacts).where(eq(artifacts.runId, runId)).orderBy(asc(artifacts.createdAt), asc(artifacts.id)).all();
+  }
+
   get(sessionId: string, id: string): ArtifactRow {
     const a = this.deps.db
       .select()
@@ -135,7 +140,7 @@ export class ArtifactService {
     return s;
   }
 
-  async add(sessionId: string, kind: ArtifactKind, name: string, data: Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, opts: { contentType?: string; maxBytes?: number } = {}): Promise<ArtifactRow> {
+  async add(sessionId: string, kind: ArtifactKind, name: string, data: Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, opts: { contentType?: string; maxBytes?: number; runId?: string } = {}): Promise<ArtifactRow> {
     const id = newId("art");
     const file = safeName(name);
     const key = `artifacts/${sessionId}/${id}-${file}`;
@@ -143,7 +148,7 @@ export class ArtifactService {
     try {
       return this.deps.db
         .insert(artifacts)
-        .values({ id, sessionId, kind, name: name.slice(0, 255), contentType: opts.contentType ?? contentTypeOf(file), size: info.size, sha256: info.sha256, storageKey: key, createdAt: Date.now() })
+        .values({ id, sessionId, kind, name: name.slice(0, 255), contentType: opts.contentType ?? contentTypeOf(file), size: info.size, sha256: info.sha256, storageKey: key, runId: opts.runId ?? null, createdAt: Date.now() })
         .returning()
         .get();
     } catch (err) {

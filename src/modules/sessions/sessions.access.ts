@@ -63,11 +63,13 @@ const USER_OWNED = new Set(["user", "api_key", "proxy"]);
 
 /**
  * May the session's owner still hold sessions? Static keys (admins from the environment) may;
- * a user may while their account exists, is enabled and has the member role or above. An
+ * a user may while their account exists, is enabled and has the member role or above; a run
+ * (the browser of a deployment run, src/modules/runs/) while it is queued or running. An
  * unknown owner type may not (default deny).
  */
 export function ownerMayHoldSessions(db: Db, row: Pick<store.SessionRow, "ownerType" | "ownerId">): boolean {
   if (row.ownerType === "static_key") return true;
+  if (row.ownerType === "run") return row.ownerId !== null && db.$client.query<{ n: number }, [string]>("SELECT count(*) AS n FROM runs WHERE id = ? AND status IN ('queued', 'running')").get(row.ownerId)?.n === 1;
   if (!USER_OWNED.has(row.ownerType) || row.ownerId === null) return false;
   const u = db.$client.query<{ role: string; disabledAt: number | null }, [string]>("SELECT role, disabled_at AS disabledAt FROM users WHERE id = ?").get(row.ownerId);
   return u !== null && u.disabledAt === null && SESSION_HOLDER_ROLES.has(u.role);

@@ -1,0 +1,110 @@
+// Rows of `runs` and `run_events`. Status changes go through `transition`, which names the
+// statuses it may leave, so two writers (an attempt ending, a cancel) never both win.
+import { and, asc, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { deployments, RUN_TERMINAL, runEvents, runs } from "../../db/schema";
+
+export type RunRow = typeof runs.$inferSelect;
+export type NewRunRow = typeof runs.$inferInsert;
+export type RunStatus = RunRow["status"];
+export type RunEventRow = typeof runEvents.$inferSelect;
+
+export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled"] as const;
+
+export function isRunTerminal(status: RunStatus): boolean {
+  return (RUN_TERMINAL as readonly string[]).includes(status);
+}
+
+export function appendRunEvent(db: Db, runId: string, type: string, detail: Record<string, unknown> | null, at: number): void {
+  db.insert(runEvents).values({ runId, type, detail, at }).run();
+}
+
+export function insertRun(db: Db, row: NewRunRow, at: number): RunRow {
+  return db.transaction((tx) => {
+    const r = tx.insert(runs).values(row).returning().get();
+    tx.insert(runEvents).values({ runId: r.id, type: "queued", detail: { trigger: r.trigger, version: r.version }, at }).run();
+    return r;
+  });
+}
+
+export function getRun(db: Db, id: string): RunRow | undefined {
+  return db.select().from(runs).where(eq(runs.id, id)).get();
+}
+
+/**
+ * Moves a run from one of `from` to `to` with `fields`, and records `event`, in one
+ * transaction; undefined when the run was not in one of `from` (someone else moved it).
+ */
+export function transitionRun(db: Db, id: string, from: readonly RunStatus[], to: RunStatus, fields: Partial<NewRunRow>, event: { type: string; detail?: Record<string, unknown> } | null, at: number): RunRow | undefined {
+  return db.transaction((tx) => {
+    const r = tx
+      .update(runs)
+      .set({ ...fields, status: to })
+      .where(and(eq(runs.id, id), inArray(runs.status, [...from])))
+      .returning()
+      .get();
+    if (r && event) tx.insert(runEvents).values({ runId: id, type: event.type, detail: event.detail ?? null, at }).run();
+    return r;
+  });
+}
+
+/** Sets fields of a run that is in `status` (no status change); false when it is not. */
+export function updateRunIn(db: Db, id: string, status: RunStatus, fields: Partial<NewRunRow>): boolean {
+  return db.update(runs).set(fields).where(and(eq(runs.id, id), eq(runs.status, status))).returning({ id: runs.id }).all().length > 0;
+}
+
+/** Queued runs in FIFO order: by insertion (rowid), so runs queued in the same millisecond keep their order. */
+export function queuedRuns(db: Db): RunRow[] {
+  return db.select().from(runs).where(eq(runs.status, "queued")).orderBy(asc(sql`rowid`)).all();
+}
+
+export function runningRuns(db: Db): RunRow[] {
+  return db.select().from(runs).where(eq(runs.status, "running")).all();
+}
+
+/** Runs of a schedule that are queued or running. */
+export function activeCountOfSchedule(db: Db, scheduleId: string): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(runs)
+      .where(and(eq(runs.scheduleId, scheduleId), inArray(runs.status, ["queued", "running"])))
+      .get()?.n ?? 0
+  );
+}
+
+export function listRunEvents(db: Db, runId: string): RunEventRow[] {
+  return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.id)).all();
+}
+
+export interface RunListFilter {
+  deploymentId?: string;
+  status?: RunStatus;
+  limit: number;
+  /** The last row of the previous page (newest first). */
+  cursor?: { createdAt: number; id: string };
+}
+
+/** Newest first. */
+export function listRuns(db: Db, f: RunListFilter): RunRow[] {
+  const conds = [];
+  if (f.deploymentId) conds.push(eq(runs.deploymentId, f.deploymentId));
+  if (f.status) conds.push(eq(runs.status, f.status));
+  if (f.cursor) conds.push(or(lt(runs.createdAt, f.cursor.createdAt), and(eq(runs.createdAt, f.cursor.createdAt), lt(runs.id, f.cursor.id))));
+  return db
+    .select()
+    .from(runs)
+    .where(conds.length ? and(...conds) : undefined)
+    .orderBy(desc(runs.createdAt), desc(runs.id))
+    .limit(f.limit)
+    .all();
+}
+
+/** Deployment names by id (for answers and pages). */
+export function deploymentName(db: Db, id: string): string | undefined {
+  return db.select({ name: deployments.name }).from(deployments).where(eq(deployments.id, id)).get()?.name;
+}
+
+export function deploymentIdByName(db: Db, name: string): string | undefined {
+  return db.select({ id: deployments.id }).from(deployments).where(eq(deployments.name, name)).get()?.id;
+}
