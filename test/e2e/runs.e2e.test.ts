@@ -235,6 +235,14 @@ describe("how runs end otherwise", () => {
     }
     expect(events.at(-1)!.type).toBe("failed");
     const log = await logOf(run.id);
+    // Dispatch lateness: the backoff's end → the next attempt's first log line (before its browser starts).
+    for (const [i, r] of retries.entries()) {
+      const line = new RegExp(`^(\\S+) system attempt ${i + 2} of 3`, "m").exec(log);
+      expect(line, log).not.toBeNull();
+      const late = Date.parse(line![1]!) - r.detail.notBefore;
+      measured.push(`retry ${i + 1}: backoff end → attempt ${i + 2} dispatched ${late} ms late`);
+      expect(late).toBeGreaterThanOrEqual(0);
+    }
     expect(log.match(/ stderr boom$/gm)?.length).toBe(3);
     expect(log).toMatch(/ stdout attempt 3$/m);
     expect(await runnersOf(run.id)).toEqual([]);
@@ -284,6 +292,7 @@ describe("how runs end otherwise", () => {
 describe("bad input through the real server", () => {
   test("params that break the schema: 400 naming the field, no run, no container", async () => {
     const before = (await grid.api("GET", "/api/v1/runs?deployment=pw-api")).body.runs.length;
+    const sessionsBefore = (await grid.api("GET", "/api/v1/sessions?limit=200")).body.sessions.length;
     for (const [params, field] of [
       [{ url: `${pageUrl}/x`, label: 7 }, "params.label"],
       [{ url: "ftp://x", label: "a" }, "params.url"],
@@ -296,6 +305,7 @@ describe("bad input through the real server", () => {
     }
     expect((await grid.api("GET", "/api/v1/runs?deployment=pw-api")).body.runs.length).toBe(before);
     expect(await allRunners()).toEqual([]);
+    expect((await grid.api("GET", "/api/v1/sessions?limit=200")).body.sessions.length).toBe(sessionsBefore);
   });
 
   test("a manifest with an unknown key and a bundle leaving its directory are refused; nothing stored", async () => {
@@ -341,5 +351,12 @@ describe("what a runner reaches", () => {
     expect(said.other).toBe(403);
     expect(said.list).toBe(403);
     expect(hostListenerLog).toEqual([]);
+    // The token it printed is redacted in the log; the one it left in a file is dead now the run ended.
+    expect(log).toMatch(/ stdout token \*\*\*$/m);
+    const files = (await grid.api("GET", `/api/v1/runs/${run.id}/artifacts`)).body.artifacts as { name: string; url: string }[];
+    const tokenFile = files.find((f) => f.name === "token.txt")!;
+    const token = await (await fetch(grid.url + tokenFile.url, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
+    expect(token).toStartWith(`bgr_${run.id}_`);
+    expect((await fetch(`${grid.url}/api/v1/runs/${run.id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   }, 120_000);
 });

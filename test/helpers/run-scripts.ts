@@ -67,7 +67,8 @@ with sync_playwright() as p:
 /**
  * From inside a runner: TCP to each target (open / a refusal / timeout), the Docker socket, and
  * the API through the door without a token, with the run's own token on its own run and on
- * another run (params.otherRun).
+ * another run (params.otherRun); then prints its token (the log must redact it) and leaves it in
+ * the output dir (the test checks it is dead once the run ended).
  */
 export const PROBE_TS = `import { connect } from "node:net";
 import { existsSync } from "node:fs";
@@ -91,6 +92,8 @@ said.own = [own.status, (await own.json()).status];
 said.other = (await fetch(api + params.otherRun, { headers: auth })).status;
 said.list = (await fetch(api, { headers: auth })).status;
 console.log("probe " + JSON.stringify(said));
+console.log("token " + process.env.BROWSERGRID_RUN_TOKEN);
+await Bun.write(process.env.BROWSERGRID_OUTPUT_DIR + "/token.txt", process.env.BROWSERGRID_RUN_TOKEN!);
 `;
 
 export function manifestOf(name: string, runtime: "bun" | "python", entry: string, extra: Record<string, unknown> = {}) {
