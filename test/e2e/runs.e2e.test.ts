@@ -278,6 +278,11 @@ describe("how runs end otherwise", () => {
     const cancel = await grid.api("POST", `/api/v1/runs/${id}/cancel`);
     const answered = performance.now() - t0;
     expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
+    // Documented: the runner is killed and the session ended before the answer.
+    expect(cancel.body.status).toBe("cancelled");
+    const atAnswer = (await runnersOf(id)).map((c) => c.State);
+    measured.push(`cancel: runner containers at the answer: ${JSON.stringify(atAnswer)}`);
+    expect(SESSION_ENDS).toContain((await grid.api("GET", `/api/v1/sessions/${cancel.body.sessionId}`)).body.status);
     await waitFor("cancelled and the runner gone", async () => (await runOf(id)).status === "cancelled" && (await runnersOf(id)).length === 0, 5_000, 20);
     const done = performance.now() - t0;
     measured.push(`cancel: answered ${answered.toFixed(0)} ms, cancelled + container gone ${done.toFixed(0)} ms`);
