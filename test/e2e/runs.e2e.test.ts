@@ -153,6 +153,13 @@ afterAll(async () => {
 
 let firstRunId = "";
 
+/** `browsergrid <args> --url … --key …`, to its exit. */
+async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  const { proc, output } = spawnCollecting([process.execPath, "run", MAIN, ...args, "--url", grid.url, "--key", ADMIN_KEY], { env: { PATH: process.env.PATH!, HOME: tmpdir() } });
+  const code = await proc.exited;
+  return { code, out: output() };
+}
+
 describe("runs that drive their browser", () => {
   test("playwright-core bundle deployed through the API (multipart): succeeded, result, screenshot artifact, log", async () => {
     const d = await deploy(manifestOf("pw-api", "bun", "main.ts", { params: PAGE_PARAMS, timeoutSec: 90 }), { "main.ts": PLAYWRIGHT_TS });
@@ -170,11 +177,6 @@ describe("runs that drive their browser", () => {
   test("the same through the CLI: deploy <dir>, runs trigger --param --follow (exit 0), runs artifacts --download", async () => {
     const dir = tempDir("bg-runs-cli-");
     writeDeploymentDir(join(dir, "bot"), manifestOf("pw-cli", "bun", "main.ts", { params: PAGE_PARAMS, timeoutSec: 90 }), { "main.ts": PLAYWRIGHT_TS });
-    const cli = async (...args: string[]) => {
-      const { proc, output } = spawnCollecting([process.execPath, "run", MAIN, ...args, "--url", grid.url, "--key", ADMIN_KEY], { env: { PATH: process.env.PATH!, HOME: dir } });
-      const code = await proc.exited;
-      return { code, out: output() };
-    };
     const dep = await cli("deploy", join(dir, "bot"));
     expect(dep.code, dep.out).toBe(0);
     expect(dep.out).toContain("deployed pw-cli version 1");
@@ -290,6 +292,28 @@ describe("how runs end otherwise", () => {
     expect(run.status).toBe("cancelled");
     expect(SESSION_ENDS).toContain(await sessionEnded(run.sessionId));
     measured.push(`cancel: run ended → browser container gone ${await browserGoneAfter(run)} ms`);
+  }, 120_000);
+});
+
+describe("the CLI on a running run", () => {
+  test("runs logs --follow streams a running run's lines and exits 1 when runs cancel ends it", async () => {
+    const dir = tempDir("bg-runs-cli-");
+    writeDeploymentDir(dir, manifestOf("cli-cancel", "bun", "main.ts", { timeoutSec: 120 }), { "main.ts": 'for (let i = 0; ; i++) { console.log("tick", i); await Bun.sleep(200); }\n' });
+    expect((await cli("deploy", dir)).code).toBe(0);
+    const trig = await cli("runs", "trigger", "cli-cancel", "--json");
+    expect(trig.code, trig.out).toBe(0);
+    const id = JSON.parse(trig.out).id as string;
+    const follow = cli("runs", "logs", id, "--follow");
+    await waitFor("ticks", async () => (await logOf(id)).includes("stdout tick 2"), 60_000, 50);
+    const cancel = await cli("runs", "cancel", id);
+    expect(cancel.code, cancel.out).toBe(0);
+    expect(cancel.out).toContain(`run ${id} cancelled`);
+    const followed = await follow;
+    expect(followed.code, followed.out).toBe(1);
+    expect(followed.out).toMatch(/stdout tick 0\n/);
+    expect(followed.out).toMatch(/stdout tick 2\n/);
+    expect(followed.out).toContain(`run ${id} cancelled`);
+    expect(await runnersOf(id)).toEqual([]);
   }, 120_000);
 });
 
