@@ -15,6 +15,15 @@ describe("screenRunnerRequest", () => {
     }
   });
 
+  test("an /api/v1/… request without a bearer token is 401 saying to send the run token (not the Host check's 421)", async () => {
+    for (const headers of [{}, { authorization: "Basic dTpw" }, { cookie: "bg_session=abc" }] as Record<string, string>[]) {
+      const res = screenRunnerRequest(new Request(DOOR + "/api/v1/runs/r1", { headers }));
+      expect(res?.status).toBe(401);
+      expect((await res!.json()).error.message).toContain("BROWSERGRID_RUN_TOKEN");
+    }
+    expect(screenRunnerRequest(new Request(DOOR + "/cdp/s1?token=t"))).toBeUndefined();
+  });
+
   test("answers 404 for everything else, and for paths another parser could resolve elsewhere", async () => {
     for (const path of ["/", "/login", "/healthz", "/api/docs", "/api/openapi.json", "/json/version", "/connect", "/cdp", "/api/v1", "/sessions/x", "/api/v1/%2e%2e/healthz", "/api/v1/%2E./x", "/cdp/x%2f..%2fy", "/api/v1/a%5cb"]) {
       const res = screenRunnerRequest(new Request(DOOR + path));

@@ -7,13 +7,16 @@
 // It serves only the CDP gateway's session paths (/cdp/<id>…: WebSocket and /json discovery)
 // and the API (/api/v1/…); everything else is 404. Cookie headers are dropped before anything
 // reads them, so no browser sign-in (UI session) can be used through it: a runner authenticates
-// with a token like any API client. Discovery answers point at the door, not the public URL.
+// with a token like any API client, and an API request without `Authorization: Bearer` is 401
+// here (the main listener's Host check would answer 421 and point at a URL the runner cannot
+// reach). Discovery answers point at the door, not the public URL.
 import type { Server } from "bun";
 import type { App } from "./app";
 import type { BodyGate } from "./body-gate";
 import type { FastRead } from "./fast-reads";
 import { listen, type UpgradeHandler } from "./server";
 import { publicBase } from "../cdp/discovery";
+import { bearerOf } from "./plugins/auth";
 
 export interface RunnerDoorUrls {
   /** http://<gateway>:<port>: the API base (append /api/v1/…) and CDP discovery (/cdp/<id>/json/version). */
@@ -42,13 +45,19 @@ export interface RunnerDoorOptions {
 /** Another try after this long while the door could not open (Docker not answering yet). */
 const RETRY_MS = 30_000;
 
+const noToken = () =>
+  Response.json(
+    { error: { code: "unauthorized", message: "Send the run's token as Authorization: Bearer $BROWSERGRID_RUN_TOKEN (or an API key); the runner door takes no other credentials." } },
+    { status: 401, headers: { "www-authenticate": "Bearer" } },
+  );
+
 const notFound = () =>
   Response.json({ error: { code: "not_found", message: "The runner door serves only /cdp/<session id>… and /api/v1/…" } }, { status: 404 });
 
 /**
  * What the door lets through: a request for /cdp/… or /api/v1/…, without dot segments, encoded
- * dots or backslashes that another parser could resolve to a path outside them. Drops cookies.
- * Returns a response for what it refuses, undefined for what passes.
+ * dots or backslashes that another parser could resolve to a path outside them; an API request
+ * only with a bearer token. Drops cookies. Returns a response for what it refuses, undefined for what passes.
  */
 export function screenRunnerRequest(req: Request): Response | undefined {
   req.headers.delete("cookie");
@@ -57,8 +66,10 @@ export function screenRunnerRequest(req: Request): Response | undefined {
   const end = url.indexOf("?", start);
   const path = start < 0 ? "/" : end < 0 ? url.slice(start) : url.slice(start, end);
   if (/(^|\/)\.\.?(\/|$)|%2e|%2f|%5c|\\/i.test(path)) return notFound();
-  if (path.startsWith("/cdp/") || path.startsWith("/api/v1/")) return undefined;
-  return notFound();
+  if (path.startsWith("/cdp/")) return undefined;
+  if (!path.startsWith("/api/v1/")) return notFound();
+  const authorization = req.headers.get("authorization");
+  return authorization !== null && bearerOf(authorization) !== null ? undefined : noToken();
 }
 
 /**

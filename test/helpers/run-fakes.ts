@@ -130,12 +130,22 @@ export class FakeRunners implements RunRunners {
     return code === null ? null : { exitCode: code };
   }
 
+  /**
+   * How long a removal takes. Like Docker (a second remove while one is under way answers 409,
+   * which the provider takes as done), a stopRunner meanwhile returns at once.
+   */
+  removalMs = 0;
+  /** Runners whose removal finished. */
+  readonly gone = new Set<string>();
+
   async stopRunner(_workerId: string, handle: string): Promise<void> {
     const c = this.containers.get(handle);
     if (!c || c.removed) return;
     this.stopped.push(handle);
     this.exit(handle, 137);
     c.removed = true;
+    if (this.removalMs) await Bun.sleep(this.removalMs);
+    this.gone.add(handle);
   }
 
   async copyOut(_workerId: string, handle: string, path: string): Promise<NodeJS.ReadableStream> {

@@ -5,7 +5,8 @@
 // status (succeeded, a retry, failed, timed_out, cancelled).
 //
 // Cancel and timeout both kill the runner at once (stopRunner), so the code stops within the
-// engine's kill time whatever it is doing; the session is ended whatever happened.
+// engine's kill time whatever it is doing; the attempt ends only once the runner is removed and
+// the session ended, whatever happened.
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import type { ArtifactService } from "../artifacts/artifacts.service";
@@ -64,6 +65,11 @@ export async function runAttempt(deps: AttemptDeps, run: RunRow, resolved: Resol
   const timeoutSec = timeoutSecOf(manifest);
   let session: RunSession | { id: string; workerId: string } | null = adopted ? { id: adopted.sessionId, workerId: adopted.workerId } : null;
   let handle: string | null = adopted?.handle ?? null;
+  // One removal per runner, shared: the cancel's kill starts it, and the end of the attempt
+  // waits for that same removal (a second one would return at once while Docker is still
+  // removing the container: 409, taken as done).
+  let stopping: Promise<void> | null = null;
+  const stopOnce = (workerId: string, runner: string) => (stopping ??= stopQuietly(deps, workerId, runner));
   const cancelled = () => (control.signal.aborted ? String((control.signal.reason as Error)?.message ?? control.signal.reason ?? "cancelled") : null);
   try {
     let startedAt = adopted?.startedAt ?? 0;
@@ -108,14 +114,14 @@ export async function runAttempt(deps: AttemptDeps, run: RunRow, resolved: Resol
     }
     const worker = session!.workerId;
     const runner = handle!;
-    control.onRunner(() => void stopQuietly(deps, worker, runner));
+    control.onRunner(() => void stopOnce(worker, runner));
     if (cancelled()) return { kind: "cancelled", reason: cancelled()! };
     const lines = followLogs(deps, worker, runner, log);
     const leftMs = Math.max(0, timeoutSec * 1000 - (deps.clock.now() - startedAt));
     const exit = await Promise.race([deps.runners.waitRunner(worker, runner, leftMs), aborted(control.signal)]);
     if (cancelled()) return { kind: "cancelled", reason: cancelled()! };
     if (exit === null) {
-      await stopQuietly(deps, worker, runner);
+      await stopOnce(worker, runner);
       return { kind: "timed_out", timeoutSec };
     }
     await Promise.race([lines, Bun.sleep(LOG_DRAIN_MS)]);
@@ -128,7 +134,7 @@ export async function runAttempt(deps: AttemptDeps, run: RunRow, resolved: Resol
     deps.log.warn("run attempt failed to run", { runId: run.id, attempt: run.attempt, err });
     return { kind: "error", message: (err as Error)?.message ?? String(err) };
   } finally {
-    if (handle && session) await stopQuietly(deps, session.workerId, handle);
+    if (handle && session) await stopOnce(session.workerId, handle);
     if (session) await deps.browsers.close(session.id, `run ${run.id} attempt ${run.attempt} ended`);
   }
 }

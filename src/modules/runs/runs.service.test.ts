@@ -167,6 +167,18 @@ test("cancel: a queued run never starts; a running one is killed within a second
   expect((await h.runs.cancel(first.id)).status).toBe("cancelled");
 });
 
+test("cancel answers only once the runner is removed, though the kill's removal is still under way when the attempt ends", async () => {
+  const h = await runsHarness();
+  h.deployments.add("long");
+  h.runners.script = () => ({ hang: true });
+  h.runners.removalMs = 300;
+  const run = await h.runs.trigger({ deploymentName: "long", trigger: "api" });
+  await until(() => h.runners.started.length === 1, 3000, "start");
+  const c = await h.runs.cancel(run.id);
+  expect(c.status).toBe("cancelled");
+  expect([...h.runners.gone]).toEqual([h.runners.handleOf(run.id)!]);
+});
+
 test("secret values and the run token are redacted in the stored log and in what followers get", async () => {
   const h = await runsHarness();
   h.deployments.add("leaky", {}, { DB_PASSWORD: "hunter2-long-secret", SHORT: "ab" });
