@@ -16,6 +16,7 @@
 // one; one of each after every warm run, so both see the same load), and the runtime's own
 // start inside a running runner container (bun -e, python3 -c, bun importing playwright-core),
 // timed inside it (--floor samples each).
+import { rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { browserNetwork, docker, startIsolatedGrid, type Grid } from "../test/helpers/grid";
 import { apiOf, shrinkWarm, warmReady } from "./lib/grid-api";
@@ -258,6 +259,7 @@ try {
 } finally {
   await shrinkWarm(api, ["default"]).catch(() => {});
   await grid.dispose();
+  rmSync(grid.dataDir, { recursive: true, force: true });
   pages.stop(true);
 }
 

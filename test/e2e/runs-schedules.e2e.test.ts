@@ -8,6 +8,7 @@
 // Isolation: its own Docker network and nftables table, removed at the end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { browserNetwork, docker, installIdOf, startIsolatedGrid, waitFor, type Grid } from "../helpers/grid";
 import { freePort } from "../helpers/binary";
@@ -117,6 +118,7 @@ beforeAll(async () => {
 afterAll(async () => {
   pageServer?.stop(true);
   await grid?.dispose();
+  if (grid) rmSync(grid.dataDir, { recursive: true, force: true });
 }, 120_000);
 
 describe("scheduled runs with real containers", () => {

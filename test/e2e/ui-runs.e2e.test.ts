@@ -5,6 +5,7 @@
 // runs and the Schedules page shows its next runs and statistics.
 // Isolation: its own Docker network and nftables table, removed at the end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { startIsolatedGrid, waitFor, type Grid } from "../helpers/grid";
 import { ADMIN, launchUiBrowser, screenshots, signIn, watchConsole } from "../helpers/ui";
@@ -48,6 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ui?.close();
   await grid?.dispose();
+  if (grid) rmSync(grid.dataDir, { recursive: true, force: true });
 }, 90_000);
 
 const runCount = async () => ((await grid.api("GET", "/api/v1/runs")).body.runs as unknown[]).length;
