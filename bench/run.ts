@@ -21,9 +21,9 @@ import { round } from "./lib/stats";
 const DIR = import.meta.dir;
 const RESULTS = RESULTS_DIR;
 /** Suite order: cheapest and least disturbing first; browser-heavy ones last. */
-const ORDER = ["startup", "api", "abuse", "gateway", "cold-start", "lifecycle", "client-floor", "crash", "density", "churn"];
+const ORDER = ["startup", "api", "abuse", "gateway", "cold-start", "lifecycle", "client-floor", "runs", "crash", "density", "churn"];
 /** Extra arguments for a quick run, for benches that size themselves with their own flags. */
-const QUICK_ARGS: Record<string, string[]> = { "cold-start": ["--n=3"], lifecycle: ["--n=5", "--cold=3"], "client-floor": ["--n=3"], crash: ["--n=3"], churn: ["--minutes=1"] };
+const QUICK_ARGS: Record<string, string[]> = { "cold-start": ["--n=3"], lifecycle: ["--n=5", "--cold=3"], "client-floor": ["--n=3"], runs: ["--n=5", "--cold=2", "--floor=3"], crash: ["--n=3"], churn: ["--minutes=1"] };
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");

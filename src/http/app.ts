@@ -43,6 +43,7 @@ import { scheduleRoutes } from "../modules/schedules/schedules.routes";
 import { schedulePages } from "../modules/schedules/schedules.pages";
 import { runRoutes } from "../modules/runs/runs.routes";
 import { runPages } from "../modules/runs/runs.pages";
+import { runsDeploymentSlots } from "../modules/runs/runs.deployment-section";
 import { buildApiDocument } from "./openapi/document";
 import { allowedMethodsOf } from "./allowed-methods";
 
@@ -85,7 +86,7 @@ export function createApp(deps: AppDeps) {
     .use(profilePages(deps))
     .use(ruleSetPages(deps))
     .use(proxyPages(deps))
-    .use(deploymentPages(deps))
+    .use(deploymentPages(deps, runsDeploymentSlots(deps)))
     .use(schedulePages(deps))
     .use(settingsPages(deps))
     .use(runPages(deps))

@@ -108,10 +108,11 @@ export async function startGrid(opts: { dataDir?: string; port?: number; env?: R
 
 /**
  * A grid with its own Docker network and nftables table, so its egress guard never rewrites
- * another grid's on the same host; dispose() also removes both.
+ * another grid's on the same host; dispose() also removes both. A dataDir (and port) of a
+ * stopped grid starts it again on its database: a restart.
  */
-export async function startIsolatedGrid(isolation: { network: string; table: string }, opts: { env?: Record<string, string> } = {}): Promise<Grid> {
-  const grid = await startGrid({ env: { BROWSERGRID_DOCKER_NETWORK: isolation.network, BROWSERGRID_EGRESS_TABLE: isolation.table, ...opts.env } });
+export async function startIsolatedGrid(isolation: { network: string; table: string }, opts: { env?: Record<string, string>; dataDir?: string; port?: number } = {}): Promise<Grid> {
+  const grid = await startGrid({ dataDir: opts.dataDir, port: opts.port, env: { BROWSERGRID_DOCKER_NETWORK: isolation.network, BROWSERGRID_EGRESS_TABLE: isolation.table, ...opts.env } });
   const dispose = grid.dispose;
   grid.dispose = async () => {
     await dispose();

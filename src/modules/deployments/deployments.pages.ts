@@ -3,8 +3,10 @@
 // the next version and its secrets (names only; values are write-only). Same service and rules
 // as /api/v1/deployments; a refusal is shown next to the form it is about and nothing is stored.
 //
-// Slot for other modules: `slots.runs(deployment, actor)` renders into the deployment page's
-// "Runs" section (the runs module puts its Run button, params form and recent runs there).
+// Slots for other modules: `slots.runs(deployment, actor, state)` renders into the deployment
+// page's "Runs" section (the runs module puts its Run button, params form and recent runs
+// there), and the section's form posts to /deployments/:name/runs, which `slots.triggerRun`
+// answers; its refusal is shown in the section, with the params as typed.
 import { Elysia, t } from "elysia";
 import type { AppDeps } from "../../http/context";
 import type { Actor } from "../../security/actor";
@@ -17,9 +19,17 @@ import { audit } from "../audit/audit.service";
 import type { PublicDeployment } from "./deployments.service";
 import type { Manifest } from "./manifest";
 
+/** What the Runs section shows again after a refused Run: the params as typed and why. */
+export interface RunsSectionState {
+  params?: string;
+  error?: string;
+}
+
 export interface DeploymentPageSlots {
   /** The "Runs" section of a deployment's page (Run button, params form, recent runs). */
-  runs?: (deployment: PublicDeployment, actor: Actor) => SafeHtml;
+  runs?: (deployment: PublicDeployment, actor: Actor, state: RunsSectionState) => SafeHtml;
+  /** Runs the deployment's current version with params typed as JSON text: the run's id, or a DomainError saying what to fix (nothing stored). */
+  triggerRun?: (deployment: PublicDeployment, actor: Actor, paramsJson: string, ip: string) => Promise<string>;
 }
 
 const isMember = (a: Actor) => roleRank(a.role) >= roleRank("member");
@@ -72,6 +82,7 @@ interface DetailState {
   uploadErrors?: FieldErrors;
   secretErrors?: FieldErrors;
   secretName?: string;
+  runs?: RunsSectionState;
 }
 
 function detailPage(deps: AppDeps, d: PublicDeployment, actor: Actor, s: DetailState, slots: DeploymentPageSlots): SafeHtml {
@@ -84,7 +95,7 @@ function detailPage(deps: AppDeps, d: PublicDeployment, actor: Actor, s: DetailS
 ${actor.role === "admin" ? html`<form method="post" action="/deployments/${d.name}/delete" class="inline" data-confirm="Delete the deployment “${d.name}” with all its versions and secrets? This cannot be undone."><button type="submit" class="danger">Delete deployment</button></form>` : ""}</div>
 ${s.message ? notice(s.message.text, s.message.bad) : ""}
 <section class="card"><h2>Current version ${d.currentVersion ?? ""}</h2>${manifestProps(d.manifest as Manifest | null)}</section>
-<section class="card" id="deployment-runs" data-slot="runs"><h2>Runs</h2>${slots.runs ? slots.runs(d, actor) : html`<p class="muted">Runs of this deployment appear here.</p>`}</section>
+<section class="card" id="deployment-runs" data-slot="runs"><h2>Runs</h2>${slots.runs ? slots.runs(d, actor, s.runs ?? {}) : html`<p class="muted">Runs of this deployment appear here.</p>`}</section>
 <section class="card"><h2>Versions</h2>
 <div class="table-wrap"><table class="versions"><thead><tr><th scope="col">Version</th><th scope="col">Deployed</th><th scope="col">Runtime</th><th scope="col">Files</th><th scope="col">Size</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
 <tbody>${versions.map(
@@ -194,6 +205,21 @@ export function deploymentPages(deps: AppDeps, slots: DeploymentPageSlots = {}) 
         }
       },
       { auth: "member", params: Params, body: t.Object({ version: t.String({ pattern: "^[0-9]{1,9}$", maxLength: 9 }) }, { additionalProperties: false }), detail: { hide: true } },
+    )
+    .post(
+      "/deployments/:name/runs",
+      async (ctx) => {
+        const { actor, body, params } = ctx;
+        const d = svc.toPublic(svc.get(params.name));
+        if (!slots.triggerRun) return renderDetail(actor, d.name, { message: { text: "Runs are not available on this server.", bad: true } }, 503);
+        try {
+          return seeOther(`/runs/${await slots.triggerRun(d, actor, body.params ?? "", requestIp(ctx))}`);
+        } catch (e) {
+          if (!refused(e)) throw e;
+          return renderDetail(actor, d.name, { runs: { params: body.params, error: e.message } }, e.status);
+        }
+      },
+      { auth: "member", params: Params, body: t.Object({ params: t.Optional(t.String({ maxLength: 70_000 })) }, { additionalProperties: false }), detail: { hide: true } },
     )
     .post(
       "/deployments/:name/secrets",
