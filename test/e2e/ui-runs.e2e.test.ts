@@ -32,7 +32,11 @@ const MANIFEST = JSON.stringify({
   entry: "main.ts",
   runtime: "bun",
   timeoutSec: 60,
-  params: { type: "object", properties: { who: { type: "string", default: "nobody" } }, additionalProperties: false },
+  params: {
+    type: "object",
+    properties: { who: { type: "string", default: "nobody", description: "Who the run greets" }, times: { type: "integer", minimum: 1, default: 1 }, extra: { type: "object" } },
+    additionalProperties: false,
+  },
 });
 
 beforeAll(async () => {
@@ -64,17 +68,23 @@ describe("runs pages with real runs", () => {
 
     const section = page.locator("#deployment-runs");
     await expect(section.textContent()).resolves.toContain("No runs yet.");
-    // Params that fail the schema: refused next to the field, nothing stored.
-    await section.getByLabel("Params (JSON object)").fill('{"who": 7}');
+    // The Run form has a field per plain property of the params schema, and a JSON box for the rest.
+    await expect(section.getByLabel("who (optional)").inputValue()).resolves.toBe("nobody");
+    await expect(section.getByLabel("times (optional)").inputValue()).resolves.toBe("1");
+    // Params that fail the schema: refused with the field named, nothing stored.
+    await section.getByLabel("times (optional)").fill("0");
     await section.getByRole("button", { name: "Run" }).click();
     await page.locator("#run-params-error").waitFor();
-    await expect(page.locator("#run-params-error").textContent()).resolves.toContain("params.who: must be a string");
-    await section.getByLabel("Params (JSON object)").fill("{not json");
+    await expect(page.locator("#run-params-error").textContent()).resolves.toContain("params.times: must be at least 1");
+    await expect(section.getByLabel("times (optional)").inputValue()).resolves.toBe("0"); // what was typed stays
+    await section.getByLabel("times (optional)").fill("2");
+    await section.getByLabel("More params (JSON object)").fill("{not json");
     await section.getByRole("button", { name: "Run" }).click();
     await expect(page.locator("#run-params-error").textContent()).resolves.toContain("not valid JSON");
     expect(await runCount()).toBe(0);
 
-    await section.getByLabel("Params (JSON object)").fill('{"who": "ui"}');
+    await section.getByLabel("who (optional)").fill("ui");
+    await section.getByLabel("More params (JSON object)").fill('{"extra": {"k": 1}}');
     await section.getByRole("button", { name: "Run" }).click();
     await page.waitForURL(/\/runs\/run_[a-z0-9]+$/);
     const runId = page.url().split("/").pop()!;
@@ -85,12 +95,18 @@ describe("runs pages with real runs", () => {
     // The first line arrives while the run is still going; then the rest, then succeeded.
     await page.locator("#run-log", { hasText: "title: ui run" }).waitFor({ timeout: 60_000 });
     await expect(page.locator("#run-status").textContent()).resolves.not.toContain("succeeded");
-    await page.locator("#run-log", { hasText: "step 3" }).waitFor({ timeout: 30_000 });
+    await page.locator("#run-log", { hasText: "step 3" }).waitFor({ timeout: 30_000 }).catch(async (e) => {
+      // What the server had, beside what the page showed: tells a stuck page from a stuck run.
+      console.error("run", JSON.stringify((await grid.api("GET", `/api/v1/runs/${runId}`)).body));
+      console.error("run log", (await grid.api("GET", `/api/v1/runs/${runId}/logs`)).body);
+      console.error("page log and status", await page.locator("#run-log").innerHTML(), await page.locator("#run-status").innerHTML());
+      throw e;
+    });
     await page.locator("#run-status", { hasText: "succeeded" }).waitFor({ timeout: 30_000 });
     await page.locator("#run-output", { hasText: '"who": "ui"' }).waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     expect(navigations).toBe(0);
-    expect((await grid.api("GET", `/api/v1/runs/${runId}`)).body).toMatchObject({ status: "succeeded", trigger: "ui", result: { steps: 3, who: "ui" } });
+    expect((await grid.api("GET", `/api/v1/runs/${runId}`)).body).toMatchObject({ status: "succeeded", trigger: "ui", result: { steps: 3, who: "ui" }, params: { who: "ui", times: 2, extra: { k: 1 } } });
     await screenshots(page, "run-live");
 
     // The deployment page lists the run.
@@ -98,6 +114,12 @@ describe("runs pages with real runs", () => {
     await page.locator(`#deployment-runs #run-${runId}`).waitFor();
     await expect(page.locator(`#deployment-runs #run-${runId}`).textContent()).resolves.toContain("succeeded");
     await screenshots(page, "deployment-runs");
+    // The list shows the last run and the success rate.
+    await page.goto(`${grid.url}/deployments`);
+    const row = page.locator("#deployment-ui-bot");
+    await expect(row.textContent()).resolves.toContain("succeeded");
+    await expect(row.textContent()).resolves.toContain("100 %");
+    await expect(row.locator(`a[href="/runs/${runId}"]`).count()).resolves.toBe(1);
     expect(problems).toEqual([]);
   }, 150_000);
 

@@ -18,18 +18,47 @@ import { roleRank } from "../users/users.service";
 import { audit } from "../audit/audit.service";
 import type { PublicDeployment } from "./deployments.service";
 import type { Manifest } from "./manifest";
+import { PARAM_FIELD_PREFIX } from "./params-form";
 
 /** What the Runs section shows again after a refused Run: the params as typed and why. */
 export interface RunsSectionState {
   params?: string;
+  /** The generated fields as typed (params-form.ts), shown again after a refusal. */
+  fields?: Record<string, string>;
   error?: string;
 }
 
+/** What the Run form sent: the JSON text box, and the generated fields by name (params-form.ts). */
+export interface RunForm {
+  paramsText: string;
+  fields: Record<string, string>;
+}
+
+/** A deployment's runs at a glance, for the list (filled by the runs module). */
+export interface DeploymentListStats {
+  last: { id: string; status: string; createdAt: number } | null;
+  /** Succeeded / (succeeded + failed + timed out), 0–1; null before any run finished. */
+  successRate: number | null;
+}
+
 export interface DeploymentPageSlots {
+  /** Each deployment's last run and success rate, by deployment id (the list's columns). */
+  listStats?: () => Map<string, DeploymentListStats>;
   /** The "Runs" section of a deployment's page (Run button, params form, recent runs). */
   runs?: (deployment: PublicDeployment, actor: Actor, state: RunsSectionState) => SafeHtml;
-  /** Runs the deployment's current version with params typed as JSON text: the run's id, or a DomainError saying what to fix (nothing stored). */
-  triggerRun?: (deployment: PublicDeployment, actor: Actor, paramsJson: string, ip: string) => Promise<string>;
+  /**
+   * Runs the deployment's current version with the Run form's params (the JSON text box and the
+   * fields generated from the params schema, `param.<name>`): the run's id, or a DomainError
+   * saying what to fix (nothing stored).
+   */
+  triggerRun?: (deployment: PublicDeployment, actor: Actor, form: RunForm, ip: string) => Promise<string>;
+}
+
+/** The generated params fields of a Run form's body (params-form.ts); other keys are ignored. */
+function paramFields(body: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body)) if (k.startsWith(PARAM_FIELD_PREFIX) && typeof v === "string") out[k] = v;
+  return out;
 }
 
 const isMember = (a: Actor) => roleRank(a.role) >= roleRank("member");
@@ -45,15 +74,24 @@ ${checkbox({ name: "activate", label: "Make it the current version", checked: tr
 </form>`;
 }
 
-function listPage(items: PublicDeployment[], actor: Actor, errors: FieldErrors): SafeHtml {
+function listPage(items: PublicDeployment[], actor: Actor, errors: FieldErrors, stats: Map<string, DeploymentListStats> | null): SafeHtml {
+  const none = html`<span class="muted">—</span>`;
+  const lastRun = (d: PublicDeployment) => {
+    const l = stats?.get(d.id)?.last;
+    return l ? html`<a href="/runs/${l.id}">${badge(l.status)}</a> ${time(l.createdAt)}` : none;
+  };
+  const rate = (d: PublicDeployment) => {
+    const r = stats?.get(d.id)?.successRate;
+    return r === null || r === undefined ? none : `${Math.round(r * 100)} %`;
+  };
   return html`<div class="page-head"><h1>Deployments</h1></div>
 <section class="card"><h2>Deployments</h2>
 ${
   items.length
-    ? html`<div class="table-wrap"><table class="deployments"><thead><tr><th scope="col">Name</th><th scope="col">Current version</th><th scope="col">Runtime</th><th scope="col">Versions</th><th scope="col">Updated</th></tr></thead>
+    ? html`<div class="table-wrap"><table class="deployments"><thead><tr><th scope="col">Name</th><th scope="col">Current version</th><th scope="col">Runtime</th><th scope="col">Versions</th>${stats ? html`<th scope="col">Last run</th><th scope="col">Success</th>` : ""}<th scope="col">Updated</th></tr></thead>
 <tbody>${items.map(
         (d) => html`<tr id="deployment-${d.name}"><td><a href="/deployments/${d.name}">${d.name}</a></td><td>${d.currentVersion ?? html`<span class="muted">—</span>`}</td>
-<td>${d.runtime ?? html`<span class="muted">—</span>`}</td><td>${d.versions}</td><td>${time(Date.parse(d.updatedAt))}</td></tr>`,
+<td>${d.runtime ?? html`<span class="muted">—</span>`}</td><td>${d.versions}</td>${stats ? html`<td>${lastRun(d)}</td><td>${rate(d)}</td>` : ""}<td>${time(Date.parse(d.updatedAt))}</td></tr>`,
       )}</tbody></table></div>`
     : empty("No deployments yet.", isMember(actor) ? "Upload a bundle below, or use POST /api/v1/deployments." : "A member can upload one.")
 }
@@ -136,7 +174,7 @@ const UploadForm = t.Object({ bundle: t.Optional(t.File()), activate: t.Optional
 
 export function deploymentPages(deps: AppDeps, slots: DeploymentPageSlots = {}) {
   const svc = deps.deployments;
-  const renderList = (a: Actor, errors: FieldErrors = {}, status = 200) => page(a, "Deployments", "/deployments", listPage(svc.list(), a, errors), { status });
+  const renderList = (a: Actor, errors: FieldErrors = {}, status = 200) => page(a, "Deployments", "/deployments", listPage(svc.list(), a, errors, slots.listStats?.() ?? null), { status });
   const renderDetail = (a: Actor, name: string, s: DetailState = {}, status = 200) => {
     const d = svc.toPublic(svc.get(name));
     return page(a, `Deployment ${d.name}`, "/deployments", detailPage(deps, d, a, s, slots), { status });
@@ -213,13 +251,19 @@ export function deploymentPages(deps: AppDeps, slots: DeploymentPageSlots = {}) 
         const d = svc.toPublic(svc.get(params.name));
         if (!slots.triggerRun) return renderDetail(actor, d.name, { message: { text: "Runs are not available on this server.", bad: true } }, 503);
         try {
-          return seeOther(`/runs/${await slots.triggerRun(d, actor, body.params ?? "", requestIp(ctx))}`);
+          return seeOther(`/runs/${await slots.triggerRun(d, actor, { paramsText: body.params ?? "", fields: paramFields(body) }, requestIp(ctx))}`);
         } catch (e) {
           if (!refused(e)) throw e;
-          return renderDetail(actor, d.name, { runs: { params: body.params, error: e.message } }, e.status);
+          return renderDetail(actor, d.name, { runs: { params: body.params, fields: paramFields(body), error: e.message } }, e.status);
         }
       },
-      { auth: "member", params: Params, body: t.Object({ params: t.Optional(t.String({ maxLength: 70_000 })) }, { additionalProperties: false }), detail: { hide: true } },
+      {
+        auth: "member",
+        params: Params,
+        // The JSON text box, and one field per plain property of the params schema (`param.<name>`).
+        body: t.Object({ params: t.Optional(t.String({ maxLength: 70_000 })) }, { additionalProperties: t.String({ maxLength: 10_000 }), maxProperties: 101 }),
+        detail: { hide: true },
+      },
     )
     .post(
       "/deployments/:name/secrets",

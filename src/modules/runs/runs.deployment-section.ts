@@ -9,11 +9,13 @@ import { BadRequest } from "../../lib/errors";
 import { html, type SafeHtml } from "../../../views/html";
 import { roleRank } from "../users/users.service";
 import { audit } from "../audit/audit.service";
-import type { DeploymentPageSlots, RunsSectionState } from "../deployments/deployments.pages";
+import type { DeploymentListStats, DeploymentPageSlots, RunsSectionState } from "../deployments/deployments.pages";
 import type { PublicDeployment } from "../deployments/deployments.service";
+import { formProperties, needsJsonBox, paramsFormFields, paramsFromForm } from "../deployments/params-form";
+import type { ParamsSchema } from "../deployments/params-schema";
 import { runsOf } from "./runs.routes";
 import { MAX_PARAMS_BYTES } from "./runs.schema";
-import { listRuns } from "./runs.store";
+import { deploymentRunStats, listRuns } from "./runs.store";
 import { runRows } from "./runs.html";
 
 /** Runs listed on a deployment's page; the Runs page lists them all. */
@@ -36,10 +38,18 @@ export function paramsFromText(text: string): Record<string, unknown> {
 function section(deps: AppDeps, d: PublicDeployment, actor: Actor, s: RunsSectionState): SafeHtml {
   const member = roleRank(actor.role) >= roleRank("member");
   const rows = listRuns(deps.db, { deploymentId: d.id, limit: SECTION_RUNS });
+  const schema = (d.manifest as { params?: ParamsSchema } | null)?.params;
+  const jsonBox = needsJsonBox(schema);
   const form =
     member && d.currentVersion !== null
       ? html`<form method="post" action="/deployments/${d.name}/runs" novalidate>
-<div class="field"><label for="f-run-params">Params (JSON object)</label><textarea id="f-run-params" name="params" rows="3" maxlength="65536" spellcheck="false"${s.error ? html` aria-invalid="true" aria-describedby="run-params-error"` : ""}>${s.params ?? "{}"}</textarea>${s.error ? html`<p class="error" id="run-params-error">${s.error}</p>` : ""}<p class="muted small">Checked against the manifest's params schema; its defaults fill in what is left out.</p></div>
+${s.error ? html`<p class="notice bad" role="alert" id="run-params-error">${s.error}</p>` : ""}
+${paramsFormFields(schema, s.fields ?? {})}
+${
+  jsonBox
+    ? html`<div class="field"><label for="f-run-params">${formProperties(schema).length ? "More params (JSON object)" : "Params (JSON object)"}</label><textarea id="f-run-params" name="params" rows="3" maxlength="65536" spellcheck="false"${s.error ? html` aria-invalid="true" aria-describedby="run-params-error"` : ""}>${s.params ?? "{}"}</textarea><p class="muted small">Checked against the manifest's params schema; its defaults fill in what is left out.${formProperties(schema).length ? " The fields above win over the same keys here." : ""}</p></div>`
+    : ""
+}
 <div class="actions"><button type="submit">Run</button></div></form>`
       : "";
   return html`${form}<div class="table-wrap"><table><thead><tr><th scope="col">Run</th><th scope="col">Deployment</th><th scope="col">Status</th><th scope="col">Trigger</th><th scope="col">Attempt</th><th scope="col">Created</th><th scope="col">Duration</th></tr></thead>
@@ -52,8 +62,15 @@ export function runsDeploymentSlots(deps: AppDeps): DeploymentPageSlots {
   if (!deps.runs) return {};
   return {
     runs: (d, actor, state) => section(deps, d, actor, state),
-    async triggerRun(d, actor, paramsJson, ip) {
-      const run = await runsOf(deps).trigger({ deploymentName: d.name, params: paramsFromText(paramsJson), trigger: "ui", createdBy: actor.userId ?? actor.keyId ?? null });
+    listStats: () => {
+      const out = new Map<string, DeploymentListStats>();
+      for (const [id, s] of deploymentRunStats(deps.db)) out.set(id, { last: s.last, successRate: s.finished ? s.succeeded / s.finished : null });
+      return out;
+    },
+    async triggerRun(d, actor, form, ip) {
+      const schema = (d.manifest as { params?: ParamsSchema } | null)?.params;
+      const params = { ...paramsFromText(form.paramsText), ...paramsFromForm(schema, form.fields) };
+      const run = await runsOf(deps).trigger({ deploymentName: d.name, params, trigger: "ui", createdBy: actor.userId ?? actor.keyId ?? null });
       audit(deps, actor, "run.triggered", run.id, { deployment: d.name, version: run.version, via: "ui" }, ip);
       return run.id;
     },

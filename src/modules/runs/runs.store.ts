@@ -108,3 +108,31 @@ export function deploymentName(db: Db, id: string): string | undefined {
 export function deploymentIdByName(db: Db, name: string): string | undefined {
   return db.select({ id: deployments.id }).from(deployments).where(eq(deployments.name, name)).get()?.id;
 }
+
+/** Per deployment: its latest run, and the share of finished runs that succeeded (cancelled runs count for neither side). */
+export interface DeploymentRunStats {
+  last: { id: string; status: RunStatus; createdAt: number } | null;
+  finished: number;
+  succeeded: number;
+}
+
+/** Run statistics of every deployment that has runs, in two indexed reads. */
+export function deploymentRunStats(db: Db): Map<string, DeploymentRunStats> {
+  const out = new Map<string, DeploymentRunStats>();
+  const counts = db.$client
+    .query<{ deployment_id: string; finished: number; succeeded: number }, []>(
+      "SELECT deployment_id, SUM(status IN ('succeeded','failed','timed_out')) AS finished, SUM(status = 'succeeded') AS succeeded FROM runs GROUP BY deployment_id",
+    )
+    .all();
+  for (const c of counts) out.set(c.deployment_id, { last: null, finished: c.finished, succeeded: c.succeeded });
+  const latest = db.$client
+    .query<{ deployment_id: string; id: string; status: RunStatus; created_at: number }, []>(
+      "SELECT r.deployment_id, r.id, r.status, r.created_at FROM runs r WHERE r.rowid = (SELECT r2.rowid FROM runs r2 WHERE r2.deployment_id = r.deployment_id ORDER BY r2.created_at DESC, r2.rowid DESC LIMIT 1)",
+    )
+    .all();
+  for (const l of latest) {
+    const s = out.get(l.deployment_id);
+    if (s) s.last = { id: l.id, status: l.status, createdAt: l.created_at };
+  }
+  return out;
+}
