@@ -40,7 +40,7 @@ import { uploadRoutes } from "../modules/uploads/uploads.routes";
 import { deploymentRoutes } from "../modules/deployments/deployments.routes";
 import { deploymentPages } from "../modules/deployments/deployments.pages";
 import { scheduleRoutes } from "../modules/schedules/schedules.routes";
-import { schedulePages } from "../modules/schedules/schedules.pages";
+import { scheduleDeploymentSlots, schedulePages } from "../modules/schedules/schedules.pages";
 import { runRoutes } from "../modules/runs/runs.routes";
 import { runPages } from "../modules/runs/runs.pages";
 import { runsDeploymentSlots } from "../modules/runs/runs.deployment-section";
@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps) {
     .use(profilePages(deps))
     .use(ruleSetPages(deps))
     .use(proxyPages(deps))
-    .use(deploymentPages(deps, runsDeploymentSlots(deps)))
+    .use(deploymentPages(deps, { ...runsDeploymentSlots(deps), ...scheduleDeploymentSlots(deps) }))
     .use(schedulePages(deps))
     .use(settingsPages(deps))
     .use(runPages(deps))

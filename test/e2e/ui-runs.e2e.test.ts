@@ -137,6 +137,12 @@ describe("runs pages with real runs", () => {
     expect(stats).toMatch(/p50 \d+(\.\d)? s/);
     expect(await row.locator("svg.runs-chart rect").count()).toBeGreaterThanOrEqual(2);
     await screenshots(page, "schedules-after-runs");
+    // The deployment's page lists its own schedule, with the same figures.
+    await page.goto(`${grid.url}/deployments/ui-bot`);
+    const own = page.locator(`#deployment-schedules #schedule-${id}`);
+    await own.waitFor();
+    await expect(own.textContent()).resolves.toContain("*/5 * * * * *");
+    expect(await own.locator("ol.next-runs li").count()).toBe(3);
     expect((await grid.api("PATCH", `/api/v1/schedules/${id}`, { enabled: false })).status).toBe(200);
     expect(problems).toEqual([]);
   }, 150_000);

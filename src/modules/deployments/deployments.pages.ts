@@ -42,6 +42,8 @@ export interface DeploymentListStats {
 }
 
 export interface DeploymentPageSlots {
+  /** The "Schedules" section of a deployment's page (filled by the schedules module). */
+  schedules?: (deployment: PublicDeployment, actor: Actor) => SafeHtml;
   /** Each deployment's last run and success rate, by deployment id (the list's columns). */
   listStats?: () => Map<string, DeploymentListStats>;
   /** The "Runs" section of a deployment's page (Run button, params form, recent runs). */
@@ -134,6 +136,7 @@ ${actor.role === "admin" ? html`<form method="post" action="/deployments/${d.nam
 ${s.message ? notice(s.message.text, s.message.bad) : ""}
 <section class="card"><h2>Current version ${d.currentVersion ?? ""}</h2>${manifestProps(d.manifest as Manifest | null)}</section>
 <section class="card" id="deployment-runs" data-slot="runs"><h2>Runs</h2>${slots.runs ? slots.runs(d, actor, s.runs ?? {}) : html`<p class="muted">Runs of this deployment appear here.</p>`}</section>
+${slots.schedules ? html`<section class="card" id="deployment-schedules"><h2>Schedules</h2>${slots.schedules(d, actor)}</section>` : ""}
 <section class="card"><h2>Versions</h2>
 <div class="table-wrap"><table class="versions"><thead><tr><th scope="col">Version</th><th scope="col">Deployed</th><th scope="col">Runtime</th><th scope="col">Files</th><th scope="col">Size</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
 <tbody>${versions.map(

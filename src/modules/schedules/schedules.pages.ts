@@ -14,6 +14,7 @@ import { audit } from "../audit/audit.service";
 import { runsChart } from "./schedules.chart";
 import type { ScheduleInput, ScheduleService, ScheduleView } from "./schedules.service";
 import { OVERLAP_POLICIES, type OverlapPolicy } from "./schedules.store";
+import type { DeploymentPageSlots } from "../deployments/deployments.pages";
 
 interface FormState {
   values?: Record<string, string | undefined>;
@@ -52,6 +53,21 @@ function table(views: ScheduleView[], actor: Actor): SafeHtml {
 <tbody>${views.map((v) => scheduleRow(v, actor))}</tbody></table></div>`
       : empty("No schedules yet.", canWrite(actor) ? "Create one below." : "A member can create them.")
   }</div>`;
+}
+
+/** The deployments pages' slot: a deployment's own schedules on its page; none where this process has no schedules. */
+export function scheduleDeploymentSlots(deps: AppDeps): Pick<DeploymentPageSlots, "schedules"> {
+  const svc = deps.schedules;
+  if (!svc) return {};
+  return {
+    schedules: (d, actor) => {
+      const views = svc.list({ deployment: d.name });
+      const manage = html`<p class="small"><a href="/schedules">${canWrite(actor) ? "Create or change schedules on the Schedules page" : "All schedules"}</a></p>`;
+      if (!views.length) return html`${empty("No schedules of this deployment.", canWrite(actor) ? "Create one on the Schedules page." : "A member can create them.")}${manage}`;
+      return html`<div class="table-wrap"><table class="schedules"><thead><tr><th scope="col">Deployment</th><th scope="col">Cron</th><th scope="col">Overlap</th><th scope="col">Enabled</th><th scope="col">Next runs</th><th scope="col">Statistics</th><th scope="col">Last runs</th><th scope="col"></th></tr></thead>
+<tbody>${views.map((v) => scheduleRow(v, actor))}</tbody></table></div>${manage}`;
+    },
+  };
 }
 
 function createForm(deployments: string[], s: FormState): SafeHtml {
