@@ -19,6 +19,8 @@ import { appendRunEvent, updateRunIn, type RunRow } from "./runs.store";
 /** Deadlines of the calls an attempt makes after the code ran (each leaves the process). */
 const COPY_OUT_DEADLINE_MS = 120_000;
 const STOP_DEADLINE_MS = 30_000;
+/** A timed-out runner's output is copied before the kill, within this (it may still be writing). */
+const TIMEOUT_COPY_DEADLINE_MS = 15_000;
 /** After the runner exited, how long its last log lines may take to arrive. */
 const LOG_DRAIN_MS = 2_000;
 
@@ -121,6 +123,10 @@ export async function runAttempt(deps: AttemptDeps, run: RunRow, resolved: Resol
     const exit = await Promise.race([deps.runners.waitRunner(worker, runner, leftMs), aborted(control.signal)]);
     if (cancelled()) return { kind: "cancelled", reason: cancelled()! };
     if (exit === null) {
+      // What the code wrote before its time ran out (screenshots, a partial result.json) is
+      // kept: copied from the still-running runner, within a short deadline, then it is killed.
+      log.push(deps.clock.now(), "system", `timeoutSec (${timeoutSec} s) reached: keeping what the output dir holds, then killing the runner`);
+      await takeOutput(deps, run, session!.id, worker, runner, TIMEOUT_COPY_DEADLINE_MS);
       await stopOnce(worker, runner);
       return { kind: "timed_out", timeoutSec };
     }
@@ -146,10 +152,10 @@ export function throughDoor(cdpUrl: string, doorWs: string): string {
 }
 
 /** Copies the output dir out: result.json into the run, other files into artifacts. Returns why result.json was not taken, if so. */
-async function takeOutput(deps: AttemptDeps, run: RunRow, sessionId: string, workerId: string, handle: string): Promise<string | undefined> {
+async function takeOutput(deps: AttemptDeps, run: RunRow, sessionId: string, workerId: string, handle: string, deadlineMs = COPY_OUT_DEADLINE_MS): Promise<string | undefined> {
   try {
-    const tar = await withDeadline(deps.runners.copyOut(workerId, handle, RUNNER_PATHS.output), COPY_OUT_DEADLINE_MS, "copying the output dir");
-    const out = await withDeadline(collectOutput(tar, { artifacts: deps.artifacts, sessionId, runId: run.id }), COPY_OUT_DEADLINE_MS, "storing the output files");
+    const tar = await withDeadline(deps.runners.copyOut(workerId, handle, RUNNER_PATHS.output), deadlineMs, "copying the output dir");
+    const out = await withDeadline(collectOutput(tar, { artifacts: deps.artifacts, sessionId, runId: run.id }), deadlineMs, "storing the output files");
     if (out.result !== undefined) updateRunIn(deps.db, run.id, "running", { result: out.result });
     if (out.artifacts.length || out.skipped.length || out.resultProblem || out.result !== undefined)
       appendRunEvent(deps.db, run.id, "output", { attempt: run.attempt, result: out.result !== undefined, resultProblem: out.resultProblem, artifacts: out.artifacts.length, skipped: out.skipped.slice(0, 20) }, deps.clock.now());

@@ -134,12 +134,15 @@ test("a failing run is retried after backoffSec, doubling, then fails with the s
 test("a run past timeoutSec is killed: timed_out, runner removed, session ended, no retry", async () => {
   const h = await runsHarness();
   h.deployments.add("sleepy", { timeoutSec: 1, retries: { max: 3, backoffSec: 0 } });
-  h.runners.script = () => ({ hang: true });
+  h.runners.script = () => ({ hang: true, output: { "result.json": '{"partial": true}', "shot.png": "png bytes" } });
   const run = await h.runs.trigger({ deploymentName: "sleepy", trigger: "api" });
   const t0 = Date.now();
   await until(ended(h, run.id), 4000, "timeout");
   const r = getRun(h.t.deps.db, run.id)!;
   expect(r.status).toBe("timed_out");
+  // What it wrote before its time ran out is kept.
+  expect(r.result).toEqual({ partial: true });
+  expect(h.t.deps.storage.artifacts.listOfRun(run.id).map((a) => a.name)).toEqual(["shot.png"]);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
   expect(h.runners.stopped).toContain(h.runners.handleOf(run.id)!);
   expect(h.runners.started.length).toBe(1);
