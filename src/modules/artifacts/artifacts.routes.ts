@@ -10,6 +10,7 @@ import { strictObject } from "../../http/strict-object";
 import { visibleSession } from "../sessions/sessions.routes";
 import { storageOf } from "../profiles/session-storage";
 import { captureScreenshot } from "./artifacts.capture";
+import type { ArtifactRow, ArtifactService } from "./artifacts.service";
 import { ErrorSchema } from "../users/users.schema";
 
 const ArtifactSchema = t.Object({
@@ -23,6 +24,22 @@ const ArtifactSchema = t.Object({
   createdAt: t.String(),
   url: t.String({ description: "Path to download the file" }),
 });
+
+/**
+ * An artifact as a download: an attachment (a browser never renders it), sandboxed by CSP, with
+ * its SHA-256. Artifacts are untrusted content (a page's download, a run's output).
+ */
+export function artifactAttachment(artifacts: Pick<ArtifactService, "open">, a: ArtifactRow): Response {
+  return new Response(artifacts.open(a), {
+    headers: {
+      "content-type": a.contentType,
+      "content-length": String(a.size),
+      "content-disposition": `attachment; filename="${a.name.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
+      "content-security-policy": "sandbox; default-src 'none'",
+      "x-checksum-sha256": a.sha256,
+    },
+  });
+}
 
 export function artifactRoutes(deps: AppDeps) {
   const { artifacts } = storageOf(deps);
@@ -52,16 +69,7 @@ export function artifactRoutes(deps: AppDeps) {
       "/:id/artifacts/:artifactId",
       ({ params, actor }) => {
         visibleSession(db, actor, params.id);
-        const a = artifacts.get(params.id, params.artifactId);
-        return new Response(artifacts.open(a), {
-          headers: {
-            "content-type": a.contentType,
-            "content-length": String(a.size),
-            "content-disposition": `attachment; filename="${a.name.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
-            "content-security-policy": "sandbox; default-src 'none'",
-            "x-checksum-sha256": a.sha256,
-          },
-        });
+        return artifactAttachment(artifacts, artifacts.get(params.id, params.artifactId));
       },
       {
         auth: "viewer",

@@ -1,8 +1,8 @@
 // Session artifacts: screenshots taken through the API, files the browser downloaded, later
 // recordings and run logs. Bytes live in storage/artifacts/<sessionId>/, rows in `artifacts`
 // with size and SHA-256. Retention deletes by age, then oldest first past a total size.
+import { eachTarEntry } from "../../storage/tar-entries";
 import { and, asc, eq, lt, ne, sql } from "drizzle-orm";
-import { extract } from "tar-stream";
 import type { Db } from "../../db/client";
 import type { Logger } from "../../lib/logger";
 import { newId } from "../../lib/ids";
@@ -248,24 +248,3 @@ export class ArtifactService {
   }
 }
 
-type TarEntry = AsyncIterable<Uint8Array> & { header: { name: string; type?: string | null; size?: number } };
-
-/**
- * Reads a tar stream entry by entry; `use` streams an entry's body (true) or leaves it to be
- * skipped (false). Resolves once the whole archive was read; rejects when it is broken.
- */
-async function eachTarEntry(tar: NodeJS.ReadableStream, use: (entry: TarEntry) => Promise<boolean>): Promise<void> {
-  const ex = extract();
-  const feeding = new Promise<void>((resolve, reject) => {
-    // A source that breaks (a copy cut off, a worker gone) must end the loop below too.
-    tar.on("error", (err) => (ex.destroy(err), reject(err)));
-    ex.on("error", reject);
-    ex.on("finish", resolve);
-    tar.pipe(ex as unknown as NodeJS.WritableStream);
-  });
-  feeding.catch(() => {});
-  for await (const entry of ex) {
-    if (!(await use(entry as unknown as TarEntry))) entry.resume();
-  }
-  await feeding;
-}

@@ -4,7 +4,7 @@
 // The tar comes from a container the run's code controlled: links, devices, names that leave
 // the directory and files past the caps are skipped, never followed or stored; result.json is
 // read up to its cap and parsed, and one that does not parse is reported, not trusted.
-import { extract } from "tar-stream";
+import { eachTarEntry } from "../../storage/tar-entries";
 import { normaliseEntryName } from "../../storage/archive";
 import type { ArtifactService } from "../artifacts/artifacts.service";
 
@@ -23,38 +23,23 @@ export interface CollectedOutput {
   skipped: { name: string; why: string }[];
 }
 
-type Entry = AsyncIterable<Uint8Array> & { header: { name: string; type?: string | null; size?: number }; resume(): void };
-
 /** Reads the tar of the output dir (entries "output/…"), storing files as the run's artifacts. */
 export async function collectOutput(tar: NodeJS.ReadableStream, into: { artifacts: ArtifactService; sessionId: string; runId: string }): Promise<CollectedOutput> {
   const out: CollectedOutput = { artifacts: [], skipped: [] };
-  const ex = extract();
-  const feeding = new Promise<void>((resolve, reject) => {
-    tar.on("error", (err) => (ex.destroy(err), reject(err)));
-    ex.on("error", reject);
-    ex.on("finish", resolve);
-    tar.pipe(ex as unknown as NodeJS.WritableStream);
-  });
-  feeding.catch(() => {});
-  for await (const raw of ex) {
-    const entry = raw as unknown as Entry;
+  // Each entry is read (true) or left to be skipped (false).
+  await eachTarEntry(tar, async (entry) => {
     const name = normaliseEntryName(entry.header.name, "output");
     const type = entry.header.type ?? "file";
     const size = entry.header.size ?? 0;
-    if (name === "" || type === "directory") {
-      entry.resume();
-      continue;
-    }
+    if (name === "" || type === "directory") return false;
     if (name === null || type !== "file") {
       out.skipped.push({ name: String(entry.header.name).slice(0, 200), why: name === null ? "name leaves the output dir" : `not a regular file (${type})` });
-      entry.resume();
-      continue;
+      return false;
     }
     if (name === "result.json") {
       if (size > OUTPUT_LIMITS.resultBytes) {
         out.resultProblem = `result.json is larger than ${OUTPUT_LIMITS.resultBytes} bytes`;
-        entry.resume();
-        continue;
+        return false;
       }
       const text = await readAll(entry);
       try {
@@ -62,17 +47,16 @@ export async function collectOutput(tar: NodeJS.ReadableStream, into: { artifact
       } catch (err) {
         out.resultProblem = `result.json is not valid JSON: ${(err as Error).message.slice(0, 200)}`;
       }
-      continue;
+      return true;
     }
     if (size > OUTPUT_LIMITS.fileBytes || out.artifacts.length >= OUTPUT_LIMITS.files) {
       out.skipped.push({ name, why: size > OUTPUT_LIMITS.fileBytes ? `larger than ${OUTPUT_LIMITS.fileBytes} bytes` : `more than ${OUTPUT_LIMITS.files} files` });
-      entry.resume();
-      continue;
+      return false;
     }
     const a = await into.artifacts.add(into.sessionId, "output", name, entry, { maxBytes: OUTPUT_LIMITS.fileBytes, runId: into.runId });
     out.artifacts.push({ id: a.id, name: a.name, size: a.size });
-  }
-  await feeding;
+    return true;
+  });
   return out;
 }
 

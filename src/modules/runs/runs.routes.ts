@@ -1,6 +1,7 @@
 // /api/v1/deployments/:name/runs and /api/v1/runs — thin handlers over RunsService. Every
 // signed-in role reads runs; members and admins trigger, cancel and re-run; a run's own token
 // reads its run and nothing else (runs.access.ts).
+import { artifactAttachment } from "../artifacts/artifacts.routes";
 import { Elysia, t } from "elysia";
 import type { AppDeps } from "../../http/context";
 import { authMacro, requestIp } from "../../http/plugins/auth";
@@ -164,15 +165,7 @@ export function runRoutes(deps: AppDeps) {
         const { artifacts } = storageOf(deps);
         const a = artifacts.listOfRun(run.id).find((x) => x.id === params.artifactId);
         if (!a) throw new NotFound(`Artifact ${params.artifactId}`);
-        return new Response(artifacts.open(a), {
-          headers: {
-            "content-type": a.contentType,
-            "content-length": String(a.size),
-            "content-disposition": `attachment; filename="${a.name.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
-            "content-security-policy": "sandbox; default-src 'none'",
-            "x-checksum-sha256": a.sha256,
-          },
-        });
+        return artifactAttachment(artifacts, a);
       },
       {
         auth: "viewer",
