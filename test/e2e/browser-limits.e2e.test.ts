@@ -56,7 +56,17 @@ async function execIn(id: string, cmd: string[]): Promise<string> {
   const chunks: Buffer[] = [];
   stream.on("data", (b: Buffer) => chunks.push(b));
   await new Promise((resolve) => stream.on("end", resolve));
-  return Buffer.concat(chunks).toString("utf8").replace(/[\x00-\x08\x0e-\x1f]/g, "");
+  // Docker multiplexes the output into frames: [stream, 0, 0, 0, size (4 bytes, big-endian)]
+  // then `size` bytes. Read the frames: stripping "control characters" instead left a size
+  // byte that happened to be printable ("!" for 33) in front of the output.
+  const all = Buffer.concat(chunks);
+  let text = "";
+  for (let at = 0; at + 8 <= all.length; ) {
+    const size = all.readUInt32BE(at + 4);
+    text += all.subarray(at + 8, at + 8 + size).toString("utf8");
+    at += 8 + size;
+  }
+  return text;
 }
 
 const freeDiskBytes = () => {
