@@ -1,7 +1,10 @@
 // What the run lifecycle needs of the rest of BrowserGrid, as small ports. The deployments
 // module answers RunDeployments, the session service RunBrowsers (runs.browsers.ts), the
-// workers' providers and the runner door RunRunners (runs.runners.ts). Types only: the
-// lifecycle is tested against fakes of these, and boot.ts wires the real ones.
+// workers' providers and the runner door RunRunners (runs.runners.ts). Types, and the
+// manifest's defaults: the lifecycle is tested against fakes of these, and boot.ts wires the real ones.
+
+// The defaults and limits are the manifest's own (one definition, deployments/manifest.ts).
+import { MANIFEST_DEFAULTS, MANIFEST_LIMITS } from "../deployments/manifest";
 
 /** The part of a deployment version's browsergrid.json a run reads (validated by the deployments module). */
 export interface RunManifest {
@@ -110,11 +113,11 @@ export const systemClock: RunClock = {
 
 /** Defaults for what a manifest leaves out, and the bounds enforced whatever it says. */
 export const RUN_DEFAULTS = {
-  timeoutSec: 300,
-  maxTimeoutSec: 24 * 3600,
-  concurrency: 1,
-  maxConcurrency: 100,
+  timeoutSec: MANIFEST_DEFAULTS.timeoutSec,
+  maxTimeoutSec: MANIFEST_LIMITS.timeoutSec.max,
+  concurrency: MANIFEST_DEFAULTS.concurrency,
+  maxConcurrency: MANIFEST_LIMITS.concurrency.max,
   /** Longest wait before a retry, whatever the doubling gives. */
-  maxBackoffSec: 3600,
-  maxRetries: 10,
+  maxBackoffSec: MANIFEST_LIMITS.backoffSec.max,
+  maxRetries: MANIFEST_LIMITS.retriesMax.max,
 } as const;

@@ -1,8 +1,9 @@
 // Rows of `runs` and `run_events`. Status changes go through `transition`, which names the
 // statuses it may leave, so two writers (an attempt ending, a cancel) never both win.
+import { findDeployment } from "../deployments/deployments.store";
 import { and, asc, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { deployments, RUN_TERMINAL, runEvents, runs } from "../../db/schema";
+import { RUN_TERMINAL, runEvents, runs } from "../../db/schema";
 
 export type RunRow = typeof runs.$inferSelect;
 export type NewRunRow = typeof runs.$inferInsert;
@@ -100,13 +101,13 @@ export function listRuns(db: Db, f: RunListFilter): RunRow[] {
     .all();
 }
 
-/** Deployment names by id (for answers and pages). */
+/** Deployment names by id (for answers and pages): the deployments store's lookup. */
 export function deploymentName(db: Db, id: string): string | undefined {
-  return db.select({ name: deployments.name }).from(deployments).where(eq(deployments.id, id)).get()?.name;
+  return findDeployment(db, id)?.name;
 }
 
 export function deploymentIdByName(db: Db, name: string): string | undefined {
-  return db.select({ id: deployments.id }).from(deployments).where(eq(deployments.name, name)).get()?.id;
+  return findDeployment(db, name)?.id;
 }
 
 /** Per deployment: its latest run, and the share of finished runs that succeeded (cancelled runs count for neither side). */

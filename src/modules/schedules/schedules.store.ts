@@ -2,6 +2,7 @@
 // per tick (markTick), which claims a tick exactly once: it moves `lastFireAt` forward only, in
 // an immediate transaction, so two clocks (or one clock after a restart) cannot both act on the
 // same scheduled time.
+import { findDeployment } from "../deployments/deployments.store";
 import { and, asc, eq, getTableColumns, isNull, lt, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { deployments, schedules } from "../../db/schema";
@@ -11,8 +12,9 @@ export type ScheduleWithDeployment = ScheduleRow & { deploymentName: string };
 export type OverlapPolicy = ScheduleRow["overlap"];
 export const OVERLAP_POLICIES = ["skip", "queue", "allow"] as const satisfies readonly OverlapPolicy[];
 
+/** A deployment by its name: the deployments store's lookup. */
 export function deploymentByName(db: Db, name: string): { id: string; name: string } | undefined {
-  return db.select({ id: deployments.id, name: deployments.name }).from(deployments).where(eq(deployments.name, name)).get();
+  return findDeployment(db, name);
 }
 
 export function insertSchedule(db: Db, row: typeof schedules.$inferInsert): void {
