@@ -27,6 +27,8 @@ VERSION=$(sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$ROO
 [ -n "$VERSION" ] || die "no version in package.json"
 
 bash "$ROOT/scripts/build-base-image.sh"
+# shellcheck source=image-build.sh
+. "$ROOT/scripts/image-build.sh"
 
 # sha256 over every file's relative path and content, in a stable order. Includes the base
 # image id so a rebuilt base also rebuilds the browser images.
@@ -39,25 +41,8 @@ HASH=$(
 )
 
 for flavour in "${FLAVOURS[@]}"; do
-  image="$REPO:$flavour"
-  current=$(docker image inspect -f '{{index .Config.Labels "browsergrid.image.hash"}}' "$image" 2>/dev/null || true)
-  if [ "$current" = "$HASH" ]; then
-    docker image inspect "$REPO:$flavour-$VERSION" >/dev/null 2>&1 || docker tag "$image" "$REPO:$flavour-$VERSION"
-    say "$image is up to date (hash ${HASH:0:12}), skipped"
-    continue
-  fi
-  say "building $image (version $VERSION, hash ${HASH:0:12})"
-  started=$(date +%s)
-  log=$(mktemp)
-  if ! docker build --build-arg "FLAVOUR=$flavour" --build-arg "VERSION=$VERSION" --build-arg "HASH=$HASH" \
-      -t "$image" -t "$REPO:$flavour-$VERSION" "$CONTEXT" >"$log" 2>&1; then
-    tail -n 40 "$log" >&2
-    rm -f "$log"
-    die "docker build of $image failed"
-  fi
-  rm -f "$log"
-  size=$(docker image inspect -f '{{.Size}}' "$image")
-  say "built $image and $REPO:$flavour-$VERSION in $(( $(date +%s) - started ))s ($(( size / 1024 / 1024 )) MiB)"
+  build_cached_image build-images "$REPO:$flavour" "$REPO:$flavour-$VERSION" "$HASH" "$CONTEXT" \
+    --build-arg "FLAVOUR=$flavour" --build-arg "VERSION=$VERSION" --build-arg "HASH=$HASH"
 done
 
 # Images replaced by a rebuild keep their layers alive as dangling images; drop ours.

@@ -64,30 +64,15 @@ for ca in /usr/local/share/ca-certificates/*.crt; do
   [ -f "$ca" ] && cp "$ca" "$BUILD_CONTEXT/build-ca/"
 done
 
+# shellcheck source=image-build.sh
+. "$ROOT/scripts/image-build.sh"
 for runtime in "${RUNTIMES[@]}"; do
   HASH=$(hash_of "$runtime")
-  image="$REPO:$runtime"
-  current=$(docker image inspect -f '{{index .Config.Labels "browsergrid.image.hash"}}' "$image" 2>/dev/null || true)
-  if [ "$current" = "$HASH" ]; then
-    docker image inspect "$REPO:$runtime-$VERSION" >/dev/null 2>&1 || docker tag "$image" "$REPO:$runtime-$VERSION"
-    say "$image is up to date (hash ${HASH:0:12}), skipped"
-    continue
-  fi
-  say "building $image (version $VERSION, hash ${HASH:0:12})"
-  started=$(date +%s)
-  log=$(mktemp)
-  if ! docker build -f "$CONTEXT/$runtime/Dockerfile" \
-      --build-arg "VERSION=$VERSION" --build-arg "HASH=$HASH" \
-      --build-arg "BUN_VERSION=$BUN_VERSION" --build-arg "PLAYWRIGHT_CORE_VERSION=$PLAYWRIGHT_CORE_VERSION" \
-      --build-arg "PUPPETEER_CORE_VERSION=$PUPPETEER_CORE_VERSION" --build-arg "PLAYWRIGHT_PY_VERSION=$PLAYWRIGHT_PY_VERSION" \
-      -t "$image" -t "$REPO:$runtime-$VERSION" "$BUILD_CONTEXT" >"$log" 2>&1; then
-    tail -n 40 "$log" >&2
-    rm -f "$log"
-    die "docker build of $image failed"
-  fi
-  rm -f "$log"
-  size=$(docker image inspect -f '{{.Size}}' "$image")
-  say "built $image and $REPO:$runtime-$VERSION in $(( $(date +%s) - started ))s ($(( size / 1024 / 1024 )) MiB)"
+  build_cached_image build-runner-images "$REPO:$runtime" "$REPO:$runtime-$VERSION" "$HASH" "$BUILD_CONTEXT" \
+    -f "$CONTEXT/$runtime/Dockerfile" \
+    --build-arg "VERSION=$VERSION" --build-arg "HASH=$HASH" \
+    --build-arg "BUN_VERSION=$BUN_VERSION" --build-arg "PLAYWRIGHT_CORE_VERSION=$PLAYWRIGHT_CORE_VERSION" \
+    --build-arg "PUPPETEER_CORE_VERSION=$PUPPETEER_CORE_VERSION" --build-arg "PLAYWRIGHT_PY_VERSION=$PLAYWRIGHT_PY_VERSION"
 done
 
 # Images replaced by a rebuild keep their layers alive as dangling images; drop ours.
