@@ -32,7 +32,7 @@ export interface RunnerHost {
   imagePrefix: string;
   egressGuard: { assertReady(): Promise<void> };
   ensureNetwork(): Promise<void>;
-  /** Force-removes a container (404 and 409 are fine). */
+  /** Force-removes a container; resolves once it is gone (also when another removal was under way). */
   remove(id: string): Promise<void>;
 }
 

@@ -262,6 +262,14 @@ describe("failures leave nothing behind", () => {
     expect(await containersOf(s.sessionId)).toEqual([]);
   });
 
+  test("two stops at once both resolve only once the container is gone", async () => {
+    const s = spec("headless-shell");
+    const started = await provider.start(s);
+    await Promise.all([provider.stop(started.handle), provider.stop(started.handle), provider.stop(started.handle)]);
+    expect(await provider.inspect(started.handle)).toBeNull();
+    expect(await containersOf(s.sessionId)).toEqual([]);
+  });
+
   test("a session id that is already taken rejects and leaves the first container alone", async () => {
     const s = spec("headless-shell");
     const first = await provider.start(s);

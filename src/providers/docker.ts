@@ -58,6 +58,8 @@ const POLL_MS = 5;
 const ALIVE_CHECK_MS = 200;
 /** Intentional stops are remembered this long so their `die` event is not reported. */
 const STOP_MEMORY_MS = 60_000;
+/** A removal that found another in progress waits this long for the container to be gone. */
+const REMOVAL_WAIT_MS = 10_000;
 
 export class DockerProvider implements BrowserProvider {
   readonly kind: "docker" | "ssh";
@@ -307,8 +309,22 @@ export class DockerProvider implements BrowserProvider {
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (err) {
-      // 404: already gone; 409: a removal is already in progress.
-      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+      // 404: already gone. 409: another call's removal is in progress; this one resolves when
+      // that one is done, so "removed" means gone for every caller (a run's cancel and its end).
+      if (statusOf(err) === 409) await this.goneWithin(id, REMOVAL_WAIT_MS);
+      else if (statusOf(err) !== 404) throw err;
+    }
+  }
+
+  /** Waits until the engine no longer knows the container (404), at most `ms`. */
+  private async goneWithin(id: string, ms: number): Promise<void> {
+    for (const until = Date.now() + ms; Date.now() < until; await Bun.sleep(50)) {
+      try {
+        await this.docker.getContainer(id).inspect();
+      } catch (err) {
+        if (statusOf(err) === 404) return;
+        throw err;
+      }
     }
   }
 

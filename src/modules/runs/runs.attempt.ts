@@ -68,8 +68,8 @@ export async function runAttempt(deps: AttemptDeps, run: RunRow, resolved: Resol
   let session: RunSession | { id: string; workerId: string } | null = adopted ? { id: adopted.sessionId, workerId: adopted.workerId } : null;
   let handle: string | null = adopted?.handle ?? null;
   // One removal per runner, shared: the cancel's kill starts it, and the end of the attempt
-  // waits for that same removal (a second one would return at once while Docker is still
-  // removing the container: 409, taken as done).
+  // waits for that same removal instead of asking the engine again (the provider's removal
+  // resolves once the container is gone either way).
   let stopping: Promise<void> | null = null;
   const stopOnce = (workerId: string, runner: string) => (stopping ??= stopQuietly(deps, workerId, runner));
   const cancelled = () => (control.signal.aborted ? String((control.signal.reason as Error)?.message ?? control.signal.reason ?? "cancelled") : null);
