@@ -81,7 +81,7 @@ ${CONNECTION}`,
         }
         case "versions": {
           const body = await api.request(`/api/v1/deployments/${needName()}/versions`);
-          out(body, () => printTable(listOf(body, "versions"), ["version", "createdAt", "bundleSize", "fileCount"]));
+          out(body, () => printTable(listOf(body, "versions"), ["version", "current", "createdAt", "size", "files"]));
           return 0;
         }
         case "use": {
